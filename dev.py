@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Set up the locked environment and run the project's main jobs.
+
+Usage
+-----
+    python3 dev.py build     # set up .venv, then run the main job (the figure build)
+    python3 dev.py test      # set up .venv, then run the whole test suite
+    python3 dev.py setup     # only set up .venv
+    python3 dev.py lock      # re-resolve requirements.lock (needs network; maintainers only)
+
+Only the standard library is used here, so the script runs on a fresh machine
+that has nothing but Python 3.11+. The virtual environment is rebuilt only when
+``requirements.lock`` or ``pyproject.toml`` changed since it was last set up.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements.lock"
+STAMP = VENV / ".shdata-setup-stamp"
+
+
+def _venv_bin(name: str) -> Path:
+    sub = "Scripts" if os.name == "nt" else "bin"
+    suffix = ".exe" if os.name == "nt" else ""
+    return VENV / sub / f"{name}{suffix}"
+
+
+def _fingerprint() -> str:
+    h = hashlib.sha256()
+    for p in (LOCK, ROOT / "pyproject.toml"):
+        h.update(p.read_bytes())
+    h.update(sys.version.encode())
+    return h.hexdigest()
+
+
+def _run(cmd: list[str | Path], **kw) -> None:
+    printable = " ".join(str(c) for c in cmd)
+    print(f"+ {printable}", flush=True)
+    done = subprocess.run([str(c) for c in cmd], cwd=ROOT, **kw)
+    if done.returncode != 0:
+        sys.exit(f"dev.py: command failed (exit {done.returncode}): {printable}")
+
+
+def setup() -> None:
+    """Create ``.venv`` and install the locked dependencies plus shdata itself."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"dev.py: Python 3.11 or newer is required, this is {sys.version.split()[0]}")
+    want = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == want and _venv_bin("python").exists():
+        return
+    if not _venv_bin("python").exists():
+        print(f"Creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    py = _venv_bin("python")
+    _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+          "--require-hashes", "-r", LOCK])
+    # The project itself, editable so that notebooks and tests see edits at once.
+    _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+          "--no-deps", "-e", ROOT])
+    STAMP.write_text(want)
+
+
+def main(argv: list[str]) -> None:
+    jobs = {"setup", "build", "test", "lock"}
+    if len(argv) < 1 or argv[0] not in jobs:
+        sys.exit(f"usage: python3 dev.py {{{'|'.join(sorted(jobs))}}} [args...]")
+    job, rest = argv[0], argv[1:]
+    if job == "lock":
+        _run([sys.executable, "-m", "uv", "pip", "compile", "pyproject.toml", "--extra", "dev",
+              "--universal", "--generate-hashes", "--python-version", "3.11",
+              "-o", LOCK])
+        return
+    setup()
+    if job == "build":
+        _run([_venv_bin("shdata"), "build", *rest])
+    elif job == "test":
+        # pytest's exit code is ours: CI reads it.
+        done = subprocess.run([str(_venv_bin("python")), "-m", "pytest", *rest], cwd=ROOT)
+        sys.exit(done.returncode)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
