@@ -9,6 +9,7 @@ Arithmetic is done on :class:`decimal.Decimal` built from the printed text, so
 """
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 
 from .errors import UnitError
@@ -48,6 +49,8 @@ def split_unit(unit: str) -> tuple[int, str]:
     """
     if not isinstance(unit, str):
         raise UnitError(f"unit must be a string, got {unit!r}")
+    # Full-width brackets (台（套）) and half-width ones (台(套)) are the same unit.
+    unit = unicodedata.normalize("NFKC", unit)
     if unit in _UNSCALED:
         return 0, unit
     for prefix, exp in _SCALE_PREFIXES:
