@@ -64,7 +64,7 @@ def setup() -> None:
           "--require-hashes", "-r", LOCK])
     # The project itself, editable so that notebooks and tests see edits at once.
     _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          "--no-deps", "-e", ROOT])
+          "--no-deps", "--no-build-isolation", "-e", ROOT])
     STAMP.write_text(want)
 
 

@@ -63,7 +63,7 @@ def metadata(table_id: str) -> TableMeta:
 
 def describe(table_id: str, lang: str = "en") -> None:
     """Print a human summary of a table (metadata, notes, checks, the data)."""
-    from .describe import describe_text
+    from .summary import describe_text
 
     print(describe_text(_pkg(), table_id, lang=lang))
 

@@ -29,7 +29,7 @@ _EN = {
     "吨": "tonnes", "小时": "hours", "核小时": "core-hours", "平方米": "m²",
     "m²": "m²", "%": "%", "个百分点": "percentage points", "所": "institutions",
     "批": "batches", "场": "events", "篇": "articles", "次": "times",
-    "发": "shots", "管": "tubes", "例": "cases", "款": "products",
+    "发": "shots", "管": "tubes", "例": "cases", "款": "products", "年": "years",
 }
 _SCALE_EN = {12: "trillion", 8: "hundred million", 4: "ten thousand"}
 
