@@ -5,7 +5,8 @@ Compares, in one run and on the same machine:
 * ``import shdata`` against ``import pandas`` (the usual way's first step);
 * ``shdata.load`` of every table (validated, typed, with metadata; first and
   cached) against plain ``pandas.read_csv`` of the same files (no validation);
-* ``shdata check`` (every schema rule and consistency check) on its own.
+* ``shdata check`` (every schema rule and consistency check) on its own;
+* ``frictionless validate`` of the whole package (the standard validator).
 
 Run: ``.venv/bin/python benchmarks/bench_load.py``. Prints a Markdown table.
 """
@@ -72,6 +73,12 @@ def main() -> None:
             pkg.parsed(t)
         run_checks(pkg)
 
+    def frictionless_all():
+        import frictionless
+
+        report = frictionless.validate(str(DATA / "datapackage.json"))
+        assert report.valid
+
     rows = [
         ("import pandas (reference)", _import_time("pandas")),
         ("import shdata", _import_time("shdata")),
@@ -79,6 +86,7 @@ def main() -> None:
         (f"shdata.load, all {len(ids)} tables, cold (validate + hash)", _timed(load_cold)),
         (f"shdata.load, all {len(ids)} tables, cached", _timed(load_warm)),
         ("shdata check (validation + all consistency checks)", _timed(check_all)),
+        ("frictionless validate datapackage.json (reference)", _timed(frictionless_all)),
     ]
     ref = rows[2][1]
     print(f"Machine: {platform.machine()}, {platform.system()}, Python {platform.python_version()}, "
