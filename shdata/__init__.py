@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from .errors import (CheckError, DataFileError, DescriptorError, ParameterError, ShdataError,
                      UnitError, UnknownTableError)
-from .package import Note, Package, TableMeta, report_citation
+from .package import Note, Package, Printed, TableMeta, report_citation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
-    "tables", "load", "metadata", "describe", "check", "derived", "report_citation",
+    "tables", "load", "metadata", "describe", "check", "derived", "value", "report_citation", "Printed",
     "Package", "TableMeta", "Note", "ShdataError", "UnknownTableError", "DescriptorError",
     "DataFileError", "UnitError", "CheckError", "ParameterError", "__version__",
 ]
@@ -83,3 +83,8 @@ def derived(table_id: str) -> "pd.DataFrame":
     from .checks import derived as _derived
 
     return _derived(_pkg(), table_id)
+
+
+def value(table_id: str, row: "str | dict", field: str = "value") -> "Printed":
+    """One value as printed (text, unit, qualifier, period, labels); see :meth:`Package.value`."""
+    return _pkg().value(table_id, row, field)

@@ -347,6 +347,23 @@ class Package:
         return ([None if r[name] is None else _units.to_base(raw[name], unit)
                  for r, raw in zip(table.typed, table.raw)], _units.base_unit(unit))
 
+    def value(self, table_id: str, row: str | dict, field: str = "value") -> "Printed":
+        """One printed value, for quoting in text.
+
+        Parameters
+        ----------
+        table_id : str
+        row : str or dict
+            Indicator id (indicator tables) or a ``{column: text}`` filter matching one row.
+        field : str, default "value"
+            Numeric column to read.
+
+        Returns
+        -------
+        Printed
+        """
+        return _printed(self, table_id, row, field)
+
     def tables(self) -> "pd.DataFrame":
         """Catalog of every table: id, titles, topic, section, period, units, rows."""
         import pandas as pd
@@ -370,3 +387,68 @@ def write_descriptor(path: Path, desc: dict) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(desc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class Printed:
+    """One value as printed in the report, with everything needed to quote it.
+
+    Attributes
+    ----------
+    text : str
+        The digits as printed (``"528.1"``).
+    unit : str
+        The printed unit (``"亿元"``).
+    qualifier : str
+        Printed qualifier (约, 超, 近, 余...) or ``""``.
+    period : str
+    label_en, label_zh : str
+        What the value counts, from the table's label columns.
+    table : str
+        Source table id.
+    """
+
+    text: str
+    unit: str
+    qualifier: str
+    period: str
+    label_en: str
+    label_zh: str
+    table: str
+
+    @property
+    def value(self) -> Decimal:
+        return Decimal(self.text)
+
+    @property
+    def decimals(self) -> int:
+        return len(self.text.split(".")[1]) if "." in self.text else 0
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+
+def _printed(pkg: "Package", table_id: str, row: str | dict, field: str = "value") -> Printed:
+    """See :meth:`Package.value`."""
+    meta = pkg.metadata(table_id)
+    parsed = pkg.parsed(table_id)
+    flt = {"indicator": row} if isinstance(row, str) else row
+    hits = [r for r in parsed.raw if all(r.get(k) == str(v) for k, v in flt.items())]
+    if len(hits) != 1:
+        raise DataFileError(f"{table_id}: row {row!r} matches {len(hits)} rows, expected 1")
+    raw = hits[0]
+    fdef = next((f for f in meta.fields if f["name"] == field), None)
+    if fdef is None or fdef.get("type") not in ("integer", "number"):
+        raise DataFileError(f"{table_id}: {field!r} is not a numeric column; "
+                            f"numeric columns: {', '.join(meta.value_fields)}")
+    unit = fdef.get("unit")
+    unit = raw[unit["field"]] if isinstance(unit, dict) else (unit or "")
+    if meta.shape == "indicator":
+        en, zh = raw.get("indicator_en", ""), raw.get("indicator_zh", "")
+    else:
+        en = next((raw[n] for n in meta.label_fields if n.endswith("_en")), "")
+        zh = next((raw[n] for n in meta.label_fields if n.endswith("_zh")), "")
+    return Printed(text=raw[field], unit=unit, qualifier=raw.get("qualifier", raw.get(f"{field}_qualifier", "")) or "",
+                   period=raw.get("period", meta.period), label_en=en, label_zh=zh, table=table_id)
+
+

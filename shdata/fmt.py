@@ -1,0 +1,148 @@
+"""Numbers for commentary, in English or Chinese.
+
+Chinese text keeps the report's own myriad units ("528.1亿元"); English text
+converts to thousands, millions and billions ("¥52.81 bn"), with the same
+number of significant digits as the printed value, so no precision is invented
+or lost. Printed qualifiers travel with the number ("约43.4万份" / "about 434,000").
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from . import units as _units
+from .errors import ParameterError
+from .package import Printed
+
+LANGS = ("en", "zh")
+
+_QUALIFIER_EN = {"约": "about", "左右": "about", "超": "over", "超过": "over", "突破": "over",
+                 "近": "nearly", "余": "more than", "多": "more than", "以上": "at least", "前": "top"}
+_QUALIFIER_AFTER_ZH = {"余", "多", "以上", "左右"}   # printed after the number in Chinese
+
+_COUNT_EN = {"人": "people", "名": "people", "位": "people", "人次": "person-visits", "家": "", "户": "",
+             "项": "", "个": "", "件": "", "份": "", "篇": "papers", "所": "", "款": ""}
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        raise ParameterError(f"lang {lang!r} is not allowed; use one of {', '.join(map(repr, LANGS))}")
+
+
+def _sig(text: str) -> int:
+    digits = text.replace(".", "").lstrip("0")
+    return max(len(digits), 1)
+
+
+def _round_sig(value: Decimal, sig: int) -> Decimal:
+    if value == 0:
+        return value
+    exp = value.adjusted() - sig + 1
+    return value.quantize(Decimal(1).scaleb(exp), rounding=ROUND_HALF_UP)
+
+
+def _plain(value: Decimal, decimals: int | None = None) -> str:
+    if decimals is not None:
+        value = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = format(value, "f")
+    whole, _, frac = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = f"{int(whole.lstrip('-') or 0):,}"
+    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+
+
+def number(value: Decimal | float | int, lang: str = "en", decimals: int | None = None) -> str:
+    """A bare number with thousands separators (en) or without (zh)."""
+    _check_lang(lang)
+    d = Decimal(str(value))
+    text = _plain(d, decimals)
+    return text if lang == "en" else text.replace(",", "")
+
+
+def _qualify(text: str, qualifier: str, lang: str) -> str:
+    if not qualifier:
+        return text
+    if lang == "zh":
+        return f"{text}{qualifier}" if qualifier in _QUALIFIER_AFTER_ZH else f"{qualifier}{text}"
+    return f"{_QUALIFIER_EN.get(qualifier, qualifier)} {text}"
+
+
+def _english_scaled(base: Decimal, sig: int, money: bool) -> str:
+    for size, suffix in ((Decimal("1e12"), " tn"), (Decimal("1e9"), " bn"), (Decimal("1e6"), " m")):
+        if abs(base) >= size:
+            scaled = _round_sig(base / size, sig)
+            text = _plain(scaled.normalize() if scaled == scaled.to_integral() else scaled)
+            return f"¥{text}{suffix}" if money else f"{text}{suffix.replace(' m', ' million').replace(' bn', ' billion').replace(' tn', ' trillion')}"
+    text = _plain(base if base == base.to_integral() and len(str(abs(int(base)))) <= sig
+                  else _round_sig(base, sig))
+    return f"¥{text}" if money else text
+
+
+def quantity(v: Printed, lang: str = "en", unit_word: bool = True) -> str:
+    """Format a printed value for running text.
+
+    Parameters
+    ----------
+    v : Printed
+        From :func:`shdata.value`.
+    lang : {"en", "zh"}
+    unit_word : bool
+        Append the unit (zh) or its English word for people and papers (en).
+
+    Examples
+    --------
+    528.1 亿元 -> "¥52.81 bn" / "528.1亿元"; 2.99 万户 -> "29,900" / "2.99万户";
+    52.14 % -> "52.14%"; 约 43.4 万份 -> "about 434,000" / "约43.4万份".
+    """
+    _check_lang(lang)
+    if lang == "zh":
+        text = f"{v.text}{v.unit}" if unit_word else v.text
+        return _qualify(text, v.qualifier, lang)
+    base_unit = _units.base_unit(v.unit)
+    if v.unit in ("%",):
+        text = f"{v.text}%"
+    elif v.unit == "个百分点":
+        text = f"{v.text} percentage points"
+    elif v.unit == "位":
+        text = f"No. {v.text}" if unit_word else v.text
+    elif base_unit == "元":
+        # At most 4 significant digits in English prose: ¥3.396 bn, not ¥3.3964466 bn.
+        text = _english_scaled(_units.to_base(v.text, v.unit), min(_sig(v.text), 4), money=True)
+    else:
+        base = _units.to_base(v.text, v.unit)
+        text = _english_scaled(base, _sig(v.text), money=False) if base >= Decimal("1e6") else _plain(base)
+        word = _COUNT_EN.get(base_unit, _units.describe_unit(base_unit))
+        if unit_word and word:
+            text = f"{text} {word}"
+    return _qualify(text, v.qualifier, lang)
+
+
+def money(amount_base_yuan: Decimal | float, lang: str = "en", sig: int = 3) -> str:
+    """A computed amount in yuan (e.g. an average award) for running text.
+
+    English gives ``¥`` with m/bn; Chinese gives 万元 or 亿元.
+    """
+    _check_lang(lang)
+    base = Decimal(str(amount_base_yuan))
+    if lang == "en":
+        return _english_scaled(base, sig, money=True)
+    for exp, unit in ((8, "亿元"), (4, "万元")):
+        if abs(base) >= Decimal(1).scaleb(exp):
+            return f"{_plain(_round_sig(base.scaleb(-exp), sig)).replace(',', '')}{unit}"
+    return f"{_plain(_round_sig(base, sig)).replace(',', '')}元"
+
+
+def percent(value: Decimal | float, lang: str = "en", decimals: int = 1) -> str:
+    """A computed percentage, e.g. a share worked out from printed counts."""
+    _check_lang(lang)
+    return f"{number(Decimal(str(value)), lang, decimals)}%"
+
+
+def period(text: str, lang: str = "en") -> str:
+    """A period code from the data ("2023-01/09", "cumulative to end-2023") in words."""
+    _check_lang(lang)
+    if lang == "en":
+        return {"2023-01/09": "January–September 2023", "2023-01/11": "January–November 2023",
+                "end-2023": "at the end of 2023"}.get(text, text)
+    table = {"2023": "2023年", "2023-01/09": "2023年1—9月", "2023-01/11": "2023年1—11月",
+             "end-2023": "2023年末", "cumulative to end-2023": "截至2023年末累计"}
+    return table.get(text, text)
