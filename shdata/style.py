@@ -140,3 +140,13 @@ def apply(lang: str = "en") -> None:
     register_fonts()
     plt.rcdefaults()
     plt.rcParams.update(rc_params(lang))
+
+
+def is_shanghai(names_en) -> list[bool]:
+    """Which English labels denote Shanghai (alone or in a cluster such as Shanghai–Suzhou)."""
+    return ["Shanghai" in str(n) for n in names_en]
+
+
+def emphasis(mask, other: str = CONTEXT) -> list[str]:
+    """Colours that highlight Shanghai the same way in every figure."""
+    return [HIGHLIGHT if m else other for m in mask]
