@@ -70,7 +70,7 @@ def _english_scaled(base: Decimal, sig: int, money: bool) -> str:
     for size, suffix in ((Decimal("1e12"), " tn"), (Decimal("1e9"), " bn"), (Decimal("1e6"), " m")):
         if abs(base) >= size:
             scaled = _round_sig(base / size, sig)
-            text = _plain(scaled.normalize() if scaled == scaled.to_integral() else scaled)
+            text = _plain(scaled)
             return f"¥{text}{suffix}" if money else f"{text}{suffix.replace(' m', ' million').replace(' bn', ' billion').replace(' tn', ' trillion')}"
     text = _plain(base if base == base.to_integral() and len(str(abs(int(base)))) <= sig
                   else _round_sig(base, sig))
