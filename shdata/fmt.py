@@ -29,7 +29,8 @@ def _check_lang(lang: str) -> None:
 
 
 def _sig(text: str) -> int:
-    digits = text.replace(".", "").lstrip("0")
+    """Significant digits of a printed number; trailing zeros of a whole number are not."""
+    digits = text.replace(".", "").lstrip("0") if "." in text else text.lstrip("0").rstrip("0")
     return max(len(digits), 1)
 
 

@@ -35,6 +35,7 @@ DPI_RANGE = (72, 1200)
 FIGURE_ID_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 NOTE_KINDS_SHOWN = ("discrepancy", "footnote")
+PREVIEW_DPI = 110
 
 
 def _allowed(values: Iterable[str]) -> str:
@@ -314,12 +315,10 @@ def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, 
         return
     import io
 
-    if "png" in files:
-        png = (folder / f"{figure_id}.png").read_bytes()
-    else:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-        png = buf.getvalue()
+    # A light preview keeps committed notebooks small; the files hold full resolution.
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PREVIEW_DPI, metadata={"Software": None})
+    png = buf.getvalue()
     # No text/plain here: nbval compares text outputs, and a figure repr is noise.
     display({"image/png": png}, raw=True)
     label = P.t("Figure", "图")
