@@ -80,7 +80,7 @@ def main(argv: list[str]) -> None:
         return
     setup()
     if job == "build":
-        _run([_venv_bin("shdata"), "check", *rest])
+        _run([_venv_bin("shdata"), "build", *rest])
     elif job == "test":
         # pytest's exit code is ours: CI reads it.
         done = subprocess.run([str(_venv_bin("python")), "-m", "pytest", *rest], cwd=ROOT)

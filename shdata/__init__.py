@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .checks import CheckResult
 
 __version__ = "0.1.0"
+__release_date__ = "2026-11-27"  # also in CITATION.cff (date-released)
 
 __all__ = [
     "tables", "load", "metadata", "describe", "check", "derived", "value", "report_citation", "Printed",

@@ -74,6 +74,63 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .build import build, find_project, summary_table
+
+    project = find_project()
+    started = __import__("time").perf_counter()
+    outcomes = build(project, notebooks=args.notebooks or None, langs=args.lang or None,
+                     jobs=args.jobs, force=args.force, echo=lambda m: print(m, flush=True),
+                     options={"dpi": args.dpi, "width": args.width,
+                              "formats": args.formats.split(",") if args.formats else None})
+    elapsed = __import__("time").perf_counter() - started
+    print()
+    print(summary_table(outcomes))
+    failed = [o for o in outcomes if o.status == "failed"]
+    built = sum(o.status == "built" for o in outcomes)
+    print(f"\n{built} built, {sum(o.status == 'skipped' for o in outcomes)} up to date, {len(failed)} failed "
+          f"in {elapsed:.1f} s. Figures: {project.figures}/<lang>/, manifest: {project.figures}/manifest.json, "
+          f"HTML: {project.build}/html/")
+    for o in failed:
+        print(f"\nFAILED {o.run.notebook} ({o.run.lang}); executed notebook kept in "
+              f"{project.build}/failed/{o.run.key}.ipynb; previous figures left untouched:\n{o.error}")
+    return 1 if failed else 0
+
+
+def _cmd_cite(args: argparse.Namespace) -> int:
+    from .cite import cite_figure, cite_report
+    from .errors import ShdataError
+    from .manifest import load_manifest
+
+    from .package import Package
+
+    source = (Package().descriptor.get("sources") or [{}])[0]
+    if args.report:
+        if args.figure_id:
+            raise ShdataError("give either a FIGURE_ID or --report, not both")
+        print(cite_report(args.format, section=args.section, source=source))
+        return 0
+    if not args.figure_id:
+        raise ShdataError("give a FIGURE_ID (see figures/manifest.json) or --report")
+    from pathlib import Path
+
+    if args.manifest:
+        path = Path(args.manifest)
+    else:
+        from .build import find_project
+
+        path = find_project().figures / "manifest.json"
+    figures = {e["id"]: e for e in load_manifest(path).get("figures", [])}
+    if args.figure_id not in figures:
+        import difflib
+
+        close = difflib.get_close_matches(args.figure_id, list(figures), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ShdataError(f"unknown figure id {args.figure_id!r}{hint} ({len(figures)} figures in {path})")
+    print(cite_figure(figures[args.figure_id], args.format, lang=args.lang, source=source))
+    return 0
+
+
 def _cmd_rehash(args: argparse.Namespace) -> int:
     from .package import Package
 
@@ -103,6 +160,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="list passing checks too")
     p.add_argument("--all-notes", action="store_true", help="print every data note")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("build", help="run every notebook in every language: figures, manifest, HTML")
+    p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebook names (default: all)")
+    p.add_argument("--lang", action="append", choices=["en", "zh"], help="only this language (repeatable)")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="parallel runs (default: number of cores)")
+    p.add_argument("--force", action="store_true", help="rebuild even what is up to date")
+    p.add_argument("--dpi", type=int, help="PNG resolution for every run (default 300)")
+    p.add_argument("--width", help="column width for every run: single, onehalf, double or mm (default double)")
+    p.add_argument("--formats", help="comma-separated formats for every run (default png,svg,pdf)")
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("cite", help="print a citation for a figure, or for the report")
+    p.add_argument("figure_id", nargs="?", metavar="FIGURE_ID")
+    p.add_argument("--format", choices=["text", "bibtex", "csl-json"], default="text")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the figure title")
+    p.add_argument("--report", action="store_true", help="cite the report alone")
+    p.add_argument("--section", help="with --report: the section, e.g. §2.1")
+    p.add_argument("--manifest", help="figure manifest to read (default: figures/manifest.json)")
+    p.set_defaults(func=_cmd_cite)
 
     p = sub.add_parser("rehash", help="(maintainers) record the sha256 of edited data files")
     p.set_defaults(func=_cmd_rehash)

@@ -1,0 +1,97 @@
+"""The figure manifest: ``figures/manifest.json`` and its CSV twin.
+
+Built from the JSON sidecar that :func:`shdata.notebook.Params.publish` writes
+beside every figure, so it always describes the files actually present. It is
+rewritten deterministically (sorted, no timestamps) and only when its content
+changes, so an unchanged build leaves it byte-identical.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from . import __version__
+
+
+def collect(figures_dir: Path) -> list[dict]:
+    """One entry per figure id, merging its languages."""
+    by_id: dict[str, dict] = {}
+    for side in sorted(figures_dir.glob("*/*.json")):
+        rec = json.loads(side.read_text(encoding="utf-8"))
+        lang = rec["lang"]
+        e = by_id.setdefault(rec["id"], {
+            "id": rec["id"], "notebook": rec["notebook"], "title": {}, "caption": {}, "notes": {},
+            "params": {}, "files": [], "sources": rec["provenance"]["sources"],
+            "data_sha256": rec["provenance"]["data_sha256"],
+            "shdata_version": rec["provenance"]["shdata_version"], "derived": rec.get("derived", False),
+        })
+        e["title"][lang] = rec["title"]
+        e["caption"][lang] = rec["caption"]
+        e["notes"][lang] = rec["notes"]
+        e["params"][lang] = rec["params"]
+        for fmt, f in sorted(rec["files"].items()):
+            e["files"].append({"lang": lang, "format": fmt, "path": f["path"], "sha256": f["sha256"]})
+    for e in by_id.values():
+        e["files"].sort(key=lambda f: (f["lang"], f["format"]))
+        e["sections"] = list(dict.fromkeys(s["section"] for s in e["sources"]))
+    return [by_id[k] for k in sorted(by_id)]
+
+
+def manifest(figures_dir: Path) -> dict:
+    return {
+        "description": "Figures built by shdata from the Shanghai Science and Technology Progress Report 2023 "
+                       "(2023上海科技进步报告). Cite with `shdata cite FIGURE_ID`.",
+        "shdata_version": __version__,
+        "figures": collect(figures_dir),
+    }
+
+
+def manifest_csv(m: dict) -> str:
+    cols = ["id", "lang", "notebook", "title", "caption", "source_tables", "sections", "data_sha256",
+            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for e in m["figures"]:
+        for lang in sorted(e["title"]):
+            files = {f["format"]: f for f in e["files"] if f["lang"] == lang}
+            row = [e["id"], lang, e["notebook"], e["title"][lang], e["caption"][lang],
+                   ";".join(s["table"] for s in e["sources"]), ";".join(e["sections"]), e["data_sha256"],
+                   e["shdata_version"]]
+            for fmt in ("png", "svg", "pdf"):
+                row += [files[fmt]["path"], files[fmt]["sha256"]] if fmt in files else ["", ""]
+            w.writerow(row)
+    return buf.getvalue()
+
+
+def _replace_if_changed(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return True
+
+
+def write_manifest(project) -> dict:
+    """Write ``figures/manifest.json`` and ``figures/manifest.csv`` (atomically, only on change)."""
+    figures = Path(project.figures)
+    figures.mkdir(parents=True, exist_ok=True)
+    m = manifest(figures)
+    _replace_if_changed(figures / "manifest.json", json.dumps(m, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+    _replace_if_changed(figures / "manifest.csv", manifest_csv(m))
+    return m
+
+
+def load_manifest(path: Path) -> dict:
+    from .errors import ShdataError
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ShdataError(f"figure manifest not found: {path}; run `shdata build` first") from None
+    except json.JSONDecodeError as exc:
+        raise ShdataError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
