@@ -185,36 +185,64 @@ def outputs_intact(project: Project, entry: dict) -> bool:
 
 # -- executing one run ----------------------------------------------------------
 
-class _Processes:
-    """Child processes of the build, so that Ctrl-C can stop them and their kernels."""
+class _Workers:
+    """Long-lived worker processes (``shdata._worker``), one per build thread.
 
-    def __init__(self):
+    Each imports papermill and nbconvert once and then executes run after run,
+    which saves seconds per run over starting the papermill and nbconvert
+    command lines. Workers run in their own session, so a terminal's Ctrl-C
+    reaches only the build, which then stops them itself.
+    """
+
+    def __init__(self, env: dict):
+        self.env = env
+        self._local = threading.local()
         self._lock = threading.Lock()
-        self._procs: set[subprocess.Popen] = set()
+        self._all: list[subprocess.Popen] = []
         self.stopping = False
 
-    def run(self, cmd: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-        if self.stopping:
-            raise KeyboardInterrupt
-        # Own session: a terminal's Ctrl-C reaches the build, which stops the children itself.
-        kw = {"start_new_session": True} if os.name == "posix" else {}
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, **kw)
-        with self._lock:
-            self._procs.add(proc)
-        try:
-            out, err = proc.communicate()
-        finally:
+    def _worker(self) -> subprocess.Popen:
+        proc = getattr(self._local, "proc", None)
+        if proc is None or proc.poll() is not None:
+            kw = {"start_new_session": True} if os.name == "posix" else {}
+            proc = subprocess.Popen([sys.executable, "-m", "shdata._worker"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                    encoding="utf-8", env=self.env, **kw)
             with self._lock:
-                self._procs.discard(proc)
+                self._all.append(proc)
+            if "ready" not in (proc.stdout.readline() or ""):
+                raise BuildError("a build worker failed to start (is papermill installed?)")
+            self._local.proc = proc
+        return proc
+
+    def request(self, req: dict) -> dict:
         if self.stopping:
             raise KeyboardInterrupt
-        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+        proc = self._worker()
+        proc.stdin.write(json.dumps(req) + "\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        if self.stopping:
+            raise KeyboardInterrupt
+        if not line:
+            self._local.proc = None
+            return {"ok": False, "error": "the build worker died (out of memory, or killed)"}
+        return json.loads(line)
+
+    def close(self) -> None:
+        with self._lock:
+            procs = list(self._all)
+        for p in procs:
+            try:
+                p.stdin.close()
+                p.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                p.kill()
 
     def stop_all(self) -> None:
         self.stopping = True
         with self._lock:
-            procs = list(self._procs)
+            procs = list(self._all)
         for p in procs:
             try:
                 if os.name == "posix":
@@ -225,12 +253,7 @@ class _Processes:
                 pass
 
 
-def _error_tail(text: str, lines: int = 6) -> str:
-    useful = [l for l in text.splitlines() if l.strip() and "Executing" not in l and "TCP" not in l]
-    return "\n".join(useful[-lines:])
-
-
-def execute(project: Project, run: Run, procs: _Processes) -> tuple[Outcome, dict | None]:
+def execute(project: Project, run: Run, workers: _Workers) -> tuple[Outcome, dict | None]:
     """Execute one run in staging; on success move its outputs into place."""
     started = time.perf_counter()
     staging = project.build / "staging" / run.key
@@ -238,25 +261,17 @@ def execute(project: Project, run: Run, procs: _Processes) -> tuple[Outcome, dic
     staging.mkdir(parents=True)
     executed = staging / f"{run.key}.ipynb"
     fig_stage = staging / "figures"
-    cmd = [sys.executable, "-m", "papermill", "--log-level", "ERROR", "--cwd", str(project.root),
-           str(project.notebooks / f"{run.notebook}.ipynb"), str(executed),
-           "-p", "output_dir", str(fig_stage), "-y", json.dumps(run.params)]
-    # The notebooks read this project's data/, whichever shdata is installed.
-    env = {**os.environ, "SHDATA_DATA_DIR": str(project.data_dir)}
     try:
-        done = procs.run(cmd, project.root, env)
-        if done.returncode != 0:
+        answer = workers.request({
+            "input": str(project.notebooks / f"{run.notebook}.ipynb"), "output": str(executed),
+            "params": {**run.params, "output_dir": str(fig_stage)}, "cwd": str(project.root),
+            "html": str(staging / f"{run.key}.html")})
+        if not answer.get("ok"):
             failed = project.build / "failed"
             failed.mkdir(parents=True, exist_ok=True)
             if executed.exists():
                 os.replace(executed, failed / executed.name)
-            tail = _error_tail(done.stderr)
-            return Outcome(run, "failed", time.perf_counter() - started, error=tail), None
-        html = procs.run([sys.executable, "-m", "nbconvert", "--to", "html", "--log-level", "ERROR",
-                          "--output-dir", str(staging), str(executed)], project.root)
-        if html.returncode != 0:
-            return Outcome(run, "failed", time.perf_counter() - started,
-                           error="HTML export failed: " + _error_tail(html.stderr)), None
+            return Outcome(run, "failed", time.perf_counter() - started, error=answer.get("error", "")), None
         # Commit: move every file into place (atomic per file), then record it.
         outputs: dict[str, str] = {}
         tables: set[str] = set()
@@ -337,12 +352,13 @@ def build(project: Project, notebooks: list[str] | None = None, langs: list[str]
     if todo:
         echo(f"Building {len(todo)} of {len(runs)} runs with {min(jobs, len(todo))} parallel jobs "
              f"({len(runs) - len(todo)} up to date).")
-    procs = _Processes()
+    # The notebooks read this project's data/, whichever shdata is installed.
+    workers = _Workers({**os.environ, "SHDATA_DATA_DIR": str(project.data_dir)})
     state_lock = threading.Lock()
 
     def one(run: Run) -> Outcome:
         echo(f"  started  {run.notebook} ({run.lang})")
-        outcome, record = execute(project, run, procs)
+        outcome, record = execute(project, run, workers)
         if record is not None:
             with state_lock:
                 # Re-fingerprint with the tables this run actually read.
@@ -360,12 +376,13 @@ def build(project: Project, notebooks: list[str] | None = None, langs: list[str]
             o = fut.result()
             outcomes[o.run.key] = o
     except KeyboardInterrupt:
-        procs.stop_all()
+        workers.stop_all()
         pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(project.build / "staging", ignore_errors=True)
         raise
     finally:
         pool.shutdown(wait=True)
+        workers.close()
 
     from .manifest import write_manifest
 
