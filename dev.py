@@ -83,7 +83,9 @@ def main(argv: list[str]) -> None:
         _run([_venv_bin("shdata"), "build", *rest])
     elif job == "test":
         # pytest's exit code is ours: CI reads it.
-        done = subprocess.run([str(_venv_bin("python")), "-m", "pytest", *rest], cwd=ROOT)
+        cmd = [str(_venv_bin("python")), "-m", "pytest", *rest]
+        print(f"+ {' '.join(cmd)}", flush=True)
+        done = subprocess.run(cmd, cwd=ROOT)
         sys.exit(done.returncode)
 
 
