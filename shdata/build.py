@@ -27,10 +27,11 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ShdataError
+from ._io import write_json
+from .errors import ShdataError, did_you_mean
 
 DEFAULT_LANGS = ("en", "zh")
 DEFAULT_PARAMS = {"formats": ["png", "svg", "pdf"], "dpi": 300, "width": "double"}
@@ -67,20 +68,31 @@ class Outcome:
     error: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Project:
     """Paths of a shdata project checkout."""
 
     root: Path
-    data_dir: Path = field(init=False)
 
-    def __post_init__(self):
-        self.data_dir = self.root / "data"
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
 
-    notebooks = property(lambda self: self.root / "notebooks")
-    figures = property(lambda self: self.root / "figures")
-    build = property(lambda self: self.root / "build")
-    state_path = property(lambda self: self.root / "build" / "state.json")
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "figures"
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def state_path(self) -> Path:
+        return self.build / "state.json"
 
     def notebook_names(self) -> list[str]:
         return sorted(p.stem for p in self.notebooks.glob("*.ipynb"))
@@ -168,13 +180,6 @@ def load_state(project: Project) -> dict:
     return state
 
 
-def _write_json_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def outputs_intact(project: Project, entry: dict) -> bool:
     """Every file a run wrote last time is still there with the same bytes."""
     for rel, sha in entry.get("outputs", {}).items():
@@ -253,8 +258,13 @@ class _Workers:
                 pass
 
 
-def execute(project: Project, run: Run, workers: _Workers) -> tuple[Outcome, dict | None]:
-    """Execute one run in staging; on success move its outputs into place."""
+def execute(project: Project, run: Run, workers: _Workers, previous_outputs: dict[str, str]
+            ) -> tuple[Outcome, dict | None]:
+    """Execute one run in staging; on success move its outputs into place.
+
+    ``previous_outputs`` are the files the run wrote last time (from the build state);
+    figures among them that the run no longer publishes are removed.
+    """
     started = time.perf_counter()
     staging = project.build / "staging" / run.key
     shutil.rmtree(staging, ignore_errors=True)
@@ -292,8 +302,7 @@ def execute(project: Project, run: Run, workers: _Workers) -> tuple[Outcome, dic
             outputs[str(dest.relative_to(project.root))] = _file_sha(dest)
         n_figures = sum(1 for f in produced if f.suffix == ".json")
         # Figures this run published last time but no longer does: remove them.
-        previous = load_state(project)["runs"].get(run.key, {}).get("outputs", {})
-        for rel in previous:
+        for rel in previous_outputs:
             if rel.startswith("figures/") and rel not in outputs:
                 (project.root / rel).unlink(missing_ok=True)
         return Outcome(run, "built", time.perf_counter() - started, figures=n_figures), \
@@ -311,11 +320,7 @@ def plan(project: Project, notebooks: list[str] | None, langs: list[str] | None,
         raise BuildError(f"no notebooks in {project.notebooks}")
     for nb in notebooks or []:
         if nb not in known:
-            import difflib
-
-            close = difflib.get_close_matches(nb, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise BuildError(f"unknown notebook {nb!r}{hint} (notebooks: {', '.join(known)})")
+            raise BuildError(f"unknown notebook {nb!r}{did_you_mean(nb, known)} (notebooks: {', '.join(known)})")
     for lang in langs or []:
         if lang not in DEFAULT_LANGS:
             raise BuildError(f"unknown language {lang!r}; use one of {', '.join(DEFAULT_LANGS)}")
@@ -358,13 +363,15 @@ def build(project: Project, notebooks: list[str] | None = None, langs: list[str]
 
     def one(run: Run) -> Outcome:
         echo(f"  started  {run.notebook} ({run.lang})")
-        outcome, record = execute(project, run, workers)
+        with state_lock:
+            previous = dict(state["runs"].get(run.key, {}).get("outputs", {}))
+        outcome, record = execute(project, run, workers, previous)
         if record is not None:
             with state_lock:
                 # Re-fingerprint with the tables this run actually read.
                 fp = run_fingerprint(project, run, record["tables"], pkg_hash, lock_hash)
                 state["runs"][run.key] = {"fingerprint": fp, "figures": outcome.figures, **record}
-                _write_json_atomic(project.state_path, state)
+                write_json(project.state_path, state)
         mark = {"built": "done", "failed": "FAILED"}.get(outcome.status, outcome.status)
         echo(f"  {mark:8} {run.notebook} ({run.lang}) {outcome.seconds:.1f} s, {outcome.figures} figures")
         return outcome
@@ -389,7 +396,7 @@ def build(project: Project, notebooks: list[str] | None = None, langs: list[str]
     write_manifest(project)
     timings = {o.run.key: round(o.seconds, 2) for o in outcomes.values() if o.status != "skipped"}
     if timings:
-        _write_json_atomic(project.build / "timings.json", timings)
+        write_json(project.build / "timings.json", timings)
     return [outcomes[r.key] for r in runs]
 
 

@@ -31,7 +31,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import units as _units
-from .errors import CheckError
+from .errors import CheckError, DataFileError
+from .package import Printed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,24 +45,6 @@ if TYPE_CHECKING:
 _SAME_COUNT = ({"个", "项", "款"}, {"家", "户"}, {"人", "名", "位"})
 
 CHECK_TYPES = ("sum", "share", "mean", "row_mean", "ratio", "difference", "equal", "le", "row_le")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One printed value: its text, exact value and unit."""
-
-    text: str
-    value: Decimal
-    unit: str
-    label: str
-
-    @property
-    def decimals(self) -> int:
-        return len(self.text.split(".")[1]) if "." in self.text else 0
-
-    @property
-    def base(self) -> Decimal:
-        return _units.to_base(self.text, self.unit)
 
 
 @dataclass(frozen=True)
@@ -80,71 +63,52 @@ class CheckResult:
         return self.status in ("pass", "expected-fail")
 
 
-def _row_label(meta, raw: dict[str, str]) -> str:
-    if "indicator" in raw:
-        return raw["indicator"]
-    for name in meta.primary_key or meta.label_fields[:1]:
-        return raw.get(name, "?")
-    return "?"
-
-
 class _Resolver:
+    """Finds the printed values a check refers to, reporting bad refs as :class:`CheckError`."""
+
     def __init__(self, pkg: "Package", table_id: str):
         self.pkg, self.table_id = pkg, table_id
 
-    def _rows(self, table_id: str):
-        meta = self.pkg.metadata(table_id)
-        return meta, self.pkg.parsed(table_id)
+    def _cell(self, table_id: str, raw: dict[str, str], field: str) -> Printed:
+        try:
+            cell = self.pkg.printed(table_id, raw, field)
+        except DataFileError as exc:
+            raise CheckError(f"check on {self.table_id!r}: {exc}") from None
+        if cell.text == "":
+            raise CheckError(f"check on {self.table_id!r}: {table_id} row {cell.key!r} has no printed {field}")
+        return cell
 
-    def _cell(self, meta, raw: dict[str, str], field: str, table_id: str) -> Cell:
-        fdef = next((f for f in meta.fields if f["name"] == field), None)
-        if fdef is None or fdef.get("type") not in ("integer", "number"):
-            raise CheckError(f"check on {self.table_id!r}: {table_id}.{field} is not a numeric column")
-        unit = fdef.get("unit")
-        unit = raw[unit["field"]] if isinstance(unit, dict) else (unit or "")
-        text = raw[field]
-        if text == "":
-            raise CheckError(f"check on {self.table_id!r}: {table_id} row {_row_label(meta, raw)!r} "
-                             f"has no printed {field}")
-        return Cell(text, Decimal(text), unit, f"{table_id}:{_row_label(meta, raw)}.{field}")
+    def _rows(self, table_id: str, row: Any) -> list[dict[str, str]]:
+        try:
+            return self.pkg.rows(table_id, row)
+        except DataFileError as exc:
+            raise CheckError(f"check on {self.table_id!r}: {exc}") from None
 
-    def matching(self, table_id: str, row: Any) -> list[dict[str, str]]:
-        meta, parsed = self._rows(table_id)
-        if isinstance(row, str):
-            if meta.shape != "indicator":
-                raise CheckError(f"check on {self.table_id!r}: row {row!r} as a string needs an indicator table")
-            row = {"indicator": row}
-        if not isinstance(row, dict):
-            raise CheckError(f"check on {self.table_id!r}: row must be an indicator id or a {{column: value}} filter")
-        return [r for r in parsed.raw if all(r.get(k) == str(v) for k, v in row.items())]
-
-    def one(self, ref: Any, default_field: str = "value") -> Cell:
+    def one(self, ref: Any, default_field: str = "value") -> Printed:
         if isinstance(ref, str):
             ref = {"row": ref}
         table_id = ref.get("table", self.table_id)
-        meta, _ = self._rows(table_id)
-        rows = self.matching(table_id, ref.get("row"))
+        rows = self._rows(table_id, ref.get("row"))
         if len(rows) != 1:
             raise CheckError(f"check on {self.table_id!r}: ref {ref} matches {len(rows)} rows of "
                              f"{table_id!r}, expected exactly 1")
-        return self._cell(meta, rows[0], ref.get("field", default_field), table_id)
+        return self._cell(table_id, rows[0], ref.get("field", default_field))
 
-    def many(self, spec: Any, field: str) -> list[Cell]:
+    def many(self, spec: Any, field: str) -> list[Printed]:
         if isinstance(spec, list):
             return [self.one(r if isinstance(r, dict) else {"row": r, "field": field}, field)
                     for r in spec]
-        meta, _ = self._rows(self.table_id)
-        rows = self.matching(self.table_id, spec)
+        rows = self._rows(self.table_id, spec)
         if not rows:
             raise CheckError(f"check on {self.table_id!r}: filter {spec} matches no rows")
-        return [self._cell(meta, r, field, self.table_id) for r in rows]
+        return [self._cell(self.table_id, r, field) for r in rows]
 
 
-def _in_unit_of(value_base: Decimal, target: Cell) -> Decimal:
+def _in_unit_of(value_base: Decimal, target: Printed) -> Decimal:
     return value_base.scaleb(-_units.scale_of(target.unit))
 
 
-def _agrees(computed: Decimal, printed: Cell, tolerance: Any) -> bool:
+def _agrees(computed: Decimal, printed: Printed, tolerance: Any) -> bool:
     if tolerance is not None:
         return abs(computed - printed.value) <= Decimal(str(tolerance))
     quantum = Decimal(1).scaleb(-printed.decimals)
@@ -195,32 +159,30 @@ def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
         qa, qb = a.decimals - _units.scale_of(a.unit), b.decimals - _units.scale_of(b.unit)
         ua, ub = _units.base_unit(a.unit), _units.base_unit(b.unit)
         if ua != ub and not any({ua, ub} <= group for group in _SAME_COUNT):
-            return False, f"units differ: {a.label} in {a.unit}, {b.label} in {b.unit}"
+            return False, f"units differ: {a.ref} in {a.unit}, {b.ref} in {b.unit}"
         fine, coarse = (a, b) if qa >= qb else (b, a)
         computed = _in_unit_of(fine.base, coarse)
         return _agrees(computed, coarse, tol), (
-            f"{a.label} = {a.text} {a.unit}; {b.label} = {b.text} {b.unit}")
+            f"{a.ref} = {a.text} {a.unit}; {b.ref} = {b.text} {b.unit}")
     if ctype == "le":
         a, b = r.one(check["a"]), r.one(check["b"])
         return a.base <= b.base, f"{a.text} {a.unit} ≤ {b.text} {b.unit}"
     if ctype in ("row_mean", "row_le"):
-        meta = pkg.metadata(table_id)
         failures, n = [], 0
         for raw in pkg.parsed(table_id).raw:
-            label = _row_label(meta, raw)
             if ctype == "row_mean":
-                cells = [r._cell(meta, raw, f, table_id) for f in check["fields"]]
-                result = r._cell(meta, raw, check["result"], table_id)
+                cells = [r._cell(table_id, raw, f) for f in check["fields"]]
+                result = r._cell(table_id, raw, check["result"])
                 computed = sum((c.value for c in cells), Decimal(0)) / len(cells)
                 if not _agrees(computed, result, tol):
-                    failures.append(f"{label}: mean {_fmt(computed)} vs printed {result.text}")
+                    failures.append(f"{result.key}: mean {_fmt(computed)} vs printed {result.text}")
             else:
                 if raw[check["lesser"]] == "" or raw[check["greater"]] == "":
                     continue
-                lo = r._cell(meta, raw, check["lesser"], table_id)
-                hi = r._cell(meta, raw, check["greater"], table_id)
+                lo = r._cell(table_id, raw, check["lesser"])
+                hi = r._cell(table_id, raw, check["greater"])
                 if lo.base > hi.base:
-                    failures.append(f"{label}: {lo.text} > {hi.text}")
+                    failures.append(f"{lo.key}: {lo.text} > {hi.text}")
             n += 1
         return not failures, ("; ".join(failures) if failures else f"holds in all {n} rows")
     raise CheckError(f"check {check.get('id')!r} on {table_id!r}: unknown type {ctype!r}; "

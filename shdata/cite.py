@@ -8,10 +8,10 @@ from importlib import metadata as _md
 
 from . import __release_date__, __version__
 from .errors import ShdataError
+from .package import REPORT_PUBLISHER as PUBLISHER_EN
+from .package import report_citation, report_titles
 
 FORMATS = ("text", "bibtex", "csl-json")
-PUBLISHER_EN = "Shanghai Municipal Science and Technology Commission"
-PUBLISHER_ZH = "上海市科学技术委员会"
 
 
 def package_info() -> dict:
@@ -29,9 +29,8 @@ def package_info() -> dict:
 
 
 def _report(source: dict | None = None) -> dict:
-    source = source or {}
-    return {"title_zh": source.get("title_zh", "2023上海科技进步报告"),
-            "title_en": source.get("title", "Shanghai Science and Technology Progress Report 2023")}
+    title_zh, title_en = report_titles(source)
+    return {"title_zh": title_zh, "title_en": title_en}
 
 
 def _bib_escape(text: str) -> str:
@@ -44,9 +43,8 @@ def cite_report(fmt: str = "text", section: str | None = None, source: dict | No
     if fmt not in FORMATS:
         raise ShdataError(f"citation format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
     r = _report(source)
-    where = f", {section}" if section else ""
     if fmt == "text":
-        return f"{PUBLISHER_EN}. {r['title_zh']} ({r['title_en']}){where}."
+        return report_citation(section, "en", source)
     if fmt == "bibtex":
         note = f"\n  note = {{{_bib_escape(section)}}}," if section else ""
         return ("@report{shanghai_st_progress_2023,\n"

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
-from .errors import ShdataError
+from .errors import ShdataError, did_you_mean
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -40,16 +42,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     import shdata
 
-    from .package import Package
-
-    pkg = Package()
+    pkg = shdata._pkg()
     ids = args.table_ids or pkg.ids()
-    for tid in ids:
-        pkg.parsed(tid)
+    results = shdata.check(ids)  # validates every row first; a bad cell raises
     print(f"Schema validation: {len(ids)} tables, all rows valid.")
-    from .checks import run_checks
-
-    results = run_checks(pkg, ids)
     bad = [r for r in results if not r.ok]
     expected = [r for r in results if r.status == "expected-fail"]
     for r in results:
@@ -78,12 +74,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build, find_project, summary_table
 
     project = find_project()
-    started = __import__("time").perf_counter()
+    started = time.perf_counter()
     outcomes = build(project, notebooks=args.notebooks or None, langs=args.lang or None,
                      jobs=args.jobs, force=args.force, echo=lambda m: print(m, flush=True),
                      options={"dpi": args.dpi, "width": args.width,
                               "formats": args.formats.split(",") if args.formats else None})
-    elapsed = __import__("time").perf_counter() - started
+    elapsed = time.perf_counter() - started
     print()
     print(summary_table(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
@@ -99,12 +95,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_cite(args: argparse.Namespace) -> int:
     from .cite import cite_figure, cite_report
-    from .errors import ShdataError
     from .manifest import load_manifest
+    import shdata
 
-    from .package import Package
-
-    source = (Package().descriptor.get("sources") or [{}])[0]
+    source = shdata._pkg().source
     if args.report:
         if args.figure_id:
             raise ShdataError("give either a FIGURE_ID or --report, not both")
@@ -112,8 +106,6 @@ def _cmd_cite(args: argparse.Namespace) -> int:
         return 0
     if not args.figure_id:
         raise ShdataError("give a FIGURE_ID (see figures/manifest.json) or --report")
-    from pathlib import Path
-
     if args.manifest:
         path = Path(args.manifest)
     else:
@@ -122,11 +114,8 @@ def _cmd_cite(args: argparse.Namespace) -> int:
         path = find_project().figures / "manifest.json"
     figures = {e["id"]: e for e in load_manifest(path).get("figures", [])}
     if args.figure_id not in figures:
-        import difflib
-
-        close = difflib.get_close_matches(args.figure_id, list(figures), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ShdataError(f"unknown figure id {args.figure_id!r}{hint} ({len(figures)} figures in {path})")
+        raise ShdataError(f"unknown figure id {args.figure_id!r}{did_you_mean(args.figure_id, figures)} "
+                          f"({len(figures)} figures in {path})")
     print(cite_figure(figures[args.figure_id], args.format, lang=args.lang, source=source))
     return 0
 

@@ -15,20 +15,27 @@ class ShdataError(Exception):
     """Base class of every error raised on purpose by shdata."""
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'a', 'b'?"`` for the known names closest to ``name``, or ``""``.
+
+    Close spellings first; failing those, names containing ``name`` (a partial id such as "nsfc").
+    """
+    known = sorted(known)
+    close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+    if not close:
+        close = [k for k in known if str(name).lower() in k][:3]
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
 class UnknownTableError(ShdataError, KeyError):
     """A table id that is not in the data package."""
 
     def __init__(self, table_id: str, known: Iterable[str]):
-        known = sorted(known)
-        close = difflib.get_close_matches(str(table_id), known, n=3, cutoff=0.5)
-        if not close:  # substring matches help with partial ids such as "nsfc"
-            close = [k for k in known if str(table_id).lower() in k][:3]
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        msg = (f"unknown table id {table_id!r}{hint} "
+        known = list(known)
+        msg = (f"unknown table id {table_id!r}{did_you_mean(table_id, known)} "
                f"(`shdata list` shows all {len(known)} tables)")
         super().__init__(msg)
         self.table_id = table_id
-        self.suggestions = close
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return self.args[0]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 from . import __version__
+from ._io import write_json, write_text
 
 
 def collect(figures_dir: Path) -> list[dict]:
@@ -67,22 +67,13 @@ def manifest_csv(m: dict) -> str:
     return buf.getvalue()
 
 
-def _replace_if_changed(path: Path, text: str) -> bool:
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return True
-
-
 def write_manifest(project) -> dict:
     """Write ``figures/manifest.json`` and ``figures/manifest.csv`` (atomically, only on change)."""
     figures = Path(project.figures)
     figures.mkdir(parents=True, exist_ok=True)
     m = manifest(figures)
-    _replace_if_changed(figures / "manifest.json", json.dumps(m, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
-    _replace_if_changed(figures / "manifest.csv", manifest_csv(m))
+    write_json(figures / "manifest.json", m, only_if_changed=True)
+    write_text(figures / "manifest.csv", manifest_csv(m), only_if_changed=True)
     return m
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import __version__
+from ._io import atomic_path, write_json
 from .errors import ParameterError
 
 LANGS = ("en", "zh")
@@ -223,19 +224,8 @@ def data_hash(table_ids: Iterable[str]) -> str:
 
 
 def _atomic_save(fig, path: Path, **kw) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix[1:], **kw)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def caveats(sources: Iterable[str], lang: str) -> list[str]:
@@ -295,8 +285,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
         "files": files, "provenance": provenance, "notes": notes, "derived": derived,
     }
-    _atomic_write_text(folder / f"{figure_id}.json",
-                       json.dumps(record, ensure_ascii=False, sort_keys=True, indent=1) + "\n")
+    write_json(folder / f"{figure_id}.json", record)
     P.published.append(figure_id)
 
     _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, folder)
@@ -337,9 +326,11 @@ def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, 
 def source_line(sources: Iterable[str], lang: str) -> str:
     """"Source: ..." sentence citing the report sections the figure draws on."""
     from . import _pkg
+    from .package import REPORT_PUBLISHER, REPORT_PUBLISHER_ZH, report_titles
 
-    sections = list(dict.fromkeys(_pkg().metadata(t).section for t in sources))
+    pkg = _pkg()
+    sections = list(dict.fromkeys(pkg.metadata(t).section for t in sources))
+    title_zh, title_en = report_titles(pkg.source)
     if lang == "zh":
-        return f"资料来源：上海市科学技术委员会《2023上海科技进步报告》{'、'.join(sections)}；shdata 整理。"
-    return ("Source: Shanghai Municipal Science and Technology Commission, Shanghai Science and Technology "
-            f"Progress Report 2023, {', '.join(sections)}; processing by shdata.")
+        return f"资料来源：{REPORT_PUBLISHER_ZH}《{title_zh}》{'、'.join(sections)}；shdata 整理。"
+    return f"Source: {REPORT_PUBLISHER}, {title_en}, {', '.join(sections)}; processing by shdata."

@@ -106,6 +106,13 @@ class TableMeta:
         }
 
 
+def report_titles(source: dict | None = None) -> tuple[str, str]:
+    """Chinese and English title of the report, from the descriptor's ``sources[0]`` entry."""
+    source = source or {}
+    return (source.get("title_zh", "2023上海科技进步报告"),
+            source.get("title", "Shanghai Science and Technology Progress Report 2023"))
+
+
 def report_citation(section: str | None = None, lang: str = "en", source: dict | None = None) -> str:
     """Citation string for the report, optionally pointing to a section.
 
@@ -117,9 +124,7 @@ def report_citation(section: str | None = None, lang: str = "en", source: dict |
     source : dict, optional
         The descriptor's ``sources[0]`` entry; defaults to the built-in description.
     """
-    source = source or {}
-    title_zh = source.get("title_zh", "2023上海科技进步报告")
-    title_en = source.get("title", "Shanghai Science and Technology Progress Report 2023")
+    title_zh, title_en = report_titles(source)
     where = f", {section}" if section else ""
     if lang == "zh":
         return f"{REPORT_PUBLISHER_ZH}.《{title_zh}》{where.replace(', ', '，')}。"
@@ -190,13 +195,18 @@ class Package:
         return desc
 
     @property
+    def source(self) -> dict:
+        """The report this package is curated from (the descriptor's ``sources[0]``)."""
+        return (self.descriptor.get("sources") or [{}])[0]
+
+    @property
     def edition(self) -> int:
         """Edition (report year) of this data package."""
         return int(self.descriptor.get("shdata:edition", 2023))
 
     def _metas(self) -> dict[str, TableMeta]:
         if self._meta is None:
-            source = (self.descriptor.get("sources") or [{}])[0]
+            source = self.source
             metas = {}
             for res in self.descriptor["resources"]:
                 pk = res["schema"].get("primaryKey") or []
@@ -347,6 +357,36 @@ class Package:
         return ([None if r[name] is None else _units.to_base(raw[name], unit)
                  for r, raw in zip(table.typed, table.raw)], _units.base_unit(unit))
 
+    def rows(self, table_id: str, row: str | dict) -> list[dict[str, str]]:
+        """Printed rows matching an indicator id (indicator tables) or a ``{column: text}`` filter."""
+        if isinstance(row, str):
+            if self.metadata(table_id).shape != "indicator":
+                raise DataFileError(f"{table_id}: row {row!r} given as an id, but the table has no "
+                                    "indicator column; use a {column: value} filter")
+            row = {"indicator": row}
+        if not isinstance(row, dict):
+            raise DataFileError(f"{table_id}: row must be an indicator id or a {{column: value}} filter")
+        return [r for r in self.parsed(table_id).raw if all(r.get(k) == str(v) for k, v in row.items())]
+
+    def printed(self, table_id: str, raw: dict[str, str], field: str = "value") -> "Printed":
+        """The :class:`Printed` value of one printed row (from :meth:`rows`) and column."""
+        meta = self.metadata(table_id)
+        fdef = next((f for f in meta.fields if f["name"] == field), None)
+        if fdef is None or fdef.get("type") not in ("integer", "number"):
+            raise DataFileError(f"{table_id}: {field!r} is not a numeric column; "
+                                f"numeric columns: {', '.join(meta.value_fields)}")
+        unit = fdef.get("unit")
+        unit = raw[unit["field"]] if isinstance(unit, dict) else (unit or "")
+        if meta.shape == "indicator":
+            key, en, zh = raw["indicator"], raw.get("indicator_en", ""), raw.get("indicator_zh", "")
+        else:
+            key = raw.get((meta.primary_key or meta.label_fields or ("",))[0], "")
+            en = next((raw[n] for n in meta.label_fields if n.endswith("_en")), "")
+            zh = next((raw[n] for n in meta.label_fields if n.endswith("_zh")), "")
+        qualifier = raw.get("qualifier", raw.get(f"{field}_qualifier", "")) or ""
+        return Printed(text=raw[field], unit=unit, qualifier=qualifier, period=raw.get("period", meta.period),
+                       label_en=en, label_zh=zh, table=table_id, key=key, field=field)
+
     def value(self, table_id: str, row: str | dict, field: str = "value") -> "Printed":
         """One printed value, for quoting in text.
 
@@ -362,7 +402,10 @@ class Package:
         -------
         Printed
         """
-        return _printed(self, table_id, row, field)
+        hits = self.rows(table_id, row)
+        if len(hits) != 1:
+            raise DataFileError(f"{table_id}: row {row!r} matches {len(hits)} rows, expected 1")
+        return self.printed(table_id, hits[0], field)
 
     def tables(self) -> "pd.DataFrame":
         """Catalog of every table: id, titles, topic, section, period, units, rows."""
@@ -383,10 +426,10 @@ class Package:
 
 
 def write_descriptor(path: Path, desc: dict) -> None:
-    """Write a descriptor deterministically (sorted nothing, fixed indent, LF, trailing newline)."""
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(desc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    """Write a descriptor deterministically (keys in their order, indent 2) and atomically."""
+    from ._io import write_json
+
+    write_json(path, desc, indent=2, sort_keys=False)
 
 
 @dataclass(frozen=True)
@@ -406,6 +449,10 @@ class Printed:
         What the value counts, from the table's label columns.
     table : str
         Source table id.
+    key : str
+        The row: its indicator id or primary-key value.
+    field : str
+        The column the value was read from.
     """
 
     text: str
@@ -415,10 +462,22 @@ class Printed:
     label_en: str
     label_zh: str
     table: str
+    key: str = ""
+    field: str = "value"
 
     @property
     def value(self) -> Decimal:
         return Decimal(self.text)
+
+    @property
+    def base(self) -> Decimal:
+        """The value in its base unit (亿元 -> 元), exactly."""
+        return _units.to_base(self.text, self.unit)
+
+    @property
+    def ref(self) -> str:
+        """Where the value sits: ``table:row.field``."""
+        return f"{self.table}:{self.key}.{self.field}"
 
     @property
     def decimals(self) -> int:
@@ -426,29 +485,3 @@ class Printed:
 
     def __float__(self) -> float:
         return float(self.value)
-
-
-def _printed(pkg: "Package", table_id: str, row: str | dict, field: str = "value") -> Printed:
-    """See :meth:`Package.value`."""
-    meta = pkg.metadata(table_id)
-    parsed = pkg.parsed(table_id)
-    flt = {"indicator": row} if isinstance(row, str) else row
-    hits = [r for r in parsed.raw if all(r.get(k) == str(v) for k, v in flt.items())]
-    if len(hits) != 1:
-        raise DataFileError(f"{table_id}: row {row!r} matches {len(hits)} rows, expected 1")
-    raw = hits[0]
-    fdef = next((f for f in meta.fields if f["name"] == field), None)
-    if fdef is None or fdef.get("type") not in ("integer", "number"):
-        raise DataFileError(f"{table_id}: {field!r} is not a numeric column; "
-                            f"numeric columns: {', '.join(meta.value_fields)}")
-    unit = fdef.get("unit")
-    unit = raw[unit["field"]] if isinstance(unit, dict) else (unit or "")
-    if meta.shape == "indicator":
-        en, zh = raw.get("indicator_en", ""), raw.get("indicator_zh", "")
-    else:
-        en = next((raw[n] for n in meta.label_fields if n.endswith("_en")), "")
-        zh = next((raw[n] for n in meta.label_fields if n.endswith("_zh")), "")
-    return Printed(text=raw[field], unit=unit, qualifier=raw.get("qualifier", raw.get(f"{field}_qualifier", "")) or "",
-                   period=raw.get("period", meta.period), label_en=en, label_zh=zh, table=table_id)
-
-

@@ -93,6 +93,8 @@ def installed_fallbacks() -> list[str]:
 
 def rc_params(lang: str = "en") -> dict:
     """The matplotlib settings of the house style."""
+    from cycler import cycler
+
     fallbacks = installed_fallbacks()
     family = [LATIN_FAMILY, CJK_FAMILY, *fallbacks] if lang == "en" else \
         [CJK_FAMILY, LATIN_FAMILY, *fallbacks]
@@ -112,7 +114,7 @@ def rc_params(lang: str = "en") -> dict:
         "xtick.major.size": 2.5,
         "ytick.major.size": 2.5,
         "axes.grid": False,
-        "axes.prop_cycle": __import__("cycler").cycler(color=PALETTE),
+        "axes.prop_cycle": cycler(color=PALETTE),
         "axes.unicode_minus": False,   # a hyphen-minus renders in every font
         "legend.frameon": False,
         "figure.dpi": 100,
