@@ -1,9 +1,9 @@
 """Numbers for commentary, in English or Chinese.
 
-Chinese text keeps the report's own myriad units ("528.1亿元"); English text
-converts to thousands, millions and billions ("¥52.81 bn"), with the same
+Chinese text keeps the report's own myriad units ("123.4亿元"); English text
+converts to thousands, millions and billions ("¥12.34 bn"), with the same
 number of significant digits as the printed value, so no precision is invented
-or lost. Printed qualifiers travel with the number ("约43.4万份" / "about 434,000").
+or lost. Printed qualifiers travel with the number ("约12.3万份" / "about 123,000").
 """
 from __future__ import annotations
 
@@ -91,8 +91,8 @@ def quantity(v: Printed, lang: str = "en", unit_word: bool = True) -> str:
 
     Examples
     --------
-    528.1 亿元 -> "¥52.81 bn" / "528.1亿元"; 2.99 万户 -> "29,900" / "2.99万户";
-    52.14 % -> "52.14%"; 约 43.4 万份 -> "about 434,000" / "约43.4万份".
+    123.4 亿元 -> "¥12.34 bn" / "123.4亿元"; 1.25 万户 -> "12,500" / "1.25万户";
+    12.30 % -> "12.30%"; 约 12.3 万份 -> "about 123,000" / "约12.3万份".
     """
     _check_lang(lang)
     if lang == "zh":

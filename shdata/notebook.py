@@ -104,7 +104,7 @@ class Params:
         return v.label_en if self.lang == "en" else v.label_zh
 
     def publish(self, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-                commentary: str = "", derived: bool = False) -> dict:
+                commentary: str = "", derived: bool = False) -> None:
         """Save a figure in every requested format and show it with its text.
 
         Parameters
@@ -121,12 +121,12 @@ class Params:
         derived : bool
             The figure shows values computed by shdata (flagged in the caption).
 
-        Returns
-        -------
-        dict
-            The sidecar record (files and their sha256, provenance).
+        Notes
+        -----
+        Returns nothing, so that a cell ending in ``publish`` shows no repr; the
+        record (files, sha256, provenance) is the sidecar ``<id>.json``.
         """
-        return _publish(self, fig, figure_id, sources=sources, title=title, caption=caption,
+        _publish(self, fig, figure_id, sources=sources, title=title, caption=caption,
                         commentary=commentary, derived=derived)
 
 
@@ -241,7 +241,7 @@ def caveats(sources: Iterable[str], lang: str) -> list[str]:
 
 
 def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-             commentary: str, derived: bool) -> dict:
+             commentary: str, derived: bool) -> None:
     import matplotlib.pyplot as plt
 
     from . import _pkg
@@ -290,7 +290,6 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
 
     _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, folder)
     plt.close(fig)
-    return record
 
 
 def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, folder) -> None:

@@ -439,7 +439,7 @@ class Printed:
     Attributes
     ----------
     text : str
-        The digits as printed (``"528.1"``).
+        The digits as printed (``"123.4"``).
     unit : str
         The printed unit (``"亿元"``).
     qualifier : str

@@ -4,8 +4,8 @@ The report prints amounts in Chinese myriad-scaled units: 亿元 (10^8 yuan),
 万人 (10^4 persons), 万亿元 (10^12 yuan) and so on. The data files keep those
 units; :func:`to_base` turns a printed value into plain yuan, persons, items.
 Arithmetic is done on :class:`decimal.Decimal` built from the printed text, so
-``2.99 万户`` becomes exactly ``29900 户`` (binary floats would give
-29900.000000000004).
+``1.13 万户`` becomes exactly ``11300 户`` (binary floats would give
+11299.999999999998).
 """
 from __future__ import annotations
 
