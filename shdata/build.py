@@ -34,7 +34,7 @@ from ._io import write_json
 from .errors import ShdataError, did_you_mean
 
 DEFAULT_LANGS = ("en", "zh")
-DEFAULT_PARAMS = {"formats": ["png", "svg", "pdf"], "dpi": 300, "width": "double"}
+DEFAULT_PARAMS = {"formats": ["png", "svg", "pdf"], "dpi": 300, "width": "double", "variant": ["journal", "standalone"]}
 STATE_VERSION = 1
 
 

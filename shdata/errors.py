@@ -59,3 +59,18 @@ class CheckError(ShdataError):
 
 class ParameterError(ShdataError, ValueError):
     """A notebook or command parameter with a value that is not allowed."""
+
+
+class FigureLintError(ShdataError):
+    """A figure has layout or typography defects (see :mod:`shdata.lint`); nothing was written.
+
+    The message has one line per defect: figure id, rule, the artist's text, detail.
+    ``defects`` holds the :class:`shdata.lint.Defect` objects.
+    """
+
+    def __init__(self, defects):
+        self.defects = list(defects)
+        n = len(self.defects)
+        head = f"{n} figure defect{'s' if n != 1 else ''} (fix them, or waive one rule for one artist " \
+               "with publish(..., waive={rule: text}))"
+        super().__init__("\n".join([head, *map(str, self.defects)]))

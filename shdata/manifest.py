@@ -16,26 +16,47 @@ from . import __version__
 from ._io import write_json, write_text
 
 
+VARIANTS = ("journal", "standalone")
+
+
 def collect(figures_dir: Path) -> list[dict]:
-    """One entry per figure id, merging its languages."""
+    """One entry per figure id, merging its languages and variants.
+
+    Journal sidecars are ``<lang>/<id>.json``, standalone ones
+    ``<lang>/standalone/<id>.json``; each file entry names its ``variant``, and
+    ``variants`` lists the variants present. Ids, titles and sections come from
+    the journal record when there is one, so citations of an id do not change.
+    """
     by_id: dict[str, dict] = {}
-    for side in sorted(figures_dir.glob("*/*.json")):
+    sides = sorted(figures_dir.glob("*/*.json")) + sorted(figures_dir.glob("*/standalone/*.json"))
+    for side in sides:
         rec = json.loads(side.read_text(encoding="utf-8"))
         lang = rec["lang"]
+        variant = rec.get("variant", "journal")
         e = by_id.setdefault(rec["id"], {
             "id": rec["id"], "notebook": rec["notebook"], "title": {}, "caption": {}, "notes": {},
             "params": {}, "files": [], "sources": rec["provenance"]["sources"],
             "data_sha256": rec["provenance"]["data_sha256"],
             "shdata_version": rec["provenance"]["shdata_version"], "derived": rec.get("derived", False),
         })
-        e["title"][lang] = rec["title"]
-        e["caption"][lang] = rec["caption"]
-        e["notes"][lang] = rec["notes"]
-        e["params"][lang] = rec["params"]
+        e.setdefault("variants", [])
+        if variant not in e["variants"]:
+            e["variants"].append(variant)
+        if rec.get("waivers"):
+            e.setdefault("waivers", {})[lang] = rec["waivers"]
+        if variant == "standalone":
+            e.setdefault("standalone", {})[lang] = rec.get("standalone", {})
+        if variant == "journal" or lang not in e["title"]:
+            e["title"][lang] = rec["title"]
+            e["caption"][lang] = rec["caption"]
+            e["notes"][lang] = rec["notes"]
+            e["params"][lang] = rec["params"]
         for fmt, f in sorted(rec["files"].items()):
-            e["files"].append({"lang": lang, "format": fmt, "path": f["path"], "sha256": f["sha256"]})
+            e["files"].append({"lang": lang, "format": fmt, "path": f["path"], "sha256": f["sha256"],
+                               "variant": variant})
     for e in by_id.values():
-        e["files"].sort(key=lambda f: (f["lang"], f["format"]))
+        e["variants"] = [v for v in VARIANTS if v in e["variants"]]
+        e["files"].sort(key=lambda f: (f["lang"], VARIANTS.index(f["variant"]), f["format"]))
         e["sections"] = list(dict.fromkeys(s["section"] for s in e["sources"]))
     return [by_id[k] for k in sorted(by_id)]
 
@@ -51,19 +72,23 @@ def manifest(figures_dir: Path) -> dict:
 
 def manifest_csv(m: dict) -> str:
     cols = ["id", "lang", "notebook", "title", "caption", "source_tables", "sections", "data_sha256",
-            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256"]
+            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256", "variant"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
     for e in m["figures"]:
         for lang in sorted(e["title"]):
-            files = {f["format"]: f for f in e["files"] if f["lang"] == lang}
-            row = [e["id"], lang, e["notebook"], e["title"][lang], e["caption"][lang],
-                   ";".join(s["table"] for s in e["sources"]), ";".join(e["sections"]), e["data_sha256"],
-                   e["shdata_version"]]
-            for fmt in ("png", "svg", "pdf"):
-                row += [files[fmt]["path"], files[fmt]["sha256"]] if fmt in files else ["", ""]
-            w.writerow(row)
+            for variant in e.get("variants", ["journal"]):
+                files = {f["format"]: f for f in e["files"]
+                         if f["lang"] == lang and f.get("variant", "journal") == variant}
+                if not files:
+                    continue
+                row = [e["id"], lang, e["notebook"], e["title"][lang], e["caption"][lang],
+                       ";".join(s["table"] for s in e["sources"]), ";".join(e["sections"]), e["data_sha256"],
+                       e["shdata_version"]]
+                for fmt in ("png", "svg", "pdf"):
+                    row += [files[fmt]["path"], files[fmt]["sha256"]] if fmt in files else ["", ""]
+                w.writerow(row + [variant])
     return buf.getvalue()
 
 

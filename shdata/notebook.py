@@ -32,6 +32,7 @@ from .errors import ParameterError
 
 LANGS = ("en", "zh")
 FORMATS = ("png", "svg", "pdf")
+VARIANTS = ("journal", "standalone")
 DPI_RANGE = (72, 1200)
 FIGURE_ID_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
@@ -64,6 +65,7 @@ class Params:
     year: int
     notebook: str = ""
     published: list[str] = field(default_factory=list)
+    variants: tuple[str, ...] = ("journal",)
 
     def t(self, en: str, zh: str) -> str:
         """Pick the English or the Chinese text."""
@@ -79,32 +81,37 @@ class Params:
 
         return width_inches(self.width)
 
-    def figure(self, height: float = 0.6, nrows: int = 1, ncols: int = 1, **kw):
-        """A new figure at the column width; ``height`` is a fraction of the width."""
+    def figure(self, height: float = 0.6, nrows: int = 1, ncols: int = 1, width=None, **kw):
+        """A new figure at the column width; ``height`` is a fraction of the width.
+
+        ``width`` overrides the notebook's width for this figure, e.g.
+        ``width=style.column_for(n_values)`` (single column for four values or fewer).
+        """
         import matplotlib.pyplot as plt
 
-        w = self.width_in
+        from .style import width_inches
+
+        w = self.width_in if width is None else width_inches(width)
         return plt.subplots(nrows, ncols, figsize=(w, w * height), **kw)
 
     def wrap(self, labels, width: int = 28) -> list[str]:
-        """Wrap long tick labels; Chinese wraps by characters, at half the width."""
-        import textwrap
+        """Wrap long labels to ``width`` columns (a Chinese character counts two).
 
-        out = []
-        for text in map(str, labels):
-            if self.lang == "zh":
-                n = max(width // 2, 4)
-                out.append("\n".join(text[i:i + n] for i in range(0, len(text), n)))
-            else:
-                out.append("\n".join(textwrap.wrap(text, width)) or text)
-        return out
+        Chinese breaks at phrase boundaries with 禁则 and full-width brackets,
+        English at spaces, never inside a number with its unit; see
+        :func:`shdata.linebreak.wrap`.
+        """
+        from .linebreak import wrap
+
+        return [wrap(text, width, self.lang) for text in map(str, labels)]
 
     def label(self, v) -> str:
         """Label of a :class:`~shdata.package.Printed` value in the chosen language."""
         return v.label_en if self.lang == "en" else v.label_zh
 
     def publish(self, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-                commentary: str = "", derived: bool = False) -> None:
+                commentary: str = "", derived: bool = False, headline: str = "", subtitle: str = "",
+                waive=None) -> None:
         """Save a figure in every requested format and show it with its text.
 
         Parameters
@@ -120,6 +127,20 @@ class Params:
             Markdown paragraph computed from the data.
         derived : bool
             The figure shows values computed by shdata (flagged in the caption).
+        headline : str
+            One sentence stating the finding, computed from the data; drawn on
+            the standalone variant (required when it is built).
+        subtitle : str
+            Units and period, drawn under the headline of the standalone variant.
+        waive : dict or list, optional
+            Linter waivers, one rule for one artist text: ``{"text-overlap": "Shanghai"}``
+            or ``[("rule", "text", "reason")]``; recorded in the sidecar and the
+            manifest. See :mod:`shdata.lint`.
+
+        Raises
+        ------
+        FigureLintError
+            The figure (or its standalone variant) has layout defects; nothing is written.
 
         Notes
         -----
@@ -127,7 +148,7 @@ class Params:
         record (files, sha256, provenance) is the sidecar ``<id>.json``.
         """
         _publish(self, fig, figure_id, sources=sources, title=title, caption=caption,
-                        commentary=commentary, derived=derived)
+                 commentary=commentary, derived=derived, headline=headline, subtitle=subtitle, waive=waive)
 
 
 def _parse_formats(value: Any) -> tuple[str, ...]:
@@ -141,16 +162,28 @@ def _parse_formats(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
+def _parse_variants(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ParameterError(f"variant {value!r} is not allowed; use {_allowed(VARIANTS)} or both")
+    bad = [v for v in value if v not in VARIANTS]
+    if bad:
+        raise ParameterError(f"variant: {bad[0]!r} is not allowed; use {_allowed(VARIANTS)} or both")
+    return tuple(v for v in VARIANTS if v in value)
+
+
 def validate(lang: Any = "en", formats: Any = ("png",), dpi: Any = 300, width: Any = "double",
-             output_dir: Any = "figures", year: Any = 2023, **unknown: Any) -> Params:
+             output_dir: Any = "figures", year: Any = 2023, variant: Any = "journal", **unknown: Any) -> Params:
     """Check notebook parameters; raise :class:`ParameterError` naming the first bad one."""
     if unknown:
         name = sorted(unknown)[0]
         raise ParameterError(f"unknown parameter {name!r}; this notebook takes: "
-                             "lang, formats, dpi, width, output_dir, year")
+                             "lang, formats, dpi, width, output_dir, year, variant")
     if lang not in LANGS:
         raise ParameterError(f"lang {lang!r} is not allowed; use one of {_allowed(LANGS)}")
     fmts = _parse_formats(formats)
+    variants = _parse_variants(variant)
     if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or int(dpi) != dpi \
             or not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
         raise ParameterError(f"dpi {dpi!r} is not allowed; use a whole number from {DPI_RANGE[0]} to {DPI_RANGE[1]}")
@@ -173,7 +206,8 @@ def validate(lang: Any = "en", formats: Any = ("png",), dpi: Any = 300, width: A
     if not out.is_absolute():
         root = find_project_root()
         out = (root or Path.cwd()) / out
-    return Params(lang=lang, formats=fmts, dpi=int(dpi), width=width, output_dir=out, year=year)
+    return Params(lang=lang, formats=fmts, dpi=int(dpi), width=width, output_dir=out, year=year,
+                  variants=variants)
 
 
 def setup(namespace: dict[str, Any], notebook: str = "") -> Params:
@@ -223,11 +257,6 @@ def data_hash(table_ids: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def _atomic_save(fig, path: Path, **kw) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix[1:], **kw)
-
-
 def caveats(sources: Iterable[str], lang: str) -> list[str]:
     """Data notes (discrepancies, printed footnotes) of the source tables, in ``lang``."""
     from . import _pkg
@@ -241,17 +270,25 @@ def caveats(sources: Iterable[str], lang: str) -> list[str]:
 
 
 def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-             commentary: str, derived: bool) -> None:
+             commentary: str, derived: bool, headline: str = "", subtitle: str = "", waive=None) -> None:
     import matplotlib.pyplot as plt
 
-    from . import _pkg
+    from . import _pkg, lint, render, standalone
+    from .errors import FigureLintError
 
     if not isinstance(figure_id, str) or not FIGURE_ID_RE.fullmatch(figure_id):
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")
     pkg = _pkg()
     metas = [pkg.metadata(t) for t in sources]
+    waivers = lint.normalize_waivers(waive)
+    st = standalone.texts(sources, P.lang, headline, subtitle) if "standalone" in P.variants else None
+    # Lint before writing anything: a defect fails the run and leaves old files alone.
+    registry = lint.printed_registry(sources)
+    defects = lint.find_defects(fig, figure_id, P.lang, registry)
+    kept, used = lint.apply_waivers(defects, waivers)
+    if kept:
+        raise FigureLintError(lint.sorted_defects(kept))
     folder = P.output_dir / P.lang
-    folder.mkdir(parents=True, exist_ok=True)
     provenance = {
         "figure": figure_id,
         "lang": P.lang,
@@ -261,38 +298,52 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         "shdata_version": __version__,
         "report": f"{pkg.edition}",
     }
-    prov_json = json.dumps(provenance, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    when = _source_date()
-    files = {}
-    for fmt in P.formats:
-        path = folder / f"{figure_id}.{fmt}"
-        if fmt == "pdf":
-            meta = {"Title": title, "Subject": caption, "Keywords": prov_json,
-                    "Creator": f"shdata {__version__}", "CreationDate": when, "ModDate": when}
-            _atomic_save(fig, path, metadata=meta)
-        elif fmt == "svg":
-            meta = {"Title": title, "Description": f"{caption}\n{prov_json}", "Date": when.isoformat() if when else None,
-                    "Creator": f"shdata {__version__}"}
-            _atomic_save(fig, path, metadata=meta)
-        else:
-            meta = {"Title": title, "Description": caption, "Software": None, "Source": prov_json}
-            _atomic_save(fig, path, dpi=P.dpi, metadata=meta)
-        files[fmt] = {"path": f"{P.lang}/{path.name}", "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    meta = render.Metadata(title=title, caption=caption, provenance=json.dumps(
+        provenance, ensure_ascii=False, sort_keys=True, separators=(",", ":")), when=_source_date())
+    # Render every file into memory first; write only when every variant passed the linter.
+    out: dict[str, dict[str, bytes]] = {}
+    if "journal" in P.variants:
+        out["journal"] = render.render_all(fig, P.formats, meta, P.dpi)
+    preview = render.preview_png(fig, out.get("journal", {}).get("png"), P.dpi, PREVIEW_DPI)
+    if st is not None:
+        standalone.grow(fig, P.lang, st)
+        sa_defects = lint.find_defects(fig, f"{figure_id} [standalone]", P.lang, registry)
+        sa_kept, sa_used = lint.apply_waivers(sa_defects, waivers)
+        used |= sa_used
+        if sa_kept:
+            raise FigureLintError(lint.sorted_defects(sa_kept))
+        out["standalone"] = render.render_all(fig, P.formats, meta, P.dpi)
+    unused = lint.unused_waivers(figure_id, waivers, used)
+    if unused:
+        raise FigureLintError(unused)
 
     notes = caveats(sources, P.lang)
-    record = {
-        "id": figure_id, "lang": P.lang, "title": title, "caption": caption, "notebook": P.notebook,
-        "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
-        "files": files, "provenance": provenance, "notes": notes, "derived": derived,
-    }
-    write_json(folder / f"{figure_id}.json", record)
+    for variant, blobs in out.items():
+        vfolder = folder if variant == "journal" else folder / variant
+        vfolder.mkdir(parents=True, exist_ok=True)
+        rel = P.lang if variant == "journal" else f"{P.lang}/{variant}"
+        files = {}
+        for fmt, data in blobs.items():
+            path = vfolder / f"{figure_id}.{fmt}"
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(data)
+            files[fmt] = {"path": f"{rel}/{path.name}", "sha256": hashlib.sha256(data).hexdigest()}
+        record = {
+            "id": figure_id, "lang": P.lang, "title": title, "caption": caption, "notebook": P.notebook,
+            "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
+            "files": files, "provenance": provenance, "notes": notes, "derived": derived,
+            "variant": variant, "waivers": [w.to_dict() for w in waivers],
+        }
+        if variant == "standalone":
+            record["standalone"] = st.to_dict()
+        write_json(vfolder / f"{figure_id}.json", record)
     P.published.append(figure_id)
 
-    _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, folder)
+    _show(P, preview, figure_id, title, caption, commentary, notes, derived)
     plt.close(fig)
 
 
-def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, folder) -> None:
+def _show(P, png, figure_id, title, caption, commentary, notes, derived) -> None:
     """Display the figure (PNG only, no repr text) and its text in the notebook."""
     try:
         from IPython import get_ipython
@@ -301,12 +352,6 @@ def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, 
         return
     if get_ipython() is None:
         return
-    import io
-
-    # A light preview keeps committed notebooks small; the files hold full resolution.
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PREVIEW_DPI, metadata={"Software": None})
-    png = buf.getvalue()
     # No text/plain here: nbval compares text outputs, and a figure repr is noise.
     display({"image/png": png}, raw=True)
     label = P.t("Figure", "图")

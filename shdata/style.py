@@ -35,6 +35,10 @@ PALETTE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_pur
 # Column widths in millimetres: Nature's 89/183 mm, Science's 57/121/184 mm are close.
 WIDTHS_MM = {"single": 89.0, "onehalf": 136.0, "double": 183.0}
 MM_PER_INCH = 25.4
+#: Space kept free at every canvas edge (the linter requires 1 mm).
+MARGIN_MM = 1.5
+#: A figure with this many values or fewer is single-column.
+SINGLE_COLUMN_MAX_VALUES = 4
 
 _fonts_registered = False
 
@@ -114,7 +118,10 @@ def rc_params(lang: str = "en") -> dict:
         "xtick.major.size": 2.5,
         "ytick.major.size": 2.5,
         "axes.grid": False,
-        "axes.prop_cycle": cycler(color=PALETTE),
+        # One neutral colour: a mark drawn without an explicit colour is context
+        # grey, never an accidental palette colour. Colours carry meaning only
+        # when chosen (HIGHLIGHT for Shanghai, DERIVED for computed values).
+        "axes.prop_cycle": cycler(color=[CONTEXT]),
         "axes.unicode_minus": False,   # a hyphen-minus renders in every font
         "legend.frameon": False,
         "figure.dpi": 100,
@@ -122,8 +129,9 @@ def rc_params(lang: str = "en") -> dict:
         # the canvas; constrained layout makes room for labels inside it.
         "savefig.bbox": None,
         "figure.constrained_layout.use": True,
-        "figure.constrained_layout.h_pad": 0.02,
-        "figure.constrained_layout.w_pad": 0.02,
+        # Constrained layout keeps this pad at the canvas edges too: no text touches them.
+        "figure.constrained_layout.h_pad": MARGIN_MM / MM_PER_INCH,
+        "figure.constrained_layout.w_pad": MARGIN_MM / MM_PER_INCH,
         "pdf.fonttype": 42,            # TrueType, not Type 3
         "ps.fonttype": 42,
         "svg.fonttype": "path",        # glyphs as outlines: renders without the font
@@ -152,3 +160,179 @@ def is_shanghai(names_en) -> list[bool]:
 def emphasis(mask, other: str = CONTEXT) -> list[str]:
     """Colours that highlight Shanghai the same way in every figure."""
     return [HIGHLIGHT if m else other for m in mask]
+
+
+# -- helpers for publication figures -------------------------------------------
+
+def column_for(n_values: int) -> str:
+    """Column preset for a figure showing ``n_values`` values.
+
+    A figure of four values or fewer is single-column (89 mm); larger ones are
+    double-column (183 mm).
+
+    Parameters
+    ----------
+    n_values : int
+        Number of values drawn (bars, dots, labelled numbers).
+
+    Returns
+    -------
+    {"single", "double"}
+
+    Examples
+    --------
+    >>> column_for(3)
+    'single'
+    >>> fig, ax = P.figure(height=0.5, width=column_for(len(values)))  # doctest: +SKIP
+    """
+    if isinstance(n_values, bool) or not isinstance(n_values, int) or n_values < 1:
+        raise ParameterError(f"n_values {n_values!r} is not allowed; use a whole number >= 1")
+    return "single" if n_values <= SINGLE_COLUMN_MAX_VALUES else "double"
+
+
+def canvas_margins(fig, mm: float = MARGIN_MM) -> None:
+    """Keep ``mm`` millimetres free at every canvas edge.
+
+    With constrained layout (the house default) this sets its pads; otherwise
+    it sets the subplot parameters so that the axes area starts ``mm`` in (tick
+    labels still need room: prefer constrained layout).
+
+    Examples
+    --------
+    >>> canvas_margins(fig, 2.0)  # doctest: +SKIP
+    """
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    engine = fig.get_layout_engine()
+    pad = mm / MM_PER_INCH
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(w_pad=pad, h_pad=pad)
+        return
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=pad / w, right=1 - pad / w, bottom=pad / h, top=1 - pad / h)
+
+
+def _plain_number(d, lang: str) -> str:
+    """A Decimal with the digits it needs, thousands separators in English only."""
+    from decimal import Decimal
+
+    d = Decimal(d).normalize()
+    if d == d.to_integral_value():
+        d = d.quantize(Decimal(1))
+    text = format(d, "f")
+    whole, _, frac = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = f"{int(whole.lstrip('-') or 0):,}" if lang == "en" else whole.lstrip("-")
+    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+
+
+def number_formatter(lang: str = "en", scale: int = 0):
+    """Tick formatter: thousands separators in English, none in Chinese.
+
+    Parameters
+    ----------
+    lang : {"en", "zh"}
+    scale : int
+        Power of ten the shown value is multiplied by (``-1`` shows 1,000 as 100).
+
+    Returns
+    -------
+    matplotlib.ticker.FuncFormatter
+        Shows each tick with the digits it needs (``1,000``, ``2.5``), computed
+        exactly from the tick's shortest decimal repr.
+
+    Examples
+    --------
+    >>> ax.xaxis.set_major_formatter(number_formatter("en"))  # doctest: +SKIP
+    """
+    from decimal import Decimal
+
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(x, pos=None):
+        d = Decimal(repr(float(x))).scaleb(scale)
+        return _plain_number(d, lang)
+
+    return FuncFormatter(fmt)
+
+
+#: Money display units: English converts to ¥ bn / ¥ m; Chinese keeps the printed unit.
+_MONEY_EN = {"万亿元": (9, "¥ bn"), "亿元": (9, "¥ bn"), "万元": (6, "¥ m"), "元": (0, "¥")}
+
+
+def money_unit(unit: str, lang: str) -> tuple[int, str]:
+    """Display unit of a money axis for values stored in the printed ``unit``.
+
+    Parameters
+    ----------
+    unit : str
+        The printed unit of the plotted values (``"亿元"``, ``"万元"``, ``"万亿元"``, ``"元"``).
+    lang : {"en", "zh"}
+
+    Returns
+    -------
+    (int, str)
+        Power of ten to apply to a printed value, and the unit label:
+        ``("亿元", "en") -> (-1, "¥ bn")``, ``("万元", "en") -> (-2, "¥ m")``,
+        ``("亿元", "zh") -> (0, "亿元")``.
+    """
+    from . import units
+
+    if unit not in _MONEY_EN:
+        raise ParameterError(f"money unit {unit!r} is not allowed; use one of {', '.join(map(repr, _MONEY_EN))}")
+    if lang == "zh":
+        return 0, unit
+    exp, label = _MONEY_EN[unit]
+    return units.scale_of(unit) - exp, label
+
+
+def money_axis(ax, unit: str, lang: str, which: str = "x") -> str:
+    """Format a money axis whose data are in the printed ``unit``; return its unit label.
+
+    The data stay in the printed unit (exact, as in ``data/``); only the tick
+    labels are converted, by a power of ten (so round ticks stay round):
+    English shows ¥ bn (亿元, 万亿元) or ¥ m (万元) with thousands separators,
+    Chinese shows the printed unit.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    unit : str
+        Printed unit of the plotted values.
+    lang : {"en", "zh"}
+    which : {"x", "y"}
+
+    Returns
+    -------
+    str
+        The unit for the axis label, e.g. ``"¥ bn"`` or ``"亿元"``.
+
+    Examples
+    --------
+    >>> ax.barh(names, [float(v) for v in values])          # doctest: +SKIP
+    >>> u = money_axis(ax, "亿元", P.lang)                   # doctest: +SKIP
+    >>> ax.set_xlabel(P.t(f"Contract value ({u})", f"成交额（{u}）"))  # doctest: +SKIP
+    """
+    if which not in ("x", "y"):
+        raise ParameterError(f"which {which!r} is not allowed; use 'x' or 'y'")
+    exp, label = money_unit(unit, lang)
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(number_formatter(lang, exp))
+    return label
+
+
+def role_colours(roles) -> list[str]:
+    """Colours for a sequence of roles: ``"shanghai"``, ``"context"`` or ``"derived"``.
+
+    Examples
+    --------
+    >>> role_colours(["shanghai", "context", "derived"])
+    ['#D55E00', '#9A9A9A', '#BDBDBD']
+    """
+    table = {"shanghai": HIGHLIGHT, "context": CONTEXT, "derived": DERIVED}
+    out = []
+    for r in roles:
+        if r not in table:
+            raise ParameterError(f"colour role {r!r} is not allowed; use 'shanghai', 'context' or 'derived'")
+        out.append(table[r])
+    return out

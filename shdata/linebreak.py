@@ -1,0 +1,240 @@
+"""Line breaking for figure labels: Chinese at phrase boundaries, English at spaces.
+
+Chinese has no spaces, so a wrapper has to know where a line *may* end. This
+module takes the candidate boundaries from `BudouX <https://github.com/google/budoux>`_
+(Google's phrase segmenter used by Chrome, pure Python, with a Simplified
+Chinese model) and then refuses the ones that break a rule of Chinese
+typesetting:
+
+- 行首禁则 / 行尾禁则: no line starts with closing punctuation (``）」』”’，。、；：！？》``...)
+  and none ends with opening punctuation (``（「『“‘《``...);
+- never inside a number with its unit (``1—9月``, ``2023年``, ``4850亿元``, ``21.1%``);
+- never inside a Latin word or a number;
+- never next to a one-character BudouX chunk (the model splits rare words such
+  as 载体 into 载|体), except after a function character such as 等, 和, 与 that
+  ends a phrase.
+
+Half-width brackets in Chinese text become full-width (``(2023年)`` -> ``（2023年）``).
+English is wrapped with :mod:`textwrap`, keeping a number with its unit
+(``¥52.81 bn``) on one line.
+
+The same :func:`allowed_breaks` is used by the figure linter, so a label the
+wrapper produced always passes the linter's line-breaking rule.
+
+Examples
+--------
+>>> wrap("上海技术合同成交额 (2023年1—9月)", 20, "zh")
+'上海技术合同成交额\\n（2023年1—9月）'
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+import unicodedata
+from functools import lru_cache
+
+from .errors import ParameterError
+
+#: Characters a line must not start with (行首禁则).
+NO_LINE_START = frozenset("）)］]｝}〕〉》」』】〙〗〟’”｠»、。，,．.：:；;！!？?…‥・·～〜ー々〻ゝゞ％%‰℃")
+#: Characters a line must not end with (行尾禁则).
+NO_LINE_END = frozenset("（(［[｛{〔〈《「『【〘〖〝‘“｟«¥$￥")
+#: Half-width -> full-width brackets and punctuation used in Chinese text.
+FULL_WIDTH = {"(": "（", ")": "）", "[": "［", "]": "］", "{": "｛", "}": "｝"}
+#: One-character phrases after which a line may end (they close a phrase).
+BREAK_AFTER_SINGLE = frozenset("等的和与及或至对在为从向将把被并而了")
+#: A number with its unit, range and scale: one unbreakable unit.
+_NUMBER_UNIT = re.compile(
+    r"[¥$￥]?\d[\d,.]*(?:\s?[—–\-~～至]\s?\d[\d,.]*)?"
+    r"(?:\s?(?:%|‰|[万亿千百]*[元人件项个家次名位户份篇所款年月日天台套批场发例]+|[万亿]+))?")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` contains a Chinese character."""
+    return bool(_CJK.search(text))
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    import budoux
+
+    return budoux.load_default_simplified_chinese_parser()
+
+
+def full_width_brackets(text: str) -> str:
+    """Chinese text with full-width brackets and no spaces just inside or outside them.
+
+    Text without Chinese characters is returned unchanged.
+
+    >>> full_width_brackets("成交额 (2023年1—9月 )")
+    '成交额（2023年1—9月）'
+    """
+    if not has_cjk(text):
+        return text
+    out = "".join(FULL_WIDTH.get(ch, ch) for ch in text)
+    return re.sub(r"\s*([（）［］｛｝])\s*", r"\1", out)
+
+
+def _columns(text: str) -> int:
+    """Display width in half-width columns (a Chinese character counts 2)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def allowed_breaks(text: str) -> frozenset[int]:
+    """Positions ``i`` (0 < i < len) at which a line may end before ``text[i]``.
+
+    Chinese text: BudouX phrase boundaries minus those that break a line-breaking
+    rule (see the module docstring). Spaces are always allowed and are dropped at
+    the break by :func:`wrap`.
+
+    Parameters
+    ----------
+    text : str
+        One label, without line breaks.
+
+    Returns
+    -------
+    frozenset of int
+    """
+    protected = set()
+    for m in _NUMBER_UNIT.finditer(text):
+        protected.update(range(m.start() + 1, m.end()))
+    candidates = set()
+    if has_cjk(text):
+        chunks = _parser().parse(text)
+        pos = 0
+        bounds = []
+        for c in chunks:
+            pos += len(c)
+            bounds.append(pos)
+        for k, b in enumerate(bounds[:-1]):
+            left, right = chunks[k], chunks[k + 1]
+            # BudouX splits rare words into single characters (载|体, 成|交额): keep them whole.
+            if len(left.strip()) == 1 and has_cjk(left) and left.strip() not in BREAK_AFTER_SINGLE:
+                continue
+            if len(right.strip()) == 1 and has_cjk(right):
+                continue
+            candidates.add(b)
+    candidates.update(i for i, ch in enumerate(text) if ch == " " and 0 < i)
+    candidates.update(i + 1 for i, ch in enumerate(text) if ch == " " and i + 1 < len(text))
+    out = set()
+    for i in candidates:
+        if not 0 < i < len(text) or i in protected:
+            continue
+        before, after = text[i - 1], text[i]
+        if after in NO_LINE_START or before in NO_LINE_END:
+            continue
+        if before.isascii() and after.isascii() and before.isalnum() and after.isalnum():
+            continue
+        out.add(i)
+    return frozenset(out)
+
+
+def _wrap_zh(text: str, width: int) -> str:
+    text = full_width_brackets(text)
+    breaks = sorted(allowed_breaks(text))
+    pieces, start = [], 0
+    for b in [*breaks, len(text)]:
+        pieces.append(text[start:b])
+        start = b
+    lines, line = [], ""
+    for piece in pieces:
+        if line and _columns((line + piece).rstrip()) > width:
+            lines.append(line.rstrip())
+            line = piece.lstrip()
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    return "\n".join(ln for ln in lines if ln)
+
+
+def _wrap_en(text: str, width: int) -> str:
+    # A number and its unit stay together: a no-break space inside them is not a
+    # place textwrap breaks.
+    glued = _NUMBER_UNIT.sub(lambda m: m.group(0).replace(" ", "\u00a0"), text)
+    glued = re.sub(r"([¥$]\d[\d,.]*) (bn|m|k|million|billion|trillion)\b", "\\1\u00a0\\2", glued)
+    lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines).replace("\u00a0", " ") or text
+
+
+def wrap(text: str, width: int = 28, lang: str = "en") -> str:
+    """Wrap one label to lines of at most ``width`` columns.
+
+    Parameters
+    ----------
+    text : str
+        The label. Existing line breaks are kept; each line is wrapped on its own.
+    width : int
+        Line length in half-width columns: a Chinese character counts as two,
+        so ``width=28`` holds 28 Latin characters or 14 Chinese ones. A phrase
+        longer than ``width`` gets a line of its own rather than being cut.
+    lang : {"en", "zh"}
+        ``"zh"`` (or any text containing Chinese) breaks at phrase boundaries
+        with 禁则 applied and full-width brackets.
+
+    Returns
+    -------
+    str
+        The label with ``"\\n"`` between lines.
+
+    Examples
+    --------
+    >>> wrap("Technology contracts exported, ¥2,000.5 bn in all", 30)
+    'Technology contracts exported,\\n¥2,000.5 bn in all'
+    """
+    if lang not in ("en", "zh"):
+        raise ParameterError(f"lang {lang!r} is not allowed; use 'en' or 'zh'")
+    if isinstance(width, bool) or not isinstance(width, int) or width < 4:
+        raise ParameterError(f"wrap width {width!r} is not allowed; use a whole number of columns >= 4")
+    out = []
+    for line in str(text).split("\n"):
+        out.append(_wrap_zh(line, width) if (lang == "zh" or has_cjk(line)) else _wrap_en(line, width))
+    return "\n".join(out)
+
+
+def bad_breaks(text: str) -> list[tuple[str, str]]:
+    """Line breaks in ``text`` that break a Chinese line-breaking rule.
+
+    Parameters
+    ----------
+    text : str
+        A label that may contain ``"\\n"``.
+
+    Returns
+    -------
+    list of (rule, line)
+        ``rule`` is ``"kinsoku-start"`` (a line starts with closing punctuation),
+        ``"kinsoku-end"`` (a line ends with opening punctuation) or
+        ``"cjk-break"`` (a break inside a word or a number with its unit); ``line``
+        is the offending line.
+    """
+    if not has_cjk(text):
+        return []
+    lines = text.split("\n")
+    out = []
+    for k, ln in enumerate(lines):
+        s = ln.strip()
+        if not s:
+            continue
+        if k > 0 and s[0] in NO_LINE_START:
+            out.append(("kinsoku-start", s))
+        if k < len(lines) - 1 and s[-1] in NO_LINE_END:
+            out.append(("kinsoku-end", s))
+    joined, pos, cut = "", 0, []
+    for k, ln in enumerate(lines):
+        piece = ln.strip() if k else ln.rstrip()
+        # A break that replaced a space between Latin words is a space again.
+        if joined and piece and joined[-1].isascii() and piece[0].isascii() and joined[-1].isalnum() \
+                and piece[0].isalnum():
+            joined += " "
+        if k:
+            cut.append((len(joined), ln))
+        joined += piece
+    ok = allowed_breaks(joined)
+    for i, ln in cut:
+        if 0 < i < len(joined) and i not in ok and joined[i] not in NO_LINE_START \
+                and joined[i - 1] not in NO_LINE_END and joined[i - 1] != " ":
+            out.append(("cjk-break", ln.strip()))
+    return out
