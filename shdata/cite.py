@@ -60,14 +60,17 @@ def cite_report(fmt: str = "text", section: str | None = None, source: dict | No
     return json.dumps([item], ensure_ascii=False, indent=2)
 
 
-def cite_figure(entry: dict, fmt: str = "text", lang: str = "en", source: dict | None = None) -> str:
-    """Citation of one figure from its manifest entry."""
+def cite_figure(entry: dict, fmt: str = "text", lang: str = "en", source: dict | None = None,
+                variant: str = "journal") -> str:
+    """Citation of one figure from its manifest entry (``variant="standalone"`` names that variant)."""
     if fmt not in FORMATS:
         raise ShdataError(f"citation format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
     pkg = package_info()
     r = _report(source)
     sections = ", ".join(entry["sections"])
     title = entry["title"].get(lang) or entry["title"].get("en") or next(iter(entry["title"].values()))
+    if variant != "journal":
+        title = f"{title} [{variant} variant]"
     processing = f"with processing by shdata {pkg['version']} ({pkg['year']})" + (f", {pkg['url']}" if pkg["url"] else "")
     if fmt == "text":
         return (f"{PUBLISHER_EN}. {r['title_zh']} ({r['title_en']}), {sections}; {processing}. "

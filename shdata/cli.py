@@ -116,7 +116,22 @@ def _cmd_cite(args: argparse.Namespace) -> int:
     if args.figure_id not in figures:
         raise ShdataError(f"unknown figure id {args.figure_id!r}{did_you_mean(args.figure_id, figures)} "
                           f"({len(figures)} figures in {path})")
-    print(cite_figure(figures[args.figure_id], args.format, lang=args.lang, source=source))
+    entry = figures[args.figure_id]
+    variants = entry.get("variants", ["journal"])
+    if args.variant not in variants:
+        raise ShdataError(f"figure {args.figure_id!r} has no {args.variant} variant in {path} "
+                          f"(variants: {', '.join(variants)}); build it with `shdata build`")
+    print(cite_figure(entry, args.format, lang=args.lang, source=source, variant=args.variant))
+    return 0
+
+
+def _cmd_contact_sheet(args: argparse.Namespace) -> int:
+    from .build import find_project
+    from .contact_sheet import write_contact_sheet
+
+    figures = Path(args.figures) if args.figures else find_project().figures
+    for lang in args.lang or ["en", "zh"]:
+        print(write_contact_sheet(figures, lang, args.variant))
     return 0
 
 
@@ -167,7 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", action="store_true", help="cite the report alone")
     p.add_argument("--section", help="with --report: the section, e.g. §2.1")
     p.add_argument("--manifest", help="figure manifest to read (default: figures/manifest.json)")
+    p.add_argument("--variant", choices=["journal", "standalone"], default="journal",
+                   help="which variant of the figure (default journal)")
     p.set_defaults(func=_cmd_cite)
+
+    p = sub.add_parser("contact-sheet", help="all figures of a language on one page: figures/contact-sheet-<lang>.png")
+    p.add_argument("--lang", action="append", choices=["en", "zh"], help="only this language (repeatable)")
+    p.add_argument("--variant", choices=["journal", "standalone"], default="journal")
+    p.add_argument("--figures", help="figures folder (default: the project's figures/)")
+    p.set_defaults(func=_cmd_contact_sheet)
 
     p = sub.add_parser("rehash", help="(maintainers) record the sha256 of edited data files")
     p.set_defaults(func=_cmd_rehash)
