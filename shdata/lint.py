@@ -33,6 +33,7 @@ source tables (the *registry*, :func:`printed_registry`): a number that equals a
 printed value at some power-of-ten scale (528.1亿元 shown as ¥52.81 bn) may show at
 most the digits printed; a number that equals none (a computed share, a tick) may
 show at most as many significant digits as the most precise printed source value.
+Tick labels are positions on a scale, not values, and are not checked for precision.
 
 Waivers
 -------
@@ -222,12 +223,8 @@ class _Registry:
                 continue
         self.max_sig = max((s for _, s, _ in self.items), default=0)
 
-    def check(self, token: str, quote: bool = True) -> str | None:
-        """A detail message if ``token`` shows more digits than printed, else None.
-
-        ``quote=False`` (tick labels: positions on a scale, not quotations of a
-        value) applies only the bound on computed numbers.
-        """
+    def check(self, token: str) -> str | None:
+        """A detail message if ``token`` shows more digits than printed, else None."""
         if not self.items:
             return None
         shown = Decimal(token.replace(",", ""))
@@ -235,7 +232,7 @@ class _Registry:
             return None
         decimals = len(token.partition(".")[2])
         sig = sig_digits(token)
-        matches = [(s, p) for d, s, p in self.items if quote and _quotes(shown, decimals, d)]
+        matches = [(s, p) for d, s, p in self.items if _quotes(shown, decimals, d)]
         if matches:
             if any(sig <= s for s, _ in matches):
                 return None
@@ -325,12 +322,12 @@ def _collect(fig, renderer) -> tuple[list[_Item], list[tuple[Any, Any, list]]]:
             kind = "figure"
         anchors = []
         if kind == "text":
-            anchors.append(tuple(t.get_transform().transform(t.get_position())))
+            # What a text labels: an annotation, the point its arrow targets (xy);
+            # a plain text, the point it is anchored at.
             if isinstance(t, Annotation):
-                try:
-                    anchors.append(tuple(t._get_xy_display()))
-                except Exception:  # pragma: no cover
-                    pass
+                anchors.append(tuple(t._get_xy_transform(renderer, t.xycoords).transform(t.xy)))
+            else:
+                anchors.append(tuple(t.get_transform().transform(t.get_position())))
         items.append(_Item(s, bbox, kind, t, tuple(anchors)))
     for lg in legends:
         texts = " / ".join(t.get_text() for t in lg.texts if t.get_text())
@@ -590,7 +587,8 @@ def find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None =
             token = mt.group(0)
             if lang == "en" and not linebreak.has_cjk(text) and "," not in mt.group(1) and len(mt.group(1)) > 3:
                 add("thousands", text, f"{token} needs thousands separators ({int(mt.group(1)):,})")
-            detail = reg.check(token, quote=it.kind != "tick")
+            # Tick labels are positions on a scale, not values quoted from the report.
+            detail = reg.check(token) if it.kind != "tick" else None
             if detail:
                 add("precision", text, f"{token} {detail}")
 

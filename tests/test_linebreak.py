@@ -1,0 +1,76 @@
+"""Chinese and English line breaking of figure labels (shdata.linebreak)."""
+from __future__ import annotations
+
+import pytest
+
+from shdata import notebook
+from shdata.errors import ParameterError
+from shdata.linebreak import NO_LINE_END, NO_LINE_START, bad_breaks, full_width_brackets, wrap
+
+
+def lines(text):
+    return text.split("\n")
+
+
+@pytest.mark.parametrize("width", range(6, 40, 2))
+def test_period_in_brackets_never_leaves_a_lone_bracket_or_splits_the_range(width):
+    # The yrd-technology-flows label that printed "(2023年1—9月\n)" before.
+    out = wrap("上海输出至苏浙皖技术交易额 (2023年1—9月)", width, "zh")
+    assert "（2023年1—9月）" in out.replace("\n", "") and "(" not in out and ")" not in out
+    for ln in lines(out):
+        assert ln not in ("）", "(", ")"), out
+        assert ln[0] not in NO_LINE_START and ln[-1] not in NO_LINE_END, out
+    assert "1—9月" in "".join(ln for ln in lines(out) if "9" in ln), out   # 1—9月 on one line
+    assert bad_breaks(out) == []
+
+
+@pytest.mark.parametrize("width", range(6, 40, 2))
+def test_research_carriers_is_never_split(width):
+    # yrd-innovation-center-network printed "…等研/发载体" before.
+    out = wrap("联合共建企业研发中心等研发载体", width, "zh")
+    assert any("研发载体" in ln for ln in lines(out)), out
+    assert bad_breaks(out) == []
+
+
+@pytest.mark.parametrize("text", ["技术合同成交额4850亿元，比上年增长21.1%", "科技型中小企业贷款户数增长49.99%"])
+def test_numbers_stay_with_their_units(text):
+    for width in range(6, 30, 2):
+        out = wrap(text, width, "zh")
+        for token in ("4850亿元", "21.1%", "49.99%"):
+            if token in text:
+                assert any(token in ln for ln in lines(out)), out
+
+
+def test_wrapped_chinese_respects_the_width_in_columns():
+    out = wrap("长三角国家技术创新中心累计与龙头企业共建联合创新中心", 20, "zh")
+    assert all(len(ln) * 2 <= 20 for ln in lines(out)), out
+    assert out.replace("\n", "") == "长三角国家技术创新中心累计与龙头企业共建联合创新中心"
+
+
+def test_english_keeps_a_number_with_its_unit():
+    out = wrap("Technology contracts exported abroad, ¥2,000.5 bn in all", 40)
+    assert any("¥2,000.5 bn" in ln for ln in lines(out)), out
+    assert wrap("Shanghai", 28) == "Shanghai"
+
+
+def test_full_width_brackets_only_in_chinese():
+    assert full_width_brackets("成交额 (亿元)") == "成交额（亿元）"
+    assert full_width_brackets("Value (¥ bn)") == "Value (¥ bn)"
+
+
+def test_bad_breaks_finds_each_rule():
+    assert ("kinsoku-start", "）") in bad_breaks("上海（2023年1—9月\n）")
+    assert bad_breaks("技术交易额（\n亿元）")[0][0] == "kinsoku-end"
+    assert bad_breaks("联合共建企业研发中心等研\n发载体") == [("cjk-break", "发载体")]
+    assert bad_breaks("上海输出至苏浙皖\n技术交易额") == []
+
+
+def test_params_wrap_uses_the_line_breaker():
+    P = notebook.validate(lang="zh")
+    assert P.wrap(["联合共建企业研发中心等研发载体"], 16) == [wrap("联合共建企业研发中心等研发载体", 16, "zh")]
+
+
+@pytest.mark.parametrize("kwargs", [{"width": 2}, {"width": "10"}, {"lang": "fr"}])
+def test_wrap_refuses_bad_arguments(kwargs):
+    with pytest.raises(ParameterError):
+        wrap("上海", **{"width": 10, "lang": "zh", **kwargs})
