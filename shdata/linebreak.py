@@ -99,9 +99,11 @@ def allowed_breaks(text: str) -> frozenset[int]:
     frozenset of int
     """
     protected = set()
+    candidates = set()
     for m in _NUMBER_UNIT.finditer(text):
         protected.update(range(m.start() + 1, m.end()))
-    candidates = set()
+        # A number with its unit is a phrase of its own: a line may end before or after it.
+        candidates.update((m.start(), m.end()))
     if has_cjk(text):
         chunks = _parser().parse(text)
         pos = 0

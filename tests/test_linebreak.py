@@ -74,3 +74,9 @@ def test_params_wrap_uses_the_line_breaker():
 def test_wrap_refuses_bad_arguments(kwargs):
     with pytest.raises(ParameterError):
         wrap("上海", **{"width": 10, "lang": "zh", **kwargs})
+
+
+def test_a_line_may_break_before_or_after_a_number_with_its_unit():
+    assert bad_breaks("博士生\n5.10万人") == []
+    assert bad_breaks("5.10万人\n博士生") == []
+    assert wrap("在读博士研究生5.10万人", 14, "zh").split("\n")[-1] == "5.10万人"
