@@ -24,12 +24,15 @@ def collect(figures_dir: Path) -> list[dict]:
         lang = rec["lang"]
         e = by_id.setdefault(rec["id"], {
             "id": rec["id"], "notebook": rec["notebook"], "title": {}, "caption": {}, "notes": {},
+            "headline": {}, "alt": {},
             "params": {}, "files": [], "sources": rec["provenance"]["sources"],
             "data_sha256": rec["provenance"]["data_sha256"],
             "shdata_version": rec["provenance"]["shdata_version"], "derived": rec.get("derived", False),
         })
         e["title"][lang] = rec["title"]
         e["caption"][lang] = rec["caption"]
+        e["headline"][lang] = rec.get("headline", "")
+        e["alt"][lang] = rec.get("alt", "")
         e["notes"][lang] = rec["notes"]
         e["params"][lang] = rec["params"]
         for fmt, f in sorted(rec["files"].items()):
@@ -51,7 +54,7 @@ def manifest(figures_dir: Path) -> dict:
 
 def manifest_csv(m: dict) -> str:
     cols = ["id", "lang", "notebook", "title", "caption", "source_tables", "sections", "data_sha256",
-            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256"]
+            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256", "headline", "alt"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -63,6 +66,7 @@ def manifest_csv(m: dict) -> str:
                    e["shdata_version"]]
             for fmt in ("png", "svg", "pdf"):
                 row += [files[fmt]["path"], files[fmt]["sha256"]] if fmt in files else ["", ""]
+            row += [e.get("headline", {}).get(lang, ""), e.get("alt", {}).get(lang, "")]
             w.writerow(row)
     return buf.getvalue()
 

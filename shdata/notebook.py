@@ -64,6 +64,7 @@ class Params:
     year: int
     notebook: str = ""
     published: list[str] = field(default_factory=list)
+    writer: Any = None  # the current figure's text.Writer (see text())
 
     def t(self, en: str, zh: str) -> str:
         """Pick the English or the Chinese text."""
@@ -103,8 +104,19 @@ class Params:
         """Label of a :class:`~shdata.package.Printed` value in the chosen language."""
         return v.label_en if self.lang == "en" else v.label_zh
 
+    def text(self):
+        """A fresh :class:`shdata.text.Writer` for the next figure's commentary, headline and alt text.
+
+        Every number it formats is recorded; :meth:`publish` stores the ones that
+        appear in the published texts in the sidecar JSON.
+        """
+        from .text import Writer
+
+        self.writer = Writer(self.lang)
+        return self.writer
+
     def publish(self, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-                commentary: str = "", derived: bool = False) -> None:
+                commentary: str = "", derived: bool = False, headline: str = "", alt: str = "") -> None:
         """Save a figure in every requested format and show it with its text.
 
         Parameters
@@ -120,6 +132,11 @@ class Params:
             Markdown paragraph computed from the data.
         derived : bool
             The figure shows values computed by shdata (flagged in the caption).
+        headline : str
+            One sentence stating the finding (sidecar, manifest, file metadata).
+        alt : str
+            Alt text describing the chart for a reader who cannot see it (sidecar,
+            manifest, SVG ``<desc>``, PNG and PDF metadata).
 
         Notes
         -----
@@ -127,7 +144,7 @@ class Params:
         record (files, sha256, provenance) is the sidecar ``<id>.json``.
         """
         _publish(self, fig, figure_id, sources=sources, title=title, caption=caption,
-                        commentary=commentary, derived=derived)
+                 commentary=commentary, derived=derived, headline=headline, alt=alt)
 
 
 def _parse_formats(value: Any) -> tuple[str, ...]:
@@ -223,9 +240,11 @@ def data_hash(table_ids: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def _atomic_save(fig, path: Path, **kw) -> None:
+def _atomic_save(fig, path: Path, post=None, **kw) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix[1:], **kw)
+        if post is not None:  # edit the bytes before the rename, so a reader never sees a half-made file
+            post(tmp)
 
 
 def caveats(sources: Iterable[str], lang: str) -> list[str]:
@@ -241,10 +260,11 @@ def caveats(sources: Iterable[str], lang: str) -> list[str]:
 
 
 def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-             commentary: str, derived: bool) -> None:
+             commentary: str, derived: bool, headline: str = "", alt: str = "") -> None:
     import matplotlib.pyplot as plt
 
     from . import _pkg
+    from . import text as textlayer
 
     if not isinstance(figure_id, str) or not FIGURE_ID_RE.fullmatch(figure_id):
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")
@@ -268,14 +288,17 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         path = folder / f"{figure_id}.{fmt}"
         if fmt == "pdf":
             meta = {"Title": title, "Subject": caption, "Keywords": prov_json,
-                    "Creator": f"shdata {__version__}", "CreationDate": when, "ModDate": when}
-            _atomic_save(fig, path, metadata=meta)
+                    "Creator": f"shdata {__version__}", "CreationDate": when, "ModDate": when,
+                    **textlayer.file_metadata("pdf", headline, alt)}
+            with textlayer.quiet_custom_pdf_keys():
+                _atomic_save(fig, path, metadata=meta)
         elif fmt == "svg":
             meta = {"Title": title, "Description": f"{caption}\n{prov_json}", "Date": when.isoformat() if when else None,
                     "Creator": f"shdata {__version__}"}
-            _atomic_save(fig, path, metadata=meta)
+            _atomic_save(fig, path, post=lambda p: textlayer.svg_add_desc(p, alt), metadata=meta)
         else:
-            meta = {"Title": title, "Description": caption, "Software": None, "Source": prov_json}
+            meta = {"Title": title, "Description": caption, "Software": None, "Source": prov_json,
+                    **textlayer.file_metadata("png", headline, alt)}
             _atomic_save(fig, path, dpi=P.dpi, metadata=meta)
         files[fmt] = {"path": f"{P.lang}/{path.name}", "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
@@ -285,6 +308,8 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
         "files": files, "provenance": provenance, "notes": notes, "derived": derived,
     }
+    record.update(textlayer.sidecar_fields(P.writer, commentary=commentary, headline=headline, alt=alt))
+    P.writer = None  # the next figure starts with a fresh writer
     write_json(folder / f"{figure_id}.json", record)
     P.published.append(figure_id)
 
