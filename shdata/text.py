@@ -71,8 +71,13 @@ class TextError(ShdataError):
 # -- numbers ------------------------------------------------------------------
 
 def sig_digits(text: str) -> int:
-    """Significant digits of a number as written; trailing zeros of a whole number do not count."""
+    """Significant digits of a number as written; trailing zeros of a whole number do not count.
+
+    A Decimal string in exponent form ("6.00E+3") counts its mantissa digits.
+    """
     text = text.replace(",", "").lstrip("-")
+    if "E" in text.upper():
+        return max(len(Decimal(text).as_tuple().digits), 1)
     if "." in text:
         digits = text.replace(".", "").lstrip("0")
     else:
@@ -85,7 +90,10 @@ def round_sig(value: Decimal, sig: int) -> Decimal:
     if value == 0:
         return Decimal(0)
     exp = value.adjusted() - sig + 1
-    return value.quantize(Decimal(1).scaleb(exp), rounding=ROUND_HALF_UP)
+    out = value.quantize(Decimal(1).scaleb(exp), rounding=ROUND_HALF_UP)
+    if out.adjusted() > value.adjusted():  # 9.9996 -> 10.000 gained a digit: drop one
+        out = out.quantize(Decimal(1).scaleb(exp + 1), rounding=ROUND_HALF_UP)
+    return out
 
 
 def _plain(d: Decimal) -> str:
@@ -485,6 +493,12 @@ class Writer:
         self._record(x, text, shown, exp, unit)
         return text
 
+    def format(self, x, sig: int | None = None, unit_word: bool = True) -> str:
+        """Like :meth:`q` but records nothing: for chart labels, never for reader-facing sentences."""
+        if not isinstance(x, (Printed, Derived)):
+            raise TextError(f"format() formats values from the data (Printed or Derived), not {x!r}")
+        return self._format(x, sig, unit_word)[0]
+
     def _record(self, x, text: str, shown: str, exp: int, unit: str, kind: str = "number") -> None:
         notes = self._notes_for(x)
         self.quantities.append(Quantity(text=text, shown=shown, scale=_sci(exp), unit=unit,
@@ -493,29 +507,54 @@ class Writer:
         self._quoted.append(x)
 
     def _format(self, x, sig, unit_word) -> tuple[str, str, int, str]:
+        """``(text, shown, exponent, unit)``: ``shown`` is the displayed number as a Decimal string whose
+        exponent is the rounding step (``"6.00E+3"`` for 5999 shown as 6000), so a test can redo the rounding."""
         lang = self.lang
         unit = _unit_of(x)
         if isinstance(x, Printed):
-            limit = sig_digits(x.text) if unit == "元" else None
+            limit = sig_digits(x.text)
         else:
             limit = x.sig
         if sig is not None:
             limit = sig if limit is None else min(sig, limit)
-        qual = x.qualifier
         if isinstance(x, Printed) and unit in ("%", "个百分点", "位"):
-            text = self._printed_special(x)
-            return self._qualify(text, qual), x.text, 0, unit
+            return self._qualify(self._printed_special(x), x.qualifier), x.text, 0, unit
+        if isinstance(x, Printed) and lang == "zh" and not (unit == "元" and x.unit == "万元"
+                                                          and abs(x.base) >= Decimal("1e8")):
+            # Chinese quotes a printed value as printed (trailing zeros, myriad unit and all).
+            return self._zh_printed(x, unit_word), x.text, _units.scale_of(x.unit), unit
         if unit == "元":
             shown, exp, text = self._money(x, limit)
         elif unit == "%":
-            shown = _plain(round_sig(x.value, limit or DERIVED_SIG))
-            exp, text = 0, f"{digits(Decimal(shown), lang)}%"
-        elif isinstance(x, Printed) and lang == "zh":
-            shown, exp = x.text, _units.scale_of(x.unit)
-            text = f"{x.text}{x.unit}" if unit_word else x.text
+            shown = self._round(x, x.value, limit or DERIVED_SIG)
+            exp, text = 0, f"{digits(shown, lang)}%"
         else:
             shown, exp, text = self._count(x, limit, unit_word)
-        return self._qualify(text, qual), shown, exp, unit
+        return self._qualify(text, x.qualifier), str(shown), exp, unit
+
+    @staticmethod
+    def _zh_printed(x: Printed, unit_word: bool) -> str:
+        """As the report prints it: 约43.4万份, 2500余人次, 1.57万余项, 80%以上, 4.4%左右."""
+        q = x.qualifier
+        if not unit_word:
+            return f"{q}{x.text}" if q and not QUALIFIERS.get(q, ("", False))[1] else f"{x.text}{q}"
+        if not q:
+            return f"{x.text}{x.unit}"
+        if q in ("余", "多"):  # between the myriad prefix and the counted unit
+            base = _units.base_unit(x.unit)
+            prefix = x.unit[:len(x.unit) - len(base)] if x.unit.endswith(base) else x.unit
+            return f"{x.text}{prefix}{q}{base}" if x.unit.endswith(base) else f"{x.text}{q}{x.unit}"
+        if QUALIFIERS.get(q, ("", False))[1]:
+            return f"{x.text}{x.unit}{q}"
+        return f"{q}{x.text}{x.unit}"
+
+    @staticmethod
+    def _round(x, value: Decimal, limit: int | None) -> Decimal:
+        """Round to ``limit`` significant digits; computed values lose trailing fractional zeros ("60.0" -> "60")."""
+        if limit is None:  # exact: shown in full
+            return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+        shown = round_sig(value, limit)
+        return shown.normalize() if isinstance(x, Derived) else shown
 
     def _printed_special(self, x: Printed) -> str:
         if self.lang == "zh":
@@ -526,59 +565,41 @@ class Writer:
             return f"{x.text} percentage points"
         return f"No. {x.text}"
 
-    def _money(self, x, limit) -> tuple[str, int, str]:
+    def _money(self, x, limit) -> tuple[Decimal, int, str]:
         base = _base(x)
-        if isinstance(x, Printed):
-            limit = min(limit or MONEY_SIG, MONEY_SIG)
-            if self.lang == "zh" and not (x.unit == "万元" and abs(base) >= Decimal("1e8")):
-                return x.text, _units.scale_of(x.unit), f"{x.text}{x.unit}"
-        limit = limit or MONEY_SIG
+        limit = min(limit or MONEY_SIG, MONEY_SIG)
+        scales = ((8, "亿元"), (4, "万元"), (0, "元")) if self.lang == "zh" else ((9, " bn"), (6, " m"), (0, ""))
+        # Round first, then choose the scale, so 999.96 m at 4 digits becomes ¥1 bn, not ¥1000 m.
+        rounded = round_sig(base, limit)
+        exp, suffix = next((e, sfx) for e, sfx in scales if abs(rounded) >= Decimal(1).scaleb(e) or e == 0)
+        shown = rounded.scaleb(-exp)
+        if isinstance(x, Derived) or (exp == 0 and shown == shown.to_integral_value()):
+            shown = self._round(x, shown, limit) if isinstance(x, Derived) else shown.quantize(Decimal(1))
         if self.lang == "zh":
-            scales = ((8, "亿元"), (4, "万元"), (0, "元"))
-        else:
-            scales = ((9, " bn"), (6, " m"), (0, ""))
-        for exp, suffix in scales:
-            if abs(base) >= Decimal(1).scaleb(exp) or exp == 0:
-                shown = round_sig(base.scaleb(-exp), limit)
-                if exp == 0 and shown == shown.to_integral_value():
-                    shown = shown.quantize(Decimal(1))
-                s = _plain(shown)
-                return (s, exp, f"{s}{suffix}") if self.lang == "zh" else (s, exp, f"¥{digits(shown, 'en')}{suffix}")
-        raise AssertionError("unreachable")
+            return shown, exp, f"{digits(shown, 'zh')}{suffix}"
+        return shown, exp, f"¥{digits(shown, 'en')}{suffix}"
 
-    def _count(self, x, limit, unit_word) -> tuple[str, int, str]:
+    def _count(self, x, limit, unit_word) -> tuple[Decimal, int, str]:
         lang = self.lang
         base = _base(x)
         unit = _unit_of(x)
-        if isinstance(x, Printed):
-            limit = sig_digits(x.text)
         exp = 0
         if lang == "en" and abs(base) >= Decimal("1e6"):
             exp = 9 if abs(base) >= Decimal("1e9") else 6
-            shown = round_sig(base.scaleb(-exp), limit or 15)
-            word = " billion" if exp == 9 else " million"
-            text = f"{digits(shown, 'en')}{word}"
+            shown = self._round(x, base.scaleb(-exp), limit or 28)
+            text = f"{digits(shown, 'en')} {'billion' if exp == 9 else 'million'}"
         else:
-            if isinstance(x, Derived) and x.sig is not None:
-                shown = round_sig(base, x.sig if limit is None else limit)
-                if shown.as_tuple().exponent > 0:
-                    shown = shown.quantize(Decimal(1))
-            else:
-                shown = base.normalize() if base == base.to_integral_value() else base
-                if shown == shown.to_integral_value():
-                    shown = shown.quantize(Decimal(1))
+            shown = self._round(x, base, limit if isinstance(x, Derived) else None)
             text = digits(shown, lang)
         if unit_word and unit:
             if lang == "en":
                 word = _COUNT_EN.get(unit, _units.describe_unit(unit))
                 text = f"{text} {word}" if word else text
-            elif unit not in ("%",):
+            else:
                 text = f"{text}{unit}"
-        elif lang == "en" and isinstance(x, Derived) and x.op == "ratio" and not unit and unit_word:
-            text = f"{text} times"
-        elif lang == "zh" and isinstance(x, Derived) and x.op == "ratio" and not unit and unit_word:
-            text = f"{text}倍"
-        return _plain(shown), exp, text
+        elif unit_word and isinstance(x, Derived) and x.op == "ratio":
+            text = f"{text} times" if lang == "en" else f"{text}倍"
+        return shown, exp, text
 
     def _qualify(self, text: str, qualifier: str) -> str:
         if not qualifier:
@@ -802,16 +823,21 @@ class Writer:
         for q in self.quantities:
             d = q.to_dict()
             key = json.dumps(d, ensure_ascii=False, sort_keys=True)
-            if q.text and q.text in joined and key not in seen:
+            if q.text and _occurs(q.text, joined) and key not in seen:
                 seen.add(key)
                 quantities.append(d)
         labels, lseen = [], set()
         for lab in self.labels:
             key = json.dumps(lab, ensure_ascii=False, sort_keys=True)
-            if lab["text"] in joined and key not in lseen:
+            if _occurs(lab["text"], joined) and key not in lseen:
                 lseen.add(key)
                 labels.append(lab)
         return {"quantities": quantities, "labels": labels}
+
+
+def _occurs(span: str, text: str) -> bool:
+    """``span`` occurs in ``text``, also capitalised at the start of a sentence."""
+    return span in text or (span[:1].islower() and span[0].upper() + span[1:] in text)
 
 
 def sidecar_fields(writer: "Writer | None", *, commentary: str, headline: str, alt: str) -> dict:
@@ -822,15 +848,21 @@ def sidecar_fields(writer: "Writer | None", *, commentary: str, headline: str, a
 
 
 def _cells(x) -> list[Printed]:
+    """The printed cells a value's meaning rests on (for caveats): counting rows or ranking one value
+    among others does not depend on the others' values' caveats."""
     if isinstance(x, Derived):
+        if x.op == "count":
+            return []
+        inputs = x.inputs[:1] if x.op.startswith("rank") else x.inputs
         out = []
-        for i in x.inputs:
+        for i in inputs:
             out.extend(_cells(i))
         return out
     return [x]
 
 
 def _descriptor_notes(pkg: Package, table: str) -> list[dict]:
+    pkg.metadata(table)  # UnknownTableError, with close matches, for a table not in the package
     res = next(r for r in pkg.descriptor["resources"] if r["name"] == table)
     return res.get("notes", [])
 
@@ -1016,6 +1048,8 @@ def _mask(text: str, spans: Iterable[str]) -> str:
     """Blank out every occurrence of each span (longest first), not inside a longer number."""
     for s in sorted({s for s in spans if s}, key=len, reverse=True):
         pattern = re.escape(s)
+        if s[0].islower():  # also capitalised at the start of a sentence
+            pattern = f"[{s[0]}{s[0].upper()}]" + re.escape(s[1:])
         if s[0].isdigit():
             pattern = r"(?<![\d.,])" + pattern
         if s[-1].isdigit():
