@@ -35,6 +35,7 @@ def collect(figures_dir: Path) -> list[dict]:
         variant = rec.get("variant", "journal")
         e = by_id.setdefault(rec["id"], {
             "id": rec["id"], "notebook": rec["notebook"], "title": {}, "caption": {}, "notes": {},
+            "headline": {}, "alt": {},
             "params": {}, "files": [], "sources": rec["provenance"]["sources"],
             "data_sha256": rec["provenance"]["data_sha256"],
             "shdata_version": rec["provenance"]["shdata_version"], "derived": rec.get("derived", False),
@@ -51,6 +52,8 @@ def collect(figures_dir: Path) -> list[dict]:
             e["caption"][lang] = rec["caption"]
             e["notes"][lang] = rec["notes"]
             e["params"][lang] = rec["params"]
+            e["headline"][lang] = rec.get("headline", "")
+            e["alt"][lang] = rec.get("alt", "")
         for fmt, f in sorted(rec["files"].items()):
             e["files"].append({"lang": lang, "format": fmt, "path": f["path"], "sha256": f["sha256"],
                                "variant": variant})
@@ -72,7 +75,7 @@ def manifest(figures_dir: Path) -> dict:
 
 def manifest_csv(m: dict) -> str:
     cols = ["id", "lang", "notebook", "title", "caption", "source_tables", "sections", "data_sha256",
-            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256", "variant"]
+            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256", "variant", "headline", "alt"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -88,7 +91,7 @@ def manifest_csv(m: dict) -> str:
                        e["shdata_version"]]
                 for fmt in ("png", "svg", "pdf"):
                     row += [files[fmt]["path"], files[fmt]["sha256"]] if fmt in files else ["", ""]
-                w.writerow(row + [variant])
+                w.writerow(row + [variant, e.get("headline", {}).get(lang, ""), e.get("alt", {}).get(lang, "")])
     return buf.getvalue()
 
 

@@ -66,6 +66,7 @@ class Params:
     notebook: str = ""
     published: list[str] = field(default_factory=list)
     variants: tuple[str, ...] = ("journal",)
+    writer: Any = None  # the current figure's text.Writer (see text())
 
     def t(self, en: str, zh: str) -> str:
         """Pick the English or the Chinese text."""
@@ -109,9 +110,20 @@ class Params:
         """Label of a :class:`~shdata.package.Printed` value in the chosen language."""
         return v.label_en if self.lang == "en" else v.label_zh
 
+    def text(self):
+        """A fresh :class:`shdata.text.Writer` for the next figure's commentary, headline and alt text.
+
+        Every number it formats is recorded; :meth:`publish` stores the ones that
+        appear in the published texts in the sidecar JSON.
+        """
+        from .text import Writer
+
+        self.writer = Writer(self.lang)
+        return self.writer
+
     def publish(self, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-                commentary: str = "", derived: bool = False, headline: str = "", subtitle: str = "",
-                waive=None) -> None:
+                commentary: str = "", derived: bool = False, headline: str = "", alt: str = "",
+                subtitle: str = "", waive=None) -> None:
         """Save a figure in every requested format and show it with its text.
 
         Parameters
@@ -129,7 +141,11 @@ class Params:
             The figure shows values computed by shdata (flagged in the caption).
         headline : str
             One sentence stating the finding, computed from the data; drawn on
-            the standalone variant (required when it is built).
+            the standalone variant (required when it is built); stored in the
+            sidecar, the manifest and the file metadata.
+        alt : str
+            Alt text describing the chart for a reader who cannot see it (sidecar,
+            manifest, SVG ``<desc>``, PNG and PDF metadata).
         subtitle : str
             Units and period, drawn under the headline of the standalone variant.
         waive : dict or list, optional
@@ -148,7 +164,8 @@ class Params:
         record (files, sha256, provenance) is the sidecar ``<id>.json``.
         """
         _publish(self, fig, figure_id, sources=sources, title=title, caption=caption,
-                 commentary=commentary, derived=derived, headline=headline, subtitle=subtitle, waive=waive)
+                 commentary=commentary, derived=derived, headline=headline, alt=alt,
+                 subtitle=subtitle, waive=waive)
 
 
 def _parse_formats(value: Any) -> tuple[str, ...]:
@@ -270,10 +287,12 @@ def caveats(sources: Iterable[str], lang: str) -> list[str]:
 
 
 def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-             commentary: str, derived: bool, headline: str = "", subtitle: str = "", waive=None) -> None:
+             commentary: str, derived: bool, headline: str = "", alt: str = "",
+             subtitle: str = "", waive=None) -> None:
     import matplotlib.pyplot as plt
 
     from . import _pkg, lint, render, standalone
+    from . import text as textlayer
     from .errors import FigureLintError
 
     if not isinstance(figure_id, str) or not FIGURE_ID_RE.fullmatch(figure_id):
@@ -299,7 +318,8 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         "report": f"{pkg.edition}",
     }
     meta = render.Metadata(title=title, caption=caption, provenance=json.dumps(
-        provenance, ensure_ascii=False, sort_keys=True, separators=(",", ":")), when=_source_date())
+        provenance, ensure_ascii=False, sort_keys=True, separators=(",", ":")), when=_source_date(),
+        headline=headline, alt=alt)
     # Render every file into memory first; write only when every variant passed the linter.
     out: dict[str, dict[str, bytes]] = {}
     if "journal" in P.variants:
@@ -318,6 +338,8 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         raise FigureLintError(unused)
 
     notes = caveats(sources, P.lang)
+    text_fields = textlayer.sidecar_fields(P.writer, commentary=commentary, headline=headline, alt=alt)
+    P.writer = None  # the next figure starts with a fresh writer
     for variant, blobs in out.items():
         vfolder = folder if variant == "journal" else folder / variant
         vfolder.mkdir(parents=True, exist_ok=True)
@@ -336,6 +358,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         }
         if variant == "standalone":
             record["standalone"] = st.to_dict()
+        record.update(text_fields)
         write_json(vfolder / f"{figure_id}.json", record)
     P.published.append(figure_id)
 

@@ -23,24 +23,36 @@ class Metadata:
     caption: str
     provenance: str
     when: _dt.datetime | None = None
+    headline: str = ""
+    alt: str = ""
 
     def for_format(self, fmt: str) -> dict:
+        from .text import file_metadata
+
         when = self.when
+        extra = file_metadata(fmt, self.headline, self.alt)
         if fmt == "pdf":
             return {"Title": self.title, "Subject": self.caption, "Keywords": self.provenance,
-                    "Creator": f"shdata {__version__}", "CreationDate": when, "ModDate": when}
+                    "Creator": f"shdata {__version__}", "CreationDate": when, "ModDate": when, **extra}
         if fmt == "svg":
             return {"Title": self.title, "Description": f"{self.caption}\n{self.provenance}",
                     "Date": when.isoformat() if when else None, "Creator": f"shdata {__version__}"}
-        return {"Title": self.title, "Description": self.caption, "Software": None, "Source": self.provenance}
+        return {"Title": self.title, "Description": self.caption, "Software": None, "Source": self.provenance,
+                **extra}
 
 
 def render(fig, fmt: str, meta: Metadata, dpi: int) -> bytes:
     """One file of ``fig`` in ``fmt`` (png, svg or pdf) as bytes."""
+    from .text import quiet_custom_pdf_keys, svg_with_desc
+
     buf = io.BytesIO()
     kw = {"dpi": dpi} if fmt == "png" else {}
-    fig.savefig(buf, format=fmt, metadata=meta.for_format(fmt), **kw)
-    return buf.getvalue()
+    with quiet_custom_pdf_keys():
+        fig.savefig(buf, format=fmt, metadata=meta.for_format(fmt), **kw)
+    data = buf.getvalue()
+    if fmt == "svg":
+        data = svg_with_desc(data, meta.alt)
+    return data
 
 
 def render_all(fig, formats, meta: Metadata, dpi: int) -> dict[str, bytes]:
