@@ -29,6 +29,7 @@ from typing import Any, Iterable
 from . import __version__
 from ._io import atomic_path, write_json
 from .errors import ParameterError
+from .figdata import derivation, derived_data, figure_data  # noqa: F401  (the figure-data helpers, for notebooks)
 
 LANGS = ("en", "zh")
 FORMATS = ("png", "svg", "pdf")
@@ -104,7 +105,7 @@ class Params:
         return v.label_en if self.lang == "en" else v.label_zh
 
     def publish(self, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-                commentary: str = "", derived: bool = False) -> None:
+                commentary: str = "", derived: bool = False, data=None) -> None:
         """Save a figure in every requested format and show it with its text.
 
         Parameters
@@ -120,6 +121,10 @@ class Params:
             Markdown paragraph computed from the data.
         derived : bool
             The figure shows values computed by shdata (flagged in the caption).
+        data : pandas.DataFrame, optional
+            The exact values drawn, one row each, in the contract of
+            :mod:`shdata.figdata` (build it with :func:`figure_data`,
+            :func:`derived_data`, :func:`derivation`); written as ``<id>.csv``.
 
         Notes
         -----
@@ -127,7 +132,7 @@ class Params:
         record (files, sha256, provenance) is the sidecar ``<id>.json``.
         """
         _publish(self, fig, figure_id, sources=sources, title=title, caption=caption,
-                        commentary=commentary, derived=derived)
+                        commentary=commentary, derived=derived, data=data)
 
 
 def _parse_formats(value: Any) -> tuple[str, ...]:
@@ -241,7 +246,7 @@ def caveats(sources: Iterable[str], lang: str) -> list[str]:
 
 
 def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-             commentary: str, derived: bool) -> None:
+             commentary: str, derived: bool, data=None) -> None:
     import matplotlib.pyplot as plt
 
     from . import _pkg
@@ -250,6 +255,10 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")
     pkg = _pkg()
     metas = [pkg.metadata(t) for t in sources]
+    if data is not None:  # checked before any file is written
+        from . import figdata
+
+        data_rows = figdata.check_frame(data, figure_id, sources)
     folder = P.output_dir / P.lang
     folder.mkdir(parents=True, exist_ok=True)
     provenance = {
@@ -279,12 +288,17 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
             _atomic_save(fig, path, dpi=P.dpi, metadata=meta)
         files[fmt] = {"path": f"{P.lang}/{path.name}", "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
+    data_resource = None
+    if data is not None:
+        files["csv"], data_resource = figdata.write(folder, figure_id, P.lang, data_rows, title)
     notes = caveats(sources, P.lang)
     record = {
         "id": figure_id, "lang": P.lang, "title": title, "caption": caption, "notebook": P.notebook,
         "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
         "files": files, "provenance": provenance, "notes": notes, "derived": derived,
     }
+    if data_resource is not None:
+        record["data"] = data_resource
     write_json(folder / f"{figure_id}.json", record)
     P.published.append(figure_id)
 
