@@ -75,7 +75,7 @@ def manifest(figures_dir: Path) -> dict:
 
 def manifest_csv(m: dict) -> str:
     cols = ["id", "lang", "notebook", "title", "caption", "source_tables", "sections", "data_sha256",
-            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256", "variant", "headline", "alt"]
+            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256", "csv", "csv_sha256", "variant", "headline", "alt"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
@@ -89,7 +89,7 @@ def manifest_csv(m: dict) -> str:
                 row = [e["id"], lang, e["notebook"], e["title"][lang], e["caption"][lang],
                        ";".join(s["table"] for s in e["sources"]), ";".join(e["sections"]), e["data_sha256"],
                        e["shdata_version"]]
-                for fmt in ("png", "svg", "pdf"):
+                for fmt in ("png", "svg", "pdf", "csv"):
                     row += [files[fmt]["path"], files[fmt]["sha256"]] if fmt in files else ["", ""]
                 w.writerow(row + [variant, e.get("headline", {}).get(lang, ""), e.get("alt", {}).get(lang, "")])
     return buf.getvalue()
@@ -101,6 +101,9 @@ def write_manifest(project) -> dict:
     figures.mkdir(parents=True, exist_ok=True)
     m = manifest(figures)
     write_json(figures / "manifest.json", m, only_if_changed=True)
+    from .figdata import write_package
+
+    write_package(figures)  # figures/datapackage.json: every figure's data CSV
     write_text(figures / "manifest.csv", manifest_csv(m), only_if_changed=True)
     return m
 

@@ -29,6 +29,7 @@ from typing import Any, Iterable
 from . import __version__
 from ._io import atomic_path, write_json
 from .errors import ParameterError
+from .figdata import derivation, derived_data, figure_data  # noqa: F401  (the figure-data helpers, for notebooks)
 
 LANGS = ("en", "zh")
 FORMATS = ("png", "svg", "pdf")
@@ -123,7 +124,7 @@ class Params:
 
     def publish(self, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
                 commentary: str = "", derived: bool = False, headline: str = "", alt: str = "",
-                subtitle: str = "", waive=None) -> None:
+                subtitle: str = "", waive=None, data=None) -> None:
         """Save a figure in every requested format and show it with its text.
 
         Parameters
@@ -157,6 +158,10 @@ class Params:
         ------
         FigureLintError
             The figure (or its standalone variant) has layout defects; nothing is written.
+        data : pandas.DataFrame, optional
+            The exact values drawn, one row each, in the contract of
+            :mod:`shdata.figdata` (build it with :func:`figure_data`,
+            :func:`derived_data`, :func:`derivation`); written as ``<id>.csv``.
 
         Notes
         -----
@@ -165,7 +170,7 @@ class Params:
         """
         _publish(self, fig, figure_id, sources=sources, title=title, caption=caption,
                  commentary=commentary, derived=derived, headline=headline, alt=alt,
-                 subtitle=subtitle, waive=waive)
+                 subtitle=subtitle, waive=waive, data=data)
 
 
 def _parse_formats(value: Any) -> tuple[str, ...]:
@@ -288,7 +293,7 @@ def caveats(sources: Iterable[str], lang: str) -> list[str]:
 
 def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
              commentary: str, derived: bool, headline: str = "", alt: str = "",
-             subtitle: str = "", waive=None) -> None:
+             subtitle: str = "", waive=None, data=None) -> None:
     import matplotlib.pyplot as plt
 
     from . import _pkg, lint, render, standalone
@@ -299,6 +304,10 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")
     pkg = _pkg()
     metas = [pkg.metadata(t) for t in sources]
+    if data is not None:  # checked before any file is written
+        from . import figdata
+
+        data_rows = figdata.check_frame(data, figure_id, sources)
     waivers = lint.normalize_waivers(waive)
     st = standalone.texts(sources, P.lang, headline, subtitle) if "standalone" in P.variants else None
     # Lint before writing anything: a defect fails the run and leaves old files alone.
@@ -340,16 +349,21 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     notes = caveats(sources, P.lang)
     text_fields = textlayer.sidecar_fields(P.writer, commentary=commentary, headline=headline, alt=alt)
     P.writer = None  # the next figure starts with a fresh writer
+    data_written = None  # (file entry, resource): the figure's data, written once beside the first variant
     for variant, blobs in out.items():
         vfolder = folder if variant == "journal" else folder / variant
         vfolder.mkdir(parents=True, exist_ok=True)
         rel = P.lang if variant == "journal" else f"{P.lang}/{variant}"
         files = {}
-        for fmt, data in blobs.items():
+        for fmt, blob in blobs.items():
             path = vfolder / f"{figure_id}.{fmt}"
             with atomic_path(path) as tmp:
-                tmp.write_bytes(data)
-            files[fmt] = {"path": f"{rel}/{path.name}", "sha256": hashlib.sha256(data).hexdigest()}
+                tmp.write_bytes(blob)
+            files[fmt] = {"path": f"{rel}/{path.name}", "sha256": hashlib.sha256(blob).hexdigest()}
+        if data is not None and data_written is None:
+            data_written = figdata.write(vfolder, figure_id, rel, data_rows, title)
+        if data_written is not None:
+            files["csv"] = data_written[0]
         record = {
             "id": figure_id, "lang": P.lang, "title": title, "caption": caption, "notebook": P.notebook,
             "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
@@ -358,6 +372,8 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         }
         if variant == "standalone":
             record["standalone"] = st.to_dict()
+        if data_written is not None:
+            record["data"] = data_written[1]
         record.update(text_fields)
         write_json(vfolder / f"{figure_id}.json", record)
     P.published.append(figure_id)
