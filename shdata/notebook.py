@@ -245,6 +245,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     import matplotlib.pyplot as plt
 
     from . import _pkg
+    from .trace import figure_quotes
 
     if not isinstance(figure_id, str) or not FIGURE_ID_RE.fullmatch(figure_id):
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")
@@ -284,6 +285,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         "id": figure_id, "lang": P.lang, "title": title, "caption": caption, "notebook": P.notebook,
         "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
         "files": files, "provenance": provenance, "notes": notes, "derived": derived,
+        "quotes": figure_quotes(pkg, sources),  # the printed phrase of every value the figure draws on
     }
     write_json(folder / f"{figure_id}.json", record)
     P.published.append(figure_id)

@@ -91,7 +91,8 @@ class Trace:
     def line(self) -> str:
         """One-line form: ``table/row/column = value  «quote»``."""
         how = f" [{self.rule}: {self.words or f'position {self.position}'}]" if self.rule else ""
-        return f"{self.table}/{self.row}/{self.column} = {self.value}  «{self.quote}»{how}"
+        quote = re.sub(r"\s*\n\s*", " / ", self.quote)  # text the extraction split over lines
+        return f"{self.table}/{self.row}/{self.column} = {self.value}  «{quote}»{how}"
 
 
 # -- reading ---------------------------------------------------------------------------------
