@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .checks import CheckResult
-    from .trace import Trace
+    from .provenance import Trace
 
 __version__ = "0.1.0"
 __release_date__ = "2026-11-27"  # also in CITATION.cff (date-released)
@@ -93,7 +93,7 @@ def value(table_id: str, row: "str | dict", field: str = "value") -> "Printed":
 
 
 def trace(table_id: str, row: str, column: str = "value") -> "Trace":
-    """Where one value is printed: section, quote, whole sentence and offset; see :mod:`shdata.trace`."""
-    from .trace import trace as _trace
+    """Where one value is printed: section, quote, whole sentence and offset; see :mod:`shdata.provenance`."""
+    from .provenance import trace as _trace
 
     return _trace(_pkg(), table_id, row, column)

@@ -32,7 +32,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     import shdata
 
     if args.trace:
-        from .trace import table_traces
+        from .provenance import table_traces
 
         for t in table_traces(shdata._pkg(), args.table_id):
             print(t.line())
@@ -73,7 +73,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"  {r.status.upper():16} {r.table}/{r.id}: {r.detail}")
     print(f"Consistency checks: {len(results)} run, {len(results) - len(bad) - len(expected)} pass, "
           f"{len(expected)} known discrepancies (documented), {len(bad)} failures.")
-    from .trace import check_provenance
+    from .provenance import check_provenance
 
     n_traced, untraced = check_provenance(pkg, ids)
     for line in untraced:

@@ -245,7 +245,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     import matplotlib.pyplot as plt
 
     from . import _pkg
-    from .trace import figure_quotes
+    from .provenance import figure_quotes
 
     if not isinstance(figure_id, str) or not FIGURE_ID_RE.fullmatch(figure_id):
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")

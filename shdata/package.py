@@ -283,7 +283,7 @@ class Package:
             if res.get("hash") != new:
                 changed.append(res["name"])
             res["hash"], res["bytes"] = new, len(data)
-        # The provenance file and the report text are recorded the same way (see shdata.trace).
+        # The provenance file and the report text are recorded the same way (see shdata.provenance).
         for key in ("shdata:provenance", "shdata:source-text"):
             spec = desc.get(key)
             path = self.data_dir / spec["path"] if isinstance(spec, dict) and spec.get("path") else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import textwrap
 
 from .package import Package
-from .trace import table_traces
+from .provenance import table_traces
 from .units import describe_unit
 
 

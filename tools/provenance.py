@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from shdata._io import write_json  # noqa: E402
 from shdata.package import Package  # noqa: E402
-from shdata.trace import SOURCE_KEY, _digits_pattern, check_entry, row_key, value_cells  # noqa: E402
+from shdata.provenance import SOURCE_KEY, _digits_pattern, check_entry, row_key, value_cells  # noqa: E402
 
 REVIEW = ROOT / "tools" / "provenance_review.json"
 SENTENCE_END = "。！？\n"
