@@ -5,6 +5,7 @@ Bad-provenance cases edit temporary copies of data/ (the ``editor`` fixture), ne
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -170,3 +171,41 @@ def test_loading_does_not_read_the_provenance(pkg):
         fresh.load(tid)
     assert not hasattr(fresh, "_provenance")
     assert fresh.descriptor[PROVENANCE_KEY]["hash"].startswith("sha256:")
+
+
+def test_table_period_is_derived_from_the_rows(pkg):
+    """The table-level period lists exactly the periods its rows use (sorted, '; '-joined)."""
+    wrong = []
+    for tid in pkg.ids():
+        meta = pkg.metadata(tid)
+        if "period" not in {f["name"] for f in meta.fields}:
+            continue
+        derived = "; ".join(sorted({r["period"] for r in pkg.parsed(tid).raw}))
+        if meta.period != derived:
+            wrong.append(f"{tid}: {meta.period!r} != {derived!r}")
+    assert wrong == []
+
+
+def test_every_note_has_chinese_text_written_for_chinese_readers(pkg):
+    bad = []
+    for tid in pkg.ids():
+        for n in pkg.metadata(tid).notes:
+            zh = n.text_zh
+            if not zh or not zh.endswith("。") or any(c in zh for c in ",;:?!") or \
+                    re.search(r"[\u4e00-\u9fff]\(|\)[\u4e00-\u9fff]", zh):
+                bad.append(f"{tid}/{n.id}: {zh!r}")
+    assert bad == []
+
+
+def test_notes_shown_to_readers_name_no_internal_ids(pkg):
+    ids = set(pkg.ids()) | {n.id for t in pkg.ids() for n in pkg.metadata(t).notes}
+    bad = []
+    for tid in pkg.ids():
+        for n in pkg.metadata(tid).notes:
+            if n.kind not in ("discrepancy", "footnote"):
+                continue
+            for text in (n.text, n.text_zh):
+                hits = [w for w in re.findall(r"[a-z0-9]+(?:[-_][a-z0-9]+)+", text) if w in ids]
+                if hits or "see note" in text:
+                    bad.append(f"{tid}/{n.id}: {hits}")
+    assert bad == []
