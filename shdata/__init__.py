@@ -23,12 +23,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .checks import CheckResult
+    from .provenance import Trace
 
 __version__ = "0.1.0"
 __release_date__ = "2026-11-27"  # also in CITATION.cff (date-released)
 
 __all__ = [
-    "tables", "load", "metadata", "describe", "check", "derived", "value", "report_citation", "Printed",
+    "tables", "load", "metadata", "describe", "check", "derived", "value", "trace", "report_citation", "Printed",
     "Package", "TableMeta", "Note", "ShdataError", "UnknownTableError", "DescriptorError",
     "DataFileError", "UnitError", "CheckError", "ParameterError", "__version__",
 ]
@@ -89,3 +90,10 @@ def derived(table_id: str) -> "pd.DataFrame":
 def value(table_id: str, row: "str | dict", field: str = "value") -> "Printed":
     """One value as printed (text, unit, qualifier, period, labels); see :meth:`Package.value`."""
     return _pkg().value(table_id, row, field)
+
+
+def trace(table_id: str, row: str, column: str = "value") -> "Trace":
+    """Where one value is printed: section, quote, whole sentence and offset; see :mod:`shdata.provenance`."""
+    from .provenance import trace as _trace
+
+    return _trace(_pkg(), table_id, row, column)

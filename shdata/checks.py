@@ -12,7 +12,7 @@ reported, because the note would then be wrong.
 Check types
 -----------
 sum         parts (row filter or list of refs) add up to total
-share       100 * part / whole == share
+share       100 * part / whole == share (part: one ref, or a list summed)
 mean        mean of parts == result
 row_mean    in every row, mean of ``fields`` == ``result`` field
 ratio       numerator / denominator * scale == result
@@ -134,10 +134,14 @@ def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
         return _agrees(computed, total, tol), (
             f"sum of {len(parts)} parts = {_fmt(computed)} {total.unit}; printed total {total.text} {total.unit}")
     if ctype == "share":
-        part, whole, share = r.one(check["part"]), r.one(check["whole"]), r.one(check["share"])
-        computed = part.base / whole.base * 100
+        # ``part`` may be a list of refs: printed parts whose sum the share is of (2 + 6 + 34 firms).
+        parts = [r.one(p) for p in check["part"]] if isinstance(check["part"], list) else [r.one(check["part"])]
+        whole, share = r.one(check["whole"]), r.one(check["share"])
+        computed = sum((p.base for p in parts), Decimal(0)) / whole.base * 100
+        part_text = " + ".join(p.text for p in parts)
+        part_text = f"({part_text})" if len(parts) > 1 else part_text
         return _agrees(computed, share, tol), (
-            f"100 × {part.text} / {whole.text} = {_fmt(computed)}%; printed {share.text}%")
+            f"100 × {part_text} / {whole.text} = {_fmt(computed)}%; printed {share.text}%")
     if ctype == "mean":
         parts, result = [r.one(p) for p in check["parts"]], r.one(check["result"])
         computed = _in_unit_of(sum((p.base for p in parts), Decimal(0)) / len(parts), result)

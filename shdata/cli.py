@@ -31,11 +31,31 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     import shdata
 
+    if args.trace:
+        from .provenance import table_traces
+
+        for t in table_traces(shdata._pkg(), args.table_id):
+            print(t.line())
+        return 0
     shdata.describe(args.table_id, lang=args.lang)
     derived = shdata.derived(args.table_id)
     if len(derived):
         print("\nDerived (computed by shdata, not printed in the report):")
         print(derived[["indicator", "value", "unit", "period", "method"]].to_string(index=False))
+    return 0
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    import shdata
+
+    t = shdata.trace(args.table_id, args.row, args.column)
+    print(f"{t.table}/{t.row}/{t.column} = {t.value}")
+    print(f"section   {t.section}")
+    print(f"quote     {t.quote}")
+    if t.rule:
+        print(f"rule      {t.rule}: " + (f"{t.words}" if t.words else f"position {t.position} of the printed list"))
+    print(f"offset    {t.offset} (character offset in data/source/, the report text)")
+    print(f"sentence  {t.sentence}")
     return 0
 
 
@@ -53,6 +73,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"  {r.status.upper():16} {r.table}/{r.id}: {r.detail}")
     print(f"Consistency checks: {len(results)} run, {len(results) - len(bad) - len(expected)} pass, "
           f"{len(expected)} known discrepancies (documented), {len(bad)} failures.")
+    from .provenance import check_provenance
+
+    n_traced, untraced = check_provenance(pkg, ids)
+    for line in untraced:
+        print(f"  {'UNTRACED':16} {line}")
+    print(f"Provenance: {n_traced} values checked against the quote printed at their offset, "
+          f"{len(untraced)} failures.")
     print("\nData notes:")
     n_notes = 0
     for tid in ids:
@@ -62,9 +89,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
             n_notes += 1
     if not args.all_notes:
         print(f"  ({n_notes} notes in all; `shdata check --all-notes` prints scope and qualifier notes too)")
-    if bad:
-        print(f"\nshdata check: FAILED: {len(bad)} check(s) disagree with the data: "
-              + ", ".join(f"{r.table}/{r.id}" for r in bad))
+    if bad or untraced:
+        print(f"\nshdata check: FAILED: {len(bad)} check(s) disagree with the data"
+              + "".join(f", {r.table}/{r.id}" for r in bad)
+              + (f"; {len(untraced)} value(s) without valid provenance" if untraced else ""))
         return 1
     print("\nshdata check: OK")
     return 0
@@ -157,7 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="show one table with its metadata and notes")
     p.add_argument("table_id")
     p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.add_argument("--trace", action="store_true", help="print each value beside the quote that prints it")
     p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("trace", help="show where one value is printed in the report")
+    p.add_argument("table_id", metavar="TABLE_ID")
+    p.add_argument("row", metavar="ROW", help="indicator id, primary-key value or row label")
+    p.add_argument("column", metavar="COLUMN", nargs="?", default="value", help="value column (default: value)")
+    p.set_defaults(func=_cmd_trace)
 
     p = sub.add_parser("check", help="validate every table and run every consistency check")
     p.add_argument("table_ids", nargs="*", metavar="TABLE_ID")

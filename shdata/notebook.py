@@ -299,6 +299,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     from . import _pkg, lint, render, standalone
     from . import text as textlayer
     from .errors import FigureLintError
+    from .provenance import figure_quotes
 
     if not isinstance(figure_id, str) or not FIGURE_ID_RE.fullmatch(figure_id):
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")
@@ -349,6 +350,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     notes = caveats(sources, P.lang)
     text_fields = textlayer.sidecar_fields(P.writer, commentary=commentary, headline=headline, alt=alt)
     P.writer = None  # the next figure starts with a fresh writer
+    quotes = figure_quotes(pkg, sources)
     data_written = None  # (file entry, resource): the figure's data, written once beside the first variant
     for variant, blobs in out.items():
         vfolder = folder if variant == "journal" else folder / variant
@@ -369,6 +371,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
             "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
             "files": files, "provenance": provenance, "notes": notes, "derived": derived,
             "variant": variant, "waivers": [w.to_dict() for w in waivers],
+            "quotes": quotes,  # the printed phrase of every value the figure draws on
         }
         if variant == "standalone":
             record["standalone"] = st.to_dict()

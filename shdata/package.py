@@ -283,9 +283,20 @@ class Package:
             if res.get("hash") != new:
                 changed.append(res["name"])
             res["hash"], res["bytes"] = new, len(data)
+        # The provenance file and the report text are recorded the same way (see shdata.provenance).
+        for key in ("shdata:provenance", "shdata:source-text"):
+            spec = desc.get(key)
+            path = self.data_dir / spec["path"] if isinstance(spec, dict) and spec.get("path") else None
+            if path is not None and path.is_file():
+                data = path.read_bytes()
+                new = "sha256:" + hashlib.sha256(data).hexdigest()
+                if spec.get("hash") != new:
+                    changed.append(spec["path"])
+                spec["hash"], spec["bytes"] = new, len(data)
         write_descriptor(self.descriptor_path, desc)
         self._descriptor = self._meta = None
         self._parsed.clear()
+        self.__dict__.pop("_provenance", None)
         return changed
 
     # -- frames ---------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import textwrap
 
 from .package import Package
+from .provenance import table_traces
 from .units import describe_unit
 
 
@@ -45,6 +46,8 @@ def describe_text(pkg: Package, table_id: str, lang: str = "en") -> str:
         for c in meta.checks:
             expect = " (expected to fail, see note " + c.get("note", "?") + ")" if c.get("expect") == "fail" else ""
             lines.append(f"  {c.get('id')}: {c.get('description', '')}{expect}")
+    lines += ["", "Printed in the report (`shdata trace TABLE_ID ROW COLUMN` for the whole sentence):"]
+    lines += [f"  {t.line()}" for t in table_traces(pkg, table_id)]
     frame = pd.DataFrame(list(parsed.raw), columns=list(parsed.header))
     with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200,
                            "display.unicode.east_asian_width", True):

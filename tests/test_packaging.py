@@ -24,9 +24,12 @@ def test_wheel_ships_the_data_and_loads_outside_the_repository(tmp_path):
     for csv in DATA.glob("*.csv"):
         assert f"shdata/data/{csv.name}" in names
     assert "shdata/data/datapackage.json" in names
+    # quotes and sentences travel with the wheel; the full report text need not
+    assert "shdata/data/provenance.json" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = ("import shdata; p = shdata._pkg(); assert 'site' in str(p.data_dir), p.data_dir; "
+            "assert '4900' in shdata.trace('nsfc_projects_by_programme', 'Total', 'projects').quote; "
             "print(len(shdata.tables()), shdata.load('nsfc_projects_by_programme')['projects'].sum())")
     env = {"PYTHONPATH": str(site), "PATH": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
