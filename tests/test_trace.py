@@ -215,5 +215,6 @@ def test_notes_shown_to_readers_name_no_internal_ids(pkg):
 def test_notes_under_figures_describe_the_data_and_the_double_counting(pkg):
     shown = [n for n in pkg.metadata("ideal_city_scores").notes if n.kind in ("discrepancy", "footnote")]
     assert shown and not any(w in n.text.lower() for n in shown for w in ("sector", "red,", "circle"))
-    note = next(n for n in pkg.metadata("nsfc_projects_by_programme").notes if n.id == "double-counting")
+    note = next(n for n in pkg.metadata("nsfc_projects_by_programme").notes
+                if n.id == "total-double-counts-projects")
     assert "number of projects and the amount" in note.text and "项目数和资助额" in note.text_zh
