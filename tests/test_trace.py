@@ -218,3 +218,12 @@ def test_notes_under_figures_describe_the_data_and_the_double_counting(pkg):
     note = next(n for n in pkg.metadata("nsfc_projects_by_programme").notes
                 if n.id == "total-double-counts-projects")
     assert "number of projects and the amount" in note.text and "项目数和资助额" in note.text_zh
+
+
+def test_figure_sidecar_quotes_cover_every_value_of_its_sources(pkg):
+    from shdata.provenance import figure_quotes
+
+    quotes = figure_quotes(pkg, ["nsfc_projects_by_programme", "unicorns_shanghai"])
+    assert len(quotes) == 34 + 6
+    total = next(q for q in quotes if (q["row"], q["column"]) == ("Total", "projects"))
+    assert total["section"] == "§2.1" and "4900" in total["quote"] and total["value"] == "4900"
