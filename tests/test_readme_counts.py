@@ -47,5 +47,5 @@ def test_topic_rows(pkg, topic):
         m = pkg.metadata(t)
         tables[m.topic] += 1
         rows[m.topic] += len(pkg.parsed(t).raw)
-    m = re.search(rf"^\| {topic} \| (\d+) \| (\d+) \|", README, flags=re.M)
+    m = re.search(rf"^\| {topic} \| (\d+) \| (\d+) \|", README, flags=re.MULTILINE)
     assert m and (int(m.group(1)), int(m.group(2))) == (tables[topic], rows[topic])

@@ -12,7 +12,13 @@ import pytest
 import shdata
 from shdata.cli import main
 from shdata.package import Package
-from shdata.provenance import PROVENANCE_KEY, TraceError, check_provenance, cn_numbers, source_text, trace
+from shdata.provenance import (
+    PROVENANCE_KEY,
+    TraceError,
+    check_provenance,
+    cn_numbers,
+    source_text,
+)
 
 from .conftest import DATA
 
@@ -102,8 +108,8 @@ def test_a_wrong_offset_fails_in_one_line(editor):
 def test_a_value_missing_from_its_quote_fails(editor):
     editor.replace("nsfc_projects_by_programme", ",2171,", ",2172,")
     failures = _failures(editor)
-    assert failures == ["nsfc_projects_by_programme/General Program/projects: value 2172 is not printed "
-                        "in quote «面上项目\t2171»"]
+    assert failures == [("nsfc_projects_by_programme/General Program/projects: value 2172 is not printed "
+                        "in quote «面上项目\t2171»")]
 
 
 def test_a_value_that_its_words_do_not_say_fails(editor):
