@@ -1127,3 +1127,41 @@ def parity(en: dict, zh: dict) -> list[str]:
     fig = en.get("id", zh.get("id", "?"))
     return ([f"{fig}: quoted in English only: {i}" for i in sorted(a - b)]
             + [f"{fig}: quoted in Chinese only: {i}" for i in sorted(b - a)])
+
+
+def audit(figures_dir, package: Package | None = None) -> list[str]:
+    """Every problem in the published texts under ``figures_dir`` (``figures/<lang>/<id>.json``).
+
+    Number provenance and caveats (:func:`verify_record`), English/Chinese
+    parity (:func:`parity`) and the prose style check (:mod:`shdata.prose`), one
+    line per problem. Sidecars written before the text layer (no ``commentary``
+    field) are reported as such.
+    """
+    from pathlib import Path
+
+    from . import prose
+
+    if package is None:
+        from . import _pkg
+
+        package = _pkg()
+    ids, labels = prose.package_vocabulary(package)
+    problems: list[str] = []
+    by_id: dict[str, dict[str, dict]] = {}
+    for path in sorted(Path(figures_dir).glob("*/*.json")):
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        fig, lang = rec.get("id", path.stem), rec.get("lang", path.parent.name)
+        if "commentary" not in rec:
+            problems.append(f"{fig} [{lang}]: sidecar predates the text layer; rebuild the figure")
+            continue
+        by_id.setdefault(fig, {})[lang] = rec
+        problems += verify_record(package, rec)
+        for fld in TEXT_FIELDS:
+            if not rec.get(fld):
+                problems.append(f"{fig} [{lang}]: no {fld}")
+            problems += [str(p) for p in prose.check(rec.get(fld) or "", lang, ids=ids, labels=labels,
+                                                     where=f"{fig} [{lang}] {fld}")]
+    for fig, recs in sorted(by_id.items()):
+        if set(recs) == set(LANGS):
+            problems += parity(recs["en"], recs["zh"])
+    return problems
