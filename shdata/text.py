@@ -423,17 +423,22 @@ class Writer:
             from .errors import ParameterError
 
             raise ParameterError(f"lang {lang!r} is not allowed; use one of 'en', 'zh'")
-        if package is None:
-            from . import _pkg
-
-            package = _pkg()
         self.lang = lang
-        self.pkg = package
+        self._package = package
         self.quantities: list[Quantity] = []
         self.labels: list[dict] = []
         self._caveated: set[str] = set()
         self._quoted: list = []
         self._periods_said: set[str] = set()
+
+    @property
+    def pkg(self) -> Package:
+        """The data package (the default one unless given); read only when a value is looked up."""
+        if self._package is None:
+            from . import _pkg
+
+            self._package = _pkg()
+        return self._package
 
     # -- reading values -------------------------------------------------------
     def cell(self, table: str, row: str | dict, column: str = "value") -> Printed:
