@@ -719,6 +719,7 @@ class Writer:
         if not text:
             raise TextError("empty sentence")
         if self.lang == "zh":
+            text = zh_punctuation(text)
             return text if text[-1] in "。！？…" else text + "。"
         m = re.match(r"(¥?)(\d[\d,]*(?:\.\d+)?)(\s+\S+)?", text)
         if m:
@@ -840,9 +841,26 @@ class Writer:
         return {"quantities": quantities, "labels": labels}
 
 
+def _span_pattern(span: str) -> str:
+    """Regex for a recorded span in text: also capitalised at a sentence start, never inside a longer
+    number or word ("3" is not in "2023", "four" is not in "fourteen")."""
+    pattern = re.escape(span)
+    if span[:1].islower():
+        pattern = f"[{span[0]}{span[0].upper()}]" + re.escape(span[1:])
+    first, last = span[:1], span[-1:]
+    if first.isascii() and first.isdigit():
+        pattern = r"(?<![0-9.,])" + pattern
+    elif first.isascii() and first.isalpha():
+        pattern = r"(?<![A-Za-z0-9])" + pattern
+    if last.isascii() and last.isdigit():
+        pattern += r"(?![0-9]|[.,][0-9])"
+    elif last.isascii() and last.isalpha():
+        pattern += r"(?![A-Za-z0-9])"
+    return pattern  # Chinese has no word boundaries to respect
+
+
 def _occurs(span: str, text: str) -> bool:
-    """``span`` occurs in ``text``, also capitalised at the start of a sentence."""
-    return span in text or (span[:1].islower() and span[0].upper() + span[1:] in text)
+    return bool(span) and re.search(_span_pattern(span), text) is not None
 
 
 def sidecar_fields(writer: "Writer | None", *, commentary: str, headline: str, alt: str) -> dict:
@@ -943,12 +961,25 @@ def partial_year_sentence(code: str, lang: str) -> str:
     return f"That figure covers {period_phrase(code, 'en').removeprefix('in ')} only, not the full year."
 
 
+_FULL_WIDTH = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+
+
+def zh_punctuation(text: str) -> str:
+    """Half-width punctuation beside a Chinese character made full-width ("加总,因此" -> "加总，因此");
+    a full stop after a Chinese character becomes "。". Digits and Latin text are left alone."""
+    text = re.sub(rf"(?<=[{_CJK}])\s*([,;:?!()])\s*|\s*([,;:?!()])\s*(?=[{_CJK}])",
+                  lambda m: _FULL_WIDTH[m.group(1) or m.group(2)], text)
+    return re.sub(rf"(?<=[{_CJK}0-9%）])\.(?![0-9A-Za-z])", "。", text)
+
+
 def note_sentence(text: str, lang: str) -> str:
     """A data note's text as a sentence of running text: footnote markers dropped, ended properly."""
     text = re.sub(r"^\*+\s*", "", text.strip())
     if not text:
         return ""
     if lang == "zh":
+        text = zh_punctuation(text)
         return text if text[-1] in "。！？" else text + "。"
     text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?" else text + "."
@@ -1050,16 +1081,9 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
 
 
 def _mask(text: str, spans: Iterable[str]) -> str:
-    """Blank out every occurrence of each span (longest first), not inside a longer number."""
+    """Blank out every occurrence of each span (longest first)."""
     for s in sorted({s for s in spans if s}, key=len, reverse=True):
-        pattern = re.escape(s)
-        if s[0].islower():  # also capitalised at the start of a sentence
-            pattern = f"[{s[0]}{s[0].upper()}]" + re.escape(s[1:])
-        if s[0].isdigit():
-            pattern = r"(?<![\d.,])" + pattern
-        if s[-1].isdigit():
-            pattern = pattern + r"(?![\d]|[.,]\d)"
-        text = re.sub(pattern, lambda m: " " * len(m.group(0)), text)
+        text = re.sub(_span_pattern(s), lambda m: " " * len(m.group(0)), text)
     return text
 
 

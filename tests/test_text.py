@@ -359,3 +359,20 @@ def test_import_shdata_text_is_light():
     code = ("import sys, shdata.text, shdata.prose; "
             "print(any(m in sys.modules for m in ('pandas', 'matplotlib')))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("总计为资助额这一列的加总,因此会被重复计算", "总计为资助额这一列的加总，因此会被重复计算"),
+    ("科技得分(报告值)为1.71.", "科技得分（报告值）为1.71。"),
+    ("占比20.8%,即66/316", "占比20.8%，即66/316"),
+    ("增长19.53%", "增长19.53%"),
+])
+def test_chinese_punctuation_is_made_full_width(raw, expected):
+    assert tx.zh_punctuation(raw) == expected
+
+
+def test_chinese_sentences_and_caveats_get_full_width_punctuation(zh):
+    assert zh.sentence("资助额(亿元),如下") == "资助额（亿元），如下。"
+    zh.q(zh.cell(NSFC, {"row_type": "total"}, "amount"))
+    caveat = zh.caveats()
+    assert "," not in caveat and caveat.endswith("。") and not caveat.startswith("*")
