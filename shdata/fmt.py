@@ -13,18 +13,10 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from . import units as _units
 from .errors import ParameterError
 from .package import Printed
 
 LANGS = ("en", "zh")
-
-_QUALIFIER_EN = {"约": "about", "左右": "about", "超": "over", "超过": "over", "突破": "over",
-                 "近": "nearly", "余": "more than", "多": "more than", "以上": "at least", "前": "top"}
-_QUALIFIER_AFTER_ZH = {"余", "多", "以上", "左右"}   # printed after the number in Chinese
-
-_COUNT_EN = {"人": "people", "名": "people", "位": "people", "人次": "person-visits", "家": "", "户": "",
-             "项": "", "个": "", "件": "", "份": "", "篇": "papers", "所": "", "款": ""}
 
 
 def _check_lang(lang: str) -> None:
@@ -61,14 +53,6 @@ def number(value: Decimal | float | int, lang: str = "en", decimals: int | None 
     d = Decimal(str(value))
     text = _plain(d, decimals)
     return text if lang == "en" else text.replace(",", "")
-
-
-def _qualify(text: str, qualifier: str, lang: str) -> str:
-    if not qualifier:
-        return text
-    if lang == "zh":
-        return f"{text}{qualifier}" if qualifier in _QUALIFIER_AFTER_ZH else f"{qualifier}{text}"
-    return f"{_QUALIFIER_EN.get(qualifier, qualifier)} {text}"
 
 
 def _english_scaled(base: Decimal, sig: int, money: bool) -> str:

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Sequence
 
 from . import units as _units
 from .errors import ShdataError
@@ -51,8 +51,7 @@ _COUNT_EN = {"人": "people", "名": "people", "位": "people", "人次": "perso
              "家": "", "户": "", "项": "", "个": "", "件": "", "份": "", "所": "", "款": ""}
 _COUNT_UNITS = frozenset(_COUNT_EN) | {"批", "场", "次", "发", "管", "例", "台(套)"}
 
-_SMALL_EN = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-             "fifteen sixteen seventeen eighteen nineteen twenty").split()
+_SMALL_EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
 _TENS_EN = {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy",
             80: "eighty", 90: "ninety"}
 _DIGITS_ZH = "零一二三四五六七八九十"
@@ -863,7 +862,7 @@ def _occurs(span: str, text: str) -> bool:
     return bool(span) and re.search(_span_pattern(span), text) is not None
 
 
-def sidecar_fields(writer: "Writer | None", *, commentary: str, headline: str, alt: str) -> dict:
+def sidecar_fields(writer: Writer | None, *, commentary: str, headline: str, alt: str) -> dict:
     """What ``publish`` adds to a figure's sidecar JSON: the texts and the quantities they quote."""
     texts = {"commentary": commentary or "", "headline": headline or "", "alt": alt or ""}
     recorded = writer.record(texts) if writer is not None else {"quantities": [], "labels": []}
@@ -1002,7 +1001,7 @@ def svg_add_desc(path, alt: str) -> None:
     p = Path(path)
     data = p.read_text(encoding="utf-8")
     desc = f"<desc>{escape(alt)}</desc>"
-    m = re.search(r"<title>.*?</title>\n?", data, flags=re.S)
+    m = re.search(r"<title>.*?</title>\n?", data, flags=re.DOTALL)
     if m:
         data = data[:m.end()] + f" {desc}\n" + data[m.end():]
     else:

@@ -38,8 +38,8 @@ def test_each_rule_fails_on_its_example_and_passes_the_fix(rule, lang, bad, good
 
 @pytest.mark.parametrize("text,lang", [
     ("In 2023, banks lent ¥5 bn to 21,298 firms, up 20% on the year.", "en"),
-    ("Shanghai ranks No. 3 in the world. The General Program, the Key Program and the Young Scientists Fund "
-     "lead.", "en"),
+    (("Shanghai ranks No. 3 in the world. The General Program, the Key Program and the Young Scientists Fund "
+      "lead."), "en"),
     ("The ratio is 3.5 times; e.g. most firms are small.", "en"),
     ("2023年末，上海和北京的贷款余额分别为5亿元和4亿元。", "zh"),
     ("上海获项目4900个（其中面上项目2171个）。", "zh"),

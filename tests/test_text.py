@@ -358,7 +358,7 @@ def test_import_shdata_text_is_light():
 
     code = ("import sys, shdata.text, shdata.prose; "
             "print(any(m in sys.modules for m in ('pandas', 'matplotlib')))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("raw,expected", [
