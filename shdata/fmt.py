@@ -24,12 +24,6 @@ def _check_lang(lang: str) -> None:
         raise ParameterError(f"lang {lang!r} is not allowed; use one of {', '.join(map(repr, LANGS))}")
 
 
-def _sig(text: str) -> int:
-    """Significant digits of a printed number; trailing zeros of a whole number are not."""
-    digits = text.replace(".", "").lstrip("0") if "." in text else text.lstrip("0").rstrip("0")
-    return max(len(digits), 1)
-
-
 def _round_sig(value: Decimal, sig: int) -> Decimal:
     if value == 0:
         return value
