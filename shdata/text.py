@@ -253,7 +253,8 @@ def derive_difference(a, b) -> Derived:
     if _unit_of(a) != _unit_of(b):
         raise TextError(f"difference() of values in different units: {_unit_of(a)}, {_unit_of(b)}")
     exact = all(_is_exact(x) for x in xs)
-    return Derived("difference", (a, b), _base(a) - _base(b), _unit_of(a), _qual(xs),
+    unit = "个百分点" if _unit_of(a) == "%" else _unit_of(a)   # a difference of percentages is in points
+    return Derived("difference", (a, b), _base(a) - _base(b), unit, _qual(xs),
                    None if exact else _limit(xs))
 
 
@@ -461,6 +462,14 @@ class Writer:
     count = staticmethod(derive_count)
     previous = staticmethod(derive_previous)
 
+    def level_of(self, growth: Printed) -> Printed:
+        """The level a printed growth rate or change refers to (its row's ``of``), to name what grew."""
+        rows = self.pkg.rows(growth.table, _row_filter(self.pkg, growth))
+        of = rows[0].get("of", "") if rows else ""
+        if not of:
+            raise TextError(f"{growth.table}: row {growth.key!r} names no level in its 'of' column")
+        return self.cell(growth.table, of)
+
     def largest(self, xs: Sequence, n: int = 1):
         """The largest value (or the ``n`` largest, as a list), ties refused so no claim is arbitrary."""
         return self._extreme(xs, n, True)
@@ -532,6 +541,9 @@ class Writer:
         elif unit == "%":
             shown = self._round(x, x.value, limit or DERIVED_SIG)
             exp, text = 0, f"{digits(shown, lang)}%"
+        elif unit == "个百分点":
+            shown = self._round(x, x.value, limit or DERIVED_SIG)
+            exp, text = 0, f"{digits(shown, lang)} percentage points" if lang == "en" else f"{digits(shown, lang)}个百分点"
         else:
             shown, exp, text = self._count(x, limit, unit_word)
         return self._qualify(text, x.qualifier), str(shown), exp, unit

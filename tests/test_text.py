@@ -376,3 +376,16 @@ def test_chinese_sentences_and_caveats_get_full_width_punctuation(zh):
     zh.q(zh.cell(NSFC, {"row_type": "total"}, "amount"))
     caveat = zh.caveats()
     assert "," not in caveat and caveat.endswith("。") and not caveat.startswith("*")
+
+
+def test_grew_fastest_names_the_level_and_differences_of_percentages_are_points(en, zh):
+    growths = [en.cell("tech_finance_indicators", k) for k in
+               ("tech_loan_balance_growth", "sme_loan_balance_growth", "tech_loan_accounts_growth")]
+    fastest = en.largest(growths)
+    level = en.level_of(fastest)
+    assert level.key == fastest.key.removesuffix("_growth")
+    slowest = en.smallest(growths)
+    gap = en.difference(fastest, slowest)
+    assert en.q(gap).endswith(" percentage points") and zh.q(gap).endswith("个百分点")
+    with pytest.raises(TextError, match="names no level"):
+        en.level_of(level)
