@@ -97,7 +97,7 @@ def round_sig(value: Decimal, sig: int) -> Decimal:
 
 def _plain(d: Decimal) -> str:
     """Decimal without exponent notation, trailing zeros as given."""
-    if d == d.to_integral_value() and d.as_tuple().exponent > 0:
+    if d == d.to_integral_value() and int(d.as_tuple().exponent) > 0:
         d = d.quantize(Decimal(1))
     return format(d, "f")
 
@@ -148,7 +148,7 @@ def join(items: Sequence[str], lang: str, style: str = "standard") -> str:
     items = [str(i) for i in items]
     if not items:
         raise TextError("cannot join an empty list of items")
-    return format_list(items, style=style, locale=LOCALES[lang])
+    return format_list(items, style=style, locale=LOCALES[lang])  # type: ignore[arg-type]
 
 
 # -- derived values -----------------------------------------------------------
@@ -1053,7 +1053,7 @@ TEXT_FIELDS = ("commentary", "headline", "alt")
 
 def _shown_matches(value: Decimal, shown: str, scale: str) -> bool:
     s = Decimal(shown)
-    exp = s.as_tuple().exponent
+    exp = int(s.as_tuple().exponent)
     got = (value / Decimal(scale)).quantize(Decimal(1).scaleb(exp), rounding=ROUND_HALF_UP)
     return got == s
 
