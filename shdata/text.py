@@ -584,7 +584,8 @@ class Writer:
     def _money(self, x, limit) -> tuple[Decimal, int, str]:
         base = _base(x)
         limit = min(limit or MONEY_SIG, MONEY_SIG)
-        scales = ((8, "亿元"), (4, "万元"), (0, "元")) if self.lang == "zh" else ((9, " bn"), (6, " m"), (0, ""))
+        scales = (((12, "万亿元"), (8, "亿元"), (4, "万元"), (0, "元")) if self.lang == "zh"
+                  else ((12, " tn"), (9, " bn"), (6, " m"), (0, "")))
         # Round first, then choose the scale, so 999.96 m at 4 digits becomes ¥1 bn, not ¥1000 m.
         rounded = round_sig(base, limit)
         exp, suffix = next((e, sfx) for e, sfx in scales if abs(rounded) >= Decimal(1).scaleb(e) or e == 0)

@@ -36,6 +36,7 @@ def zh(pkg):
     (p("15", "亿元"), "¥1.5 bn", "15亿元"),                    # never more digits than printed
     (p("95.00", "万元"), "¥950,000", "95.00万元"),
     (p("999.96", "万元"), "¥10.00 m", "999.96万元"),            # rounding that gains a digit moves scale
+    (p("11147", "亿元"), "¥1.115 tn", "11147亿元"),
     (p("2.99", "万户"), "29,900", "2.99万户"),
     (p("12.30", "%"), "12.30%", "12.30%"),                     # printed trailing zeros kept
     (p("1.2", "个百分点"), "1.2 percentage points", "1.2个百分点"),
