@@ -223,8 +223,14 @@ def _limit(xs: Iterable) -> int:
     return sig
 
 
-def _qual(xs: Iterable) -> str:
-    return "约" if any(x.qualifier for x in xs) else ""
+def _qual(xs: Sequence, bound: bool = False) -> str:
+    """Qualifier of a derived value: "超" (more than) when it is still a lower bound, else "约"."""
+    quals = [x.qualifier for x in xs if x.qualifier]
+    if not quals:
+        return ""
+    if bound and all(q in LOWER_BOUNDS or q == "超" for q in quals):
+        return "超"
+    return "约"
 
 
 def _check_inputs(op: str, xs: Sequence) -> list:
@@ -244,7 +250,7 @@ def derive_sum(xs: Sequence) -> Derived:
     if len(units) > 1:
         raise TextError(f"sum() of values in different units: {', '.join(sorted(units))}")
     exact = all(_is_exact(x) for x in xs)
-    return Derived("sum", tuple(xs), sum((_base(x) for x in xs), Decimal(0)), units.pop(), _qual(xs),
+    return Derived("sum", tuple(xs), sum((_base(x) for x in xs), Decimal(0)), units.pop(), _qual(xs, bound=True),
                    None if exact else MONEY_SIG)
 
 
@@ -265,7 +271,7 @@ def derive_ratio(a, b) -> Derived:
         raise TextError("ratio() divides by zero")
     ua, ub = _unit_of(a), _unit_of(b)
     unit = "" if ua == ub else ua
-    return Derived("ratio", (a, b), _base(a) / _base(b), unit, _qual(xs), _limit(xs))
+    return Derived("ratio", (a, b), _base(a) / _base(b), unit, _qual(xs, bound=not b.qualifier), _limit(xs))
 
 
 def derive_share(part, whole) -> Derived:
@@ -275,7 +281,8 @@ def derive_share(part, whole) -> Derived:
     xs = _check_inputs("share", [part, whole])
     if _base(whole) == 0:
         raise TextError("share() of a zero whole")
-    return Derived("share", (part, whole), 100 * _base(part) / _base(whole), "%", _qual(xs), _limit(xs))
+    return Derived("share", (part, whole), 100 * _base(part) / _base(whole), "%",
+                   _qual(xs, bound=not whole.qualifier), _limit(xs))
 
 
 def derive_mean(xs: Sequence) -> Derived:
@@ -676,6 +683,22 @@ class Writer:
         return text
 
     # -- claims ---------------------------------------------------------------------
+    def quantifier(self, part: Sequence, whole: Sequence) -> str:
+        """"all", "most", "half", "a minority", "none" (全部, 多数, 一半, 少数, 没有) of a set, computed.
+
+        Prefer :meth:`count_phrase` ("three of the four"), which is exact; this is for
+        sets too large to count out in a sentence.
+        """
+        k, n = derive_count(part), derive_count(whole)
+        ki, ni = int(k.value), int(n.value)
+        if ki > ni or ni == 0:
+            raise TextError(f"quantifier: {ki} of {ni} is not a part of a whole")
+        d = derive_share(k, n)
+        text = quantifier_word(d.value, self.lang)
+        self.quantities.append(Quantity(text=text, shown=_plain(d.value), scale="1", unit="%",
+                                        value=_plain(d.value), ref=ref(self.pkg, d), kind="quantifier"))
+        return text
+
     def count_phrase(self, part: Sequence, whole: Sequence, noun: str = "") -> str:
         """How many of a set satisfy a claim, computed: "all four", "three of the five", "none of the four".
 
@@ -935,6 +958,15 @@ def sentence_case(label: str, proper: Iterable[str] = ()) -> str:
     return label[0].lower() + label[1:]
 
 
+_QUANTIFIERS = {"en": ("none", "a minority", "half", "most", "all"), "zh": ("没有", "少数", "一半", "多数", "全部")}
+
+
+def quantifier_word(share: Decimal, lang: str) -> str:
+    """The word for a share of a set in percent: 0 none, below 50 a minority, 50 half, above most, 100 all."""
+    idx = 0 if share == 0 else 4 if share == 100 else 2 if share == 50 else 3 if share > 50 else 1
+    return _QUANTIFIERS[lang][idx]
+
+
 def period_phrase(code: str, lang: str) -> str:
     """A period code ("2023", "end-2023", "2023-01/09", "cumulative to end-2023") as words in a sentence."""
     m = _PARTIAL_YEAR.fullmatch(code)
@@ -1072,6 +1104,9 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
         x = resolve(pkg, q["ref"])
     except ShdataError as exc:
         return str(exc)
+    if q.get("kind") == "quantifier":
+        word = quantifier_word(_base(x), lang)
+        return None if q["text"] == word else f"{q['text']!r} should say {word!r} ({_plain(_base(x))}%)"
     value = _base(x) if not (isinstance(x, Printed) and x.unit in ("%", "个百分点", "位")) else x.value
     if not _shown_matches(value, q["shown"], q["scale"]):
         return (f"{q['text']!r} shows {q['shown']} (×{q['scale']}), but the data gives "

@@ -390,3 +390,20 @@ def test_grew_fastest_names_the_level_and_differences_of_percentages_are_points(
     assert en.q(gap).endswith(" percentage points") and zh.q(gap).endswith("个百分点")
     with pytest.raises(TextError, match="names no level"):
         en.level_of(level)
+
+
+def test_quantifiers_and_lower_bounds_in_derivations(pkg, en, zh):
+    rows = en.cells(NSFC, "projects", where={"row_type": "item"})
+    assert en.quantifier(rows[:9], rows) == "most" and zh.quantifier(rows[:9], rows) == "多数"
+    assert en.quantifier(rows[:8], rows) == "half" and en.quantifier(rows[:2], rows) == "a minority"
+    assert en.quantifier(rows, rows) == "all" and en.quantifier([], rows) == "none"
+    rec = {"id": "q", "lang": "en", "commentary": "Most programmes.", "headline": "", "alt": "",
+           "quantities": [q.to_dict() for q in en.quantities if q.text == "most"]}
+    assert tx.verify_record(pkg, rec) == []
+    rec["quantities"][0]["text"] = "all"
+    assert "'all' should say 'most'" in tx.verify_record(pkg, rec)[0]
+    # more than 3000 firms + more than 1000 firms is still "more than"; a ratio to an exact count too
+    a, b = p("3000", "家", "余"), p("1000", "家", "超")
+    assert Writer("en", pkg).format(tx.derive_sum([a, b])) == "more than 4,000"
+    assert Writer("zh", pkg).format(tx.derive_ratio(a, p("4", "个"))).startswith("超")
+    assert Writer("en", pkg).format(tx.derive_ratio(p("4", "个"), a)).startswith("about")
