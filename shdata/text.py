@@ -641,6 +641,8 @@ class Writer:
         return next((f for f in meta.fields if f["name"] == name), None)
 
     def _label_text(self, x) -> str:
+        while isinstance(x, Derived) and x.inputs:
+            x = x.inputs[0]
         return x.label_en if self.lang == "en" else x.label_zh
 
     def label(self, x, article: bool = True) -> str:
