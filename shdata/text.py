@@ -1243,3 +1243,20 @@ def audit(figures_dir, package: Package | None = None) -> list[str]:
         if set(recs) == set(LANGS):
             problems += parity(recs["en"], recs["zh"])
     return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m shdata.text [FIGURES_DIR]``: print every text problem, one per line; exit 1 if any."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    folder = args[0] if args else "figures"
+    problems = audit(folder)
+    for line in problems:
+        print(line)
+    print(f"{len(problems)} problem(s) in {folder}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

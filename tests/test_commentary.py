@@ -168,3 +168,16 @@ def test_audit_reports_every_kind_of_problem_for_a_figures_folder(pkg, tmp_path)
     problems = tx.audit(tmp_path, pkg)
     assert "old [en]: sidecar predates the text layer; rebuild the figure" in problems
     assert "synthetic [zh] commentary: number '17' matches no recorded quantity" in problems
+
+
+def test_the_command_line_lists_problems_and_fails(pkg, tmp_path, capsys, use_data):
+    use_data(pkg.data_dir)
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "synthetic.json").write_text(
+        json.dumps(_sidecar(pkg, "en", typed=" in 17 programmes"), ensure_ascii=False), encoding="utf-8")
+    assert tx.main([str(tmp_path)]) == 1
+    out = capsys.readouterr()
+    assert out.out == "synthetic [en] commentary: number '17' matches no recorded quantity\n"
+    (tmp_path / "en" / "synthetic.json").write_text(json.dumps(_sidecar(pkg, "en"), ensure_ascii=False),
+                                                    encoding="utf-8")
+    assert tx.main([str(tmp_path)]) == 0
