@@ -796,29 +796,37 @@ class Writer:
                     out.append(note_def["id"])
         return out
 
-    def caveats(self) -> str:
-        """Caveats for the values quoted since the last call, as sentences (``""`` if none).
+    def caveats(self, *values) -> str:
+        """Caveats of quoted values, as sentences (``""`` if none).
+
+        With no arguments: the caveats of the values quoted since the last call,
+        each said once per figure (write it right after the sentence that quotes
+        them). With values: the caveats of those values, statelessly (safe inside
+        ``P.t(english, chinese)``, which evaluates both texts).
 
         A caveat is the text of a data note whose ``applies_to`` covers a quoted
         cell (or a cell a quoted derivation was computed from), or, for a value
         covering part of a year whose period was not said, a sentence saying so.
         """
+        stateless = bool(values)
+        seen: set[str] = set() if stateless else self._caveated
         out: list[str] = []
-        for x in self._quoted:
+        for x in (values if stateless else self._quoted):
             for cell in _cells(x):
                 for nid in self._notes_for(cell):
                     key = f"{cell.table}#{nid}"
-                    if key in self._caveated:
+                    if key in seen:
                         continue
-                    self._caveated.add(key)
+                    seen.add(key)
                     note = next(n for n in self.pkg.metadata(cell.table).notes if n.id == nid)
                     out.append(note_sentence(note.render(self.lang), self.lang))
-                m = _PARTIAL_YEAR.fullmatch(cell.period or "")
                 key = f"period#{cell.period}"
-                if m and cell.period not in self._periods_said and key not in self._caveated:
-                    self._caveated.add(key)
+                if _PARTIAL_YEAR.fullmatch(cell.period or "") and cell.period not in self._periods_said \
+                        and key not in seen:
+                    seen.add(key)
                     out.append(partial_year_sentence(cell.period, self.lang))
-        self._quoted = []
+        if not stateless:
+            self._quoted = []
         return (" " if self.lang == "en" else "").join(out)
 
     # -- alt text -----------------------------------------------------------------------------

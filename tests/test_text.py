@@ -407,3 +407,10 @@ def test_quantifiers_and_lower_bounds_in_derivations(pkg, en, zh):
     assert Writer("en", pkg).format(tx.derive_sum([a, b])) == "more than 4,000"
     assert Writer("zh", pkg).format(tx.derive_ratio(a, p("4", "个"))).startswith("超")
     assert Writer("en", pkg).format(tx.derive_ratio(p("4", "个"), a)).startswith("about")
+
+
+def test_caveats_of_given_values_are_stateless(en):
+    total = en.cell(NSFC, {"row_type": "total"}, "amount")
+    first, second = en.caveats(total), en.caveats(total)
+    assert first == second and "counted twice" in first
+    assert en.caveats(en.cell(NSFC, {"row_type": "total"}, "projects")) == ""
