@@ -434,6 +434,7 @@ class Writer:
         self._package = package
         self.quantities: list[Quantity] = []
         self.labels: list[dict] = []
+        self.caveat_spans: list[dict] = []   # note sentences quoted (their numbers are the note's, checked as text)
         self._caveated: set[str] = set()
         self._quoted: list = []
         self._periods_said: set[str] = set()
@@ -819,7 +820,9 @@ class Writer:
                         continue
                     seen.add(key)
                     note = next(n for n in self.pkg.metadata(cell.table).notes if n.id == nid)
-                    out.append(note_sentence(note.render(self.lang), self.lang))
+                    sentence = note_sentence(note.render(self.lang), self.lang)
+                    self.caveat_spans.append({"text": sentence, "table": cell.table, "note": nid})
+                    out.append(sentence)
                 key = f"period#{cell.period}"
                 if _PARTIAL_YEAR.fullmatch(cell.period or "") and cell.period not in self._periods_said \
                         and key not in seen:
@@ -883,7 +886,13 @@ class Writer:
             if _occurs(lab["text"], joined) and key not in lseen:
                 lseen.add(key)
                 labels.append(lab)
-        return {"quantities": quantities, "labels": labels}
+        caveats, cseen = [], set()
+        for c in self.caveat_spans:
+            key = json.dumps(c, ensure_ascii=False, sort_keys=True)
+            if c["text"] in joined and key not in cseen:
+                cseen.add(key)
+                caveats.append(c)
+        return {"quantities": quantities, "labels": labels, "caveats": caveats}
 
 
 def _span_pattern(span: str) -> str:
@@ -911,7 +920,7 @@ def _occurs(span: str, text: str) -> bool:
 def sidecar_fields(writer: Writer | None, *, commentary: str, headline: str, alt: str) -> dict:
     """What ``publish`` adds to a figure's sidecar JSON: the texts and the quantities they quote."""
     texts = {"commentary": commentary or "", "headline": headline or "", "alt": alt or ""}
-    recorded = writer.record(texts) if writer is not None else {"quantities": [], "labels": []}
+    recorded = writer.record(texts) if writer is not None else {"quantities": [], "labels": [], "caveats": []}
     return {**texts, **recorded}
 
 
@@ -1151,7 +1160,8 @@ def unmatched_numbers(record: dict) -> list[tuple[str, str]]:
     -------
     list of (field, number)
     """
-    spans = [q["text"] for q in record.get("quantities", [])] + [lab["text"] for lab in record.get("labels", [])]
+    spans = ([q["text"] for q in record.get("quantities", [])] + [lab["text"] for lab in record.get("labels", [])]
+             + [c["text"] for c in record.get("caveats", [])])
     out = []
     for fld in TEXT_FIELDS:
         text = record.get(fld) or ""
@@ -1177,6 +1187,12 @@ def verify_record(pkg: Package, record: dict) -> list[str]:
             continue
         if len(hits) != 1:
             problems.append(f"{fig} [{lang}]: label {lab['text']!r} names {len(hits)} rows of {lab['table']}")
+    for c in record.get("caveats", []):
+        note = next((n for n in pkg.metadata(c["table"]).notes if n.id == c["note"]), None) \
+            if c.get("table") in pkg.ids() else None
+        if note is None or note_sentence(note.render(lang), lang) != c["text"]:
+            problems.append(f"{fig} [{lang}]: caveat {c['text'][:40]!r}… is not the text of note "
+                            f"{c.get('table')}#{c.get('note')} in the data")
     commentary = record.get("commentary") or ""
     for q in record.get("quantities", []):
         for nid in q.get("notes", []):

@@ -181,3 +181,16 @@ def test_the_command_line_lists_problems_and_fails(pkg, tmp_path, capsys, use_da
     (tmp_path / "en" / "synthetic.json").write_text(json.dumps(_sidecar(pkg, "en"), ensure_ascii=False),
                                                     encoding="utf-8")
     assert tx.main([str(tmp_path)]) == 0
+
+
+def test_numbers_inside_a_quoted_caveat_are_the_notes_and_are_checked_as_its_text(pkg):
+    T = tx.Writer("en", pkg)
+    share = T.cell("unicorns_shanghai", "shanghai_share")
+    rec = {"id": "synthetic", "lang": "en"}
+    rec.update(tx.sidecar_fields(T, commentary=T.paragraph(f"Shanghai's share is {T.q(share)}", T.caveats()),
+                                 headline="", alt=""))
+    assert "66/316" in rec["commentary"] and tx.verify_record(pkg, rec) == []
+    rec["caveats"][0]["text"] = rec["caveats"][0]["text"].replace("20.9%", "21%")
+    rec["commentary"] = rec["commentary"].replace("20.9%", "21%")
+    assert any("is not the text of note unicorns_shanghai#unicorn-share-rounding" in p
+               for p in tx.verify_record(pkg, rec))
