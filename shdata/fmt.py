@@ -1,4 +1,8 @@
-"""Numbers for commentary, in English or Chinese.
+"""Numbers for commentary, in English or Chinese (the first version; see :mod:`shdata.text`).
+
+:func:`quantity` now applies the rules of the text layer, :mod:`shdata.text`;
+new notebook code writes sentences with a :class:`shdata.text.Writer`, which also
+records every number's provenance.
 
 Chinese text keeps the report's own myriad units ("123.4亿元"); English text
 converts to thousands, millions and billions ("¥12.34 bn"), with the same
@@ -9,29 +13,15 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from . import units as _units
 from .errors import ParameterError
 from .package import Printed
 
 LANGS = ("en", "zh")
 
-_QUALIFIER_EN = {"约": "about", "左右": "about", "超": "over", "超过": "over", "突破": "over",
-                 "近": "nearly", "余": "more than", "多": "more than", "以上": "at least", "前": "top"}
-_QUALIFIER_AFTER_ZH = {"余", "多", "以上", "左右"}   # printed after the number in Chinese
-
-_COUNT_EN = {"人": "people", "名": "people", "位": "people", "人次": "person-visits", "家": "", "户": "",
-             "项": "", "个": "", "件": "", "份": "", "篇": "papers", "所": "", "款": ""}
-
 
 def _check_lang(lang: str) -> None:
     if lang not in LANGS:
         raise ParameterError(f"lang {lang!r} is not allowed; use one of {', '.join(map(repr, LANGS))}")
-
-
-def _sig(text: str) -> int:
-    """Significant digits of a printed number; trailing zeros of a whole number are not."""
-    digits = text.replace(".", "").lstrip("0") if "." in text else text.lstrip("0").rstrip("0")
-    return max(len(digits), 1)
 
 
 def _round_sig(value: Decimal, sig: int) -> Decimal:
@@ -59,14 +49,6 @@ def number(value: Decimal | float | int, lang: str = "en", decimals: int | None 
     return text if lang == "en" else text.replace(",", "")
 
 
-def _qualify(text: str, qualifier: str, lang: str) -> str:
-    if not qualifier:
-        return text
-    if lang == "zh":
-        return f"{text}{qualifier}" if qualifier in _QUALIFIER_AFTER_ZH else f"{qualifier}{text}"
-    return f"{_QUALIFIER_EN.get(qualifier, qualifier)} {text}"
-
-
 def _english_scaled(base: Decimal, sig: int, money: bool) -> str:
     for size, suffix in ((Decimal("1e12"), " tn"), (Decimal("1e9"), " bn"), (Decimal("1e6"), " m")):
         if abs(base) >= size:
@@ -79,15 +61,10 @@ def _english_scaled(base: Decimal, sig: int, money: bool) -> str:
 
 
 def quantity(v: Printed, lang: str = "en", unit_word: bool = True) -> str:
-    """Format a printed value for running text.
+    """Format a printed value for running text (the rules of :mod:`shdata.text`, nothing recorded).
 
-    Parameters
-    ----------
-    v : Printed
-        From :func:`shdata.value`.
-    lang : {"en", "zh"}
-    unit_word : bool
-        Append the unit (zh) or its English word for people and papers (en).
+    New code should use a :class:`shdata.text.Writer` (``T = P.text(); T.q(v)``), which also
+    records the number's provenance for the tests; this function remains for old notebooks.
 
     Examples
     --------
@@ -95,32 +72,16 @@ def quantity(v: Printed, lang: str = "en", unit_word: bool = True) -> str:
     12.30 % -> "12.30%"; 约 12.3 万份 -> "about 123,000" / "约12.3万份".
     """
     _check_lang(lang)
-    if lang == "zh":
-        text = f"{v.text}{v.unit}" if unit_word else v.text
-        return _qualify(text, v.qualifier, lang)
-    base_unit = _units.base_unit(v.unit)
-    if v.unit in ("%",):
-        text = f"{v.text}%"
-    elif v.unit == "个百分点":
-        text = f"{v.text} percentage points"
-    elif v.unit == "位":
-        text = f"No. {v.text}" if unit_word else v.text
-    elif base_unit == "元":
-        # At most 4 significant digits in English prose: ¥3.396 bn, not ¥3.3964466 bn.
-        text = _english_scaled(_units.to_base(v.text, v.unit), min(_sig(v.text), 4), money=True)
-    else:
-        base = _units.to_base(v.text, v.unit)
-        text = _english_scaled(base, _sig(v.text), money=False) if base >= Decimal("1e6") else _plain(base)
-        word = _COUNT_EN.get(base_unit, _units.describe_unit(base_unit))
-        if unit_word and word:
-            text = f"{text} {word}"
-    return _qualify(text, v.qualifier, lang)
+    from .text import Writer
+
+    return Writer(lang).format(v, unit_word=unit_word)
 
 
 def money(amount_base_yuan: Decimal | float, lang: str = "en", sig: int = 3) -> str:
     """A computed amount in yuan (e.g. an average award) for running text.
 
-    English gives ``¥`` with m/bn; Chinese gives 万元 or 亿元.
+    English gives ``¥`` with m/bn; Chinese gives 万元 or 亿元. Superseded by
+    ``T.q(T.ratio(a, b))`` of :mod:`shdata.text`, which records how the amount was derived.
     """
     _check_lang(lang)
     base = Decimal(str(amount_base_yuan))
@@ -133,7 +94,10 @@ def money(amount_base_yuan: Decimal | float, lang: str = "en", sig: int = 3) -> 
 
 
 def percent(value: Decimal | float, lang: str = "en", decimals: int = 1) -> str:
-    """A computed percentage, e.g. a share worked out from printed counts."""
+    """A computed percentage, e.g. a share worked out from printed counts.
+
+    Superseded by ``T.q(T.share(part, whole))`` of :mod:`shdata.text`.
+    """
     _check_lang(lang)
     return f"{number(Decimal(str(value)), lang, decimals)}%"
 

@@ -21,8 +21,8 @@ Nothing here imports pandas or matplotlib.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 RULES = ("leading-numeral", "internal-id", "doubled-qualifier", "half-width-punctuation", "list-join",
          "label-case")
@@ -75,9 +75,10 @@ def _internal_ids(text: str, ids: Iterable[str]) -> list[Problem]:
     out = [Problem("internal-id", m.group(0)) for m in _SNAKE.finditer(text)]
     for i in ids:
         # Only ids that cannot be ordinary words: with an underscore or at least two hyphens.
-        if ("_" in i or i.count("-") >= 2) and re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text):
-            if not any(p.text == i for p in out):
-                out.append(Problem("internal-id", i))
+        readable = "_" not in i and i.count("-") < 2
+        if not readable and not any(p.text == i for p in out) \
+                and re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text):
+            out.append(Problem("internal-id", i))
     return out
 
 
@@ -90,7 +91,7 @@ def _doubled_qualifier(text: str, lang: str) -> list[Problem]:
     else:
         for pattern in (r"\b(?:about|approximately|around|nearly)\b(?:[^.;,]|[.,](?=\d))*?\((?:derived|estimated|approx\.?)\)",
                         r"\babout (?:approximately|around)\b", r"\bmore than over\b|\bover more than\b"):
-            out += [Problem("doubled-qualifier", m.group(0)) for m in re.finditer(pattern, text, flags=re.I)]
+            out += [Problem("doubled-qualifier", m.group(0)) for m in re.finditer(pattern, text, flags=re.IGNORECASE)]
     return out
 
 

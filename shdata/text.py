@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Sequence
 
 from . import units as _units
 from .errors import ShdataError
@@ -51,8 +51,7 @@ _COUNT_EN = {"人": "people", "名": "people", "位": "people", "人次": "perso
              "家": "", "户": "", "项": "", "个": "", "件": "", "份": "", "所": "", "款": ""}
 _COUNT_UNITS = frozenset(_COUNT_EN) | {"批", "场", "次", "发", "管", "例", "台(套)"}
 
-_SMALL_EN = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-             "fifteen sixteen seventeen eighteen nineteen twenty").split()
+_SMALL_EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
 _TENS_EN = {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy",
             80: "eighty", 90: "ninety"}
 _DIGITS_ZH = "零一二三四五六七八九十"
@@ -98,7 +97,7 @@ def round_sig(value: Decimal, sig: int) -> Decimal:
 
 def _plain(d: Decimal) -> str:
     """Decimal without exponent notation, trailing zeros as given."""
-    if d == d.to_integral_value() and d.as_tuple().exponent > 0:
+    if d == d.to_integral_value() and int(d.as_tuple().exponent) > 0:
         d = d.quantize(Decimal(1))
     return format(d, "f")
 
@@ -149,7 +148,7 @@ def join(items: Sequence[str], lang: str, style: str = "standard") -> str:
     items = [str(i) for i in items]
     if not items:
         raise TextError("cannot join an empty list of items")
-    return format_list(items, style=style, locale=LOCALES[lang])
+    return format_list(items, style=style, locale=LOCALES[lang])  # type: ignore[arg-type]
 
 
 # -- derived values -----------------------------------------------------------
@@ -224,8 +223,14 @@ def _limit(xs: Iterable) -> int:
     return sig
 
 
-def _qual(xs: Iterable) -> str:
-    return "约" if any(x.qualifier for x in xs) else ""
+def _qual(xs: Sequence, bound: bool = False) -> str:
+    """Qualifier of a derived value: "超" (more than) when it is still a lower bound, else "约"."""
+    quals = [x.qualifier for x in xs if x.qualifier]
+    if not quals:
+        return ""
+    if bound and all(q in LOWER_BOUNDS or q == "超" for q in quals):
+        return "超"
+    return "约"
 
 
 def _check_inputs(op: str, xs: Sequence) -> list:
@@ -245,7 +250,7 @@ def derive_sum(xs: Sequence) -> Derived:
     if len(units) > 1:
         raise TextError(f"sum() of values in different units: {', '.join(sorted(units))}")
     exact = all(_is_exact(x) for x in xs)
-    return Derived("sum", tuple(xs), sum((_base(x) for x in xs), Decimal(0)), units.pop(), _qual(xs),
+    return Derived("sum", tuple(xs), sum((_base(x) for x in xs), Decimal(0)), units.pop(), _qual(xs, bound=True),
                    None if exact else MONEY_SIG)
 
 
@@ -254,7 +259,8 @@ def derive_difference(a, b) -> Derived:
     if _unit_of(a) != _unit_of(b):
         raise TextError(f"difference() of values in different units: {_unit_of(a)}, {_unit_of(b)}")
     exact = all(_is_exact(x) for x in xs)
-    return Derived("difference", (a, b), _base(a) - _base(b), _unit_of(a), _qual(xs),
+    unit = "个百分点" if _unit_of(a) == "%" else _unit_of(a)   # a difference of percentages is in points
+    return Derived("difference", (a, b), _base(a) - _base(b), unit, _qual(xs),
                    None if exact else _limit(xs))
 
 
@@ -265,7 +271,7 @@ def derive_ratio(a, b) -> Derived:
         raise TextError("ratio() divides by zero")
     ua, ub = _unit_of(a), _unit_of(b)
     unit = "" if ua == ub else ua
-    return Derived("ratio", (a, b), _base(a) / _base(b), unit, _qual(xs), _limit(xs))
+    return Derived("ratio", (a, b), _base(a) / _base(b), unit, _qual(xs, bound=not b.qualifier), _limit(xs))
 
 
 def derive_share(part, whole) -> Derived:
@@ -275,7 +281,8 @@ def derive_share(part, whole) -> Derived:
     xs = _check_inputs("share", [part, whole])
     if _base(whole) == 0:
         raise TextError("share() of a zero whole")
-    return Derived("share", (part, whole), 100 * _base(part) / _base(whole), "%", _qual(xs), _limit(xs))
+    return Derived("share", (part, whole), 100 * _base(part) / _base(whole), "%",
+                   _qual(xs, bound=not whole.qualifier), _limit(xs))
 
 
 def derive_mean(xs: Sequence) -> Derived:
@@ -423,17 +430,23 @@ class Writer:
             from .errors import ParameterError
 
             raise ParameterError(f"lang {lang!r} is not allowed; use one of 'en', 'zh'")
-        if package is None:
-            from . import _pkg
-
-            package = _pkg()
         self.lang = lang
-        self.pkg = package
+        self._package = package
         self.quantities: list[Quantity] = []
         self.labels: list[dict] = []
+        self.caveat_spans: list[dict] = []   # note sentences quoted (their numbers are the note's, checked as text)
         self._caveated: set[str] = set()
         self._quoted: list = []
         self._periods_said: set[str] = set()
+
+    @property
+    def pkg(self) -> Package:
+        """The data package (the default one unless given); read only when a value is looked up."""
+        if self._package is None:
+            from . import _pkg
+
+            self._package = _pkg()
+        return self._package
 
     # -- reading values -------------------------------------------------------
     def cell(self, table: str, row: str | dict, column: str = "value") -> Printed:
@@ -456,6 +469,14 @@ class Writer:
     mean = staticmethod(derive_mean)
     count = staticmethod(derive_count)
     previous = staticmethod(derive_previous)
+
+    def level_of(self, growth: Printed) -> Printed:
+        """The level a printed growth rate or change refers to (its row's ``of``), to name what grew."""
+        rows = self.pkg.rows(growth.table, _row_filter(self.pkg, growth))
+        of = rows[0].get("of", "") if rows else ""
+        if not of:
+            raise TextError(f"{growth.table}: row {growth.key!r} names no level in its 'of' column")
+        return self.cell(growth.table, of)
 
     def largest(self, xs: Sequence, n: int = 1):
         """The largest value (or the ``n`` largest, as a list), ties refused so no claim is arbitrary."""
@@ -528,6 +549,9 @@ class Writer:
         elif unit == "%":
             shown = self._round(x, x.value, limit or DERIVED_SIG)
             exp, text = 0, f"{digits(shown, lang)}%"
+        elif unit == "个百分点":
+            shown = self._round(x, x.value, limit or DERIVED_SIG)
+            exp, text = 0, f"{digits(shown, lang)} percentage points" if lang == "en" else f"{digits(shown, lang)}个百分点"
         else:
             shown, exp, text = self._count(x, limit, unit_word)
         return self._qualify(text, x.qualifier), str(shown), exp, unit
@@ -568,7 +592,8 @@ class Writer:
     def _money(self, x, limit) -> tuple[Decimal, int, str]:
         base = _base(x)
         limit = min(limit or MONEY_SIG, MONEY_SIG)
-        scales = ((8, "亿元"), (4, "万元"), (0, "元")) if self.lang == "zh" else ((9, " bn"), (6, " m"), (0, ""))
+        scales = (((12, "万亿元"), (8, "亿元"), (4, "万元"), (0, "元")) if self.lang == "zh"
+                  else ((12, " tn"), (9, " bn"), (6, " m"), (0, "")))
         # Round first, then choose the scale, so 999.96 m at 4 digits becomes ¥1 bn, not ¥1000 m.
         rounded = round_sig(base, limit)
         exp, suffix = next((e, sfx) for e, sfx in scales if abs(rounded) >= Decimal(1).scaleb(e) or e == 0)
@@ -617,6 +642,8 @@ class Writer:
         return next((f for f in meta.fields if f["name"] == name), None)
 
     def _label_text(self, x) -> str:
+        while isinstance(x, Derived) and x.inputs:
+            x = x.inputs[0]
         return x.label_en if self.lang == "en" else x.label_zh
 
     def label(self, x, article: bool = True) -> str:
@@ -659,6 +686,22 @@ class Writer:
         return text
 
     # -- claims ---------------------------------------------------------------------
+    def quantifier(self, part: Sequence, whole: Sequence) -> str:
+        """"all", "most", "half", "a minority", "none" (全部, 多数, 一半, 少数, 没有) of a set, computed.
+
+        Prefer :meth:`count_phrase` ("three of the four"), which is exact; this is for
+        sets too large to count out in a sentence.
+        """
+        k, n = derive_count(part), derive_count(whole)
+        ki, ni = int(k.value), int(n.value)
+        if ki > ni or ni == 0:
+            raise TextError(f"quantifier: {ki} of {ni} is not a part of a whole")
+        d = derive_share(k, n)
+        text = quantifier_word(d.value, self.lang)
+        self.quantities.append(Quantity(text=text, shown=_plain(d.value), scale="1", unit="%",
+                                        value=_plain(d.value), ref=ref(self.pkg, d), kind="quantifier"))
+        return text
+
     def count_phrase(self, part: Sequence, whole: Sequence, noun: str = "") -> str:
         """How many of a set satisfy a claim, computed: "all four", "three of the five", "none of the four".
 
@@ -714,6 +757,7 @@ class Writer:
         if not text:
             raise TextError("empty sentence")
         if self.lang == "zh":
+            text = zh_punctuation(text)
             return text if text[-1] in "。！？…" else text + "。"
         m = re.match(r"(¥?)(\d[\d,]*(?:\.\d+)?)(\s+\S+)?", text)
         if m:
@@ -753,29 +797,39 @@ class Writer:
                     out.append(note_def["id"])
         return out
 
-    def caveats(self) -> str:
-        """Caveats for the values quoted since the last call, as sentences (``""`` if none).
+    def caveats(self, *values) -> str:
+        """Caveats of quoted values, as sentences (``""`` if none).
+
+        With no arguments: the caveats of the values quoted since the last call,
+        each said once per figure (write it right after the sentence that quotes
+        them). With values: the caveats of those values, statelessly (safe inside
+        ``P.t(english, chinese)``, which evaluates both texts).
 
         A caveat is the text of a data note whose ``applies_to`` covers a quoted
         cell (or a cell a quoted derivation was computed from), or, for a value
         covering part of a year whose period was not said, a sentence saying so.
         """
+        stateless = bool(values)
+        seen: set[str] = set() if stateless else self._caveated
         out: list[str] = []
-        for x in self._quoted:
+        for x in (values if stateless else self._quoted):
             for cell in _cells(x):
                 for nid in self._notes_for(cell):
                     key = f"{cell.table}#{nid}"
-                    if key in self._caveated:
+                    if key in seen:
                         continue
-                    self._caveated.add(key)
+                    seen.add(key)
                     note = next(n for n in self.pkg.metadata(cell.table).notes if n.id == nid)
-                    out.append(note_sentence(note.render(self.lang), self.lang))
-                m = _PARTIAL_YEAR.fullmatch(cell.period or "")
+                    sentence = note_sentence(note.render(self.lang), self.lang)
+                    self.caveat_spans.append({"text": sentence, "table": cell.table, "note": nid})
+                    out.append(sentence)
                 key = f"period#{cell.period}"
-                if m and cell.period not in self._periods_said and key not in self._caveated:
-                    self._caveated.add(key)
+                if _PARTIAL_YEAR.fullmatch(cell.period or "") and cell.period not in self._periods_said \
+                        and key not in seen:
+                    seen.add(key)
                     out.append(partial_year_sentence(cell.period, self.lang))
-        self._quoted = []
+        if not stateless:
+            self._quoted = []
         return (" " if self.lang == "en" else "").join(out)
 
     # -- alt text -----------------------------------------------------------------------------
@@ -832,18 +886,41 @@ class Writer:
             if _occurs(lab["text"], joined) and key not in lseen:
                 lseen.add(key)
                 labels.append(lab)
-        return {"quantities": quantities, "labels": labels}
+        caveats, cseen = [], set()
+        for c in self.caveat_spans:
+            key = json.dumps(c, ensure_ascii=False, sort_keys=True)
+            if c["text"] in joined and key not in cseen:
+                cseen.add(key)
+                caveats.append(c)
+        return {"quantities": quantities, "labels": labels, "caveats": caveats}
+
+
+def _span_pattern(span: str) -> str:
+    """Regex for a recorded span in text: also capitalised at a sentence start, never inside a longer
+    number or word ("3" is not in "2023", "four" is not in "fourteen")."""
+    pattern = re.escape(span)
+    if span[:1].islower():
+        pattern = f"[{span[0]}{span[0].upper()}]" + re.escape(span[1:])
+    first, last = span[:1], span[-1:]
+    if first.isascii() and first.isdigit():
+        pattern = r"(?<![0-9.,])" + pattern
+    elif first.isascii() and first.isalpha():
+        pattern = r"(?<![A-Za-z0-9])" + pattern
+    if last.isascii() and last.isdigit():
+        pattern += r"(?![0-9]|[.,][0-9])"
+    elif last.isascii() and last.isalpha():
+        pattern += r"(?![A-Za-z0-9])"
+    return pattern  # Chinese has no word boundaries to respect
 
 
 def _occurs(span: str, text: str) -> bool:
-    """``span`` occurs in ``text``, also capitalised at the start of a sentence."""
-    return span in text or (span[:1].islower() and span[0].upper() + span[1:] in text)
+    return bool(span) and re.search(_span_pattern(span), text) is not None
 
 
-def sidecar_fields(writer: "Writer | None", *, commentary: str, headline: str, alt: str) -> dict:
+def sidecar_fields(writer: Writer | None, *, commentary: str, headline: str, alt: str) -> dict:
     """What ``publish`` adds to a figure's sidecar JSON: the texts and the quantities they quote."""
     texts = {"commentary": commentary or "", "headline": headline or "", "alt": alt or ""}
-    recorded = writer.record(texts) if writer is not None else {"quantities": [], "labels": []}
+    recorded = writer.record(texts) if writer is not None else {"quantities": [], "labels": [], "caveats": []}
     return {**texts, **recorded}
 
 
@@ -900,6 +977,15 @@ def sentence_case(label: str, proper: Iterable[str] = ()) -> str:
     return label[0].lower() + label[1:]
 
 
+_QUANTIFIERS = {"en": ("none", "a minority", "half", "most", "all"), "zh": ("没有", "少数", "一半", "多数", "全部")}
+
+
+def quantifier_word(share: Decimal, lang: str) -> str:
+    """The word for a share of a set in percent: 0 none, below 50 a minority, 50 half, above most, 100 all."""
+    idx = 0 if share == 0 else 4 if share == 100 else 2 if share == 50 else 3 if share > 50 else 1
+    return _QUANTIFIERS[lang][idx]
+
+
 def period_phrase(code: str, lang: str) -> str:
     """A period code ("2023", "end-2023", "2023-01/09", "cumulative to end-2023") as words in a sentence."""
     m = _PARTIAL_YEAR.fullmatch(code)
@@ -938,12 +1024,25 @@ def partial_year_sentence(code: str, lang: str) -> str:
     return f"That figure covers {period_phrase(code, 'en').removeprefix('in ')} only, not the full year."
 
 
+_FULL_WIDTH = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+
+
+def zh_punctuation(text: str) -> str:
+    """Half-width punctuation beside a Chinese character made full-width ("加总,因此" -> "加总，因此");
+    a full stop after a Chinese character becomes "。". Digits and Latin text are left alone."""
+    text = re.sub(rf"(?<=[{_CJK}])\s*([,;:?!()])\s*|\s*([,;:?!()])\s*(?=[{_CJK}])",
+                  lambda m: _FULL_WIDTH[m.group(1) or m.group(2)], text)
+    return re.sub(rf"(?<=[{_CJK}0-9%）])\.(?![0-9A-Za-z])", "。", text)
+
+
 def note_sentence(text: str, lang: str) -> str:
     """A data note's text as a sentence of running text: footnote markers dropped, ended properly."""
     text = re.sub(r"^\*+\s*", "", text.strip())
     if not text:
         return ""
     if lang == "zh":
+        text = zh_punctuation(text)
         return text if text[-1] in "。！？" else text + "。"
     text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?" else text + "."
@@ -1001,7 +1100,7 @@ TEXT_FIELDS = ("commentary", "headline", "alt")
 
 def _shown_matches(value: Decimal, shown: str, scale: str) -> bool:
     s = Decimal(shown)
-    exp = s.as_tuple().exponent
+    exp = int(s.as_tuple().exponent)
     got = (value / Decimal(scale)).quantize(Decimal(1).scaleb(exp), rounding=ROUND_HALF_UP)
     return got == s
 
@@ -1019,6 +1118,9 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
         x = resolve(pkg, q["ref"])
     except ShdataError as exc:
         return str(exc)
+    if q.get("kind") == "quantifier":
+        word = quantifier_word(_base(x), lang)
+        return None if q["text"] == word else f"{q['text']!r} should say {word!r} ({_plain(_base(x))}%)"
     value = _base(x) if not (isinstance(x, Printed) and x.unit in ("%", "个百分点", "位")) else x.value
     if not _shown_matches(value, q["shown"], q["scale"]):
         return (f"{q['text']!r} shows {q['shown']} (×{q['scale']}), but the data gives "
@@ -1040,16 +1142,9 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
 
 
 def _mask(text: str, spans: Iterable[str]) -> str:
-    """Blank out every occurrence of each span (longest first), not inside a longer number."""
+    """Blank out every occurrence of each span (longest first)."""
     for s in sorted({s for s in spans if s}, key=len, reverse=True):
-        pattern = re.escape(s)
-        if s[0].islower():  # also capitalised at the start of a sentence
-            pattern = f"[{s[0]}{s[0].upper()}]" + re.escape(s[1:])
-        if s[0].isdigit():
-            pattern = r"(?<![\d.,])" + pattern
-        if s[-1].isdigit():
-            pattern = pattern + r"(?![\d]|[.,]\d)"
-        text = re.sub(pattern, lambda m: " " * len(m.group(0)), text)
+        text = re.sub(_span_pattern(s), lambda m: " " * len(m.group(0)), text)
     return text
 
 
@@ -1060,7 +1155,8 @@ def unmatched_numbers(record: dict) -> list[tuple[str, str]]:
     -------
     list of (field, number)
     """
-    spans = [q["text"] for q in record.get("quantities", [])] + [lab["text"] for lab in record.get("labels", [])]
+    spans = ([q["text"] for q in record.get("quantities", [])] + [lab["text"] for lab in record.get("labels", [])]
+             + [c["text"] for c in record.get("caveats", [])])
     out = []
     for fld in TEXT_FIELDS:
         text = record.get(fld) or ""
@@ -1086,6 +1182,12 @@ def verify_record(pkg: Package, record: dict) -> list[str]:
             continue
         if len(hits) != 1:
             problems.append(f"{fig} [{lang}]: label {lab['text']!r} names {len(hits)} rows of {lab['table']}")
+    for c in record.get("caveats", []):
+        note = next((n for n in pkg.metadata(c["table"]).notes if n.id == c["note"]), None) \
+            if c.get("table") in pkg.ids() else None
+        if note is None or note_sentence(note.render(lang), lang) != c["text"]:
+            problems.append(f"{fig} [{lang}]: caveat {c['text'][:40]!r}… is not the text of note "
+                            f"{c.get('table')}#{c.get('note')} in the data")
     commentary = record.get("commentary") or ""
     for q in record.get("quantities", []):
         for nid in q.get("notes", []):
@@ -1122,3 +1224,58 @@ def parity(en: dict, zh: dict) -> list[str]:
     fig = en.get("id", zh.get("id", "?"))
     return ([f"{fig}: quoted in English only: {i}" for i in sorted(a - b)]
             + [f"{fig}: quoted in Chinese only: {i}" for i in sorted(b - a)])
+
+
+def audit(figures_dir, package: Package | None = None) -> list[str]:
+    """Every problem in the published texts under ``figures_dir`` (``figures/<lang>/<id>.json``).
+
+    Number provenance and caveats (:func:`verify_record`), English/Chinese
+    parity (:func:`parity`) and the prose style check (:mod:`shdata.prose`), one
+    line per problem. Sidecars written before the text layer (no ``commentary``
+    field) are reported as such.
+    """
+    from pathlib import Path
+
+    from . import prose
+
+    if package is None:
+        from . import _pkg
+
+        package = _pkg()
+    ids, labels = prose.package_vocabulary(package)
+    problems: list[str] = []
+    by_id: dict[str, dict[str, dict]] = {}
+    for path in sorted(Path(figures_dir).glob("*/*.json")):
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        fig, lang = rec.get("id", path.stem), rec.get("lang", path.parent.name)
+        if "commentary" not in rec:
+            problems.append(f"{fig} [{lang}]: sidecar predates the text layer; rebuild the figure")
+            continue
+        by_id.setdefault(fig, {})[lang] = rec
+        problems += verify_record(package, rec)
+        for fld in TEXT_FIELDS:
+            if not rec.get(fld):
+                problems.append(f"{fig} [{lang}]: no {fld}")
+            problems += [str(p) for p in prose.check(rec.get(fld) or "", lang, ids=ids, labels=labels,
+                                                     where=f"{fig} [{lang}] {fld}")]
+    for fig, recs in sorted(by_id.items()):
+        if set(recs) == set(LANGS):
+            problems += parity(recs["en"], recs["zh"])
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m shdata.text [FIGURES_DIR]``: print every text problem, one per line; exit 1 if any."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    folder = args[0] if args else "figures"
+    problems = audit(folder)
+    for line in problems:
+        print(line)
+    print(f"{len(problems)} problem(s) in {folder}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

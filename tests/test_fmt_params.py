@@ -21,9 +21,9 @@ def p(text, unit, qualifier=""):
     (p("52.14", "%"), "52.14%", "52.14%"),
     (p("92.70", "%"), "92.70%", "92.70%"),
     (p("43.4", "万份", "约"), "about 434,000", "约43.4万份"),
-    (p("2500", "人次", "余"), "more than 2,500 person-visits", "2500人次余"),
-    (p("339644.66", "万元"), "¥3.396 bn", "339644.66万元"),
-    (p("6700", "万元", "超"), "over ¥67 m", "超6700万元"),
+    (p("2500", "人次", "余"), "more than 2,500 person-visits", "2500余人次"),   # as printed: 余 before the unit
+    (p("339644.66", "万元"), "¥3.396 bn", "33.96亿元"),          # above 1亿, read in 亿元 (shdata.text rules)
+    (p("6700", "万元", "超"), "more than ¥67 m", "超6700万元"),
 ])
 def test_quantity_in_both_languages(value, en, zh):
     assert fmt.quantity(value, "en") == en

@@ -1,0 +1,416 @@
+"""The text layer (shdata.text): numbers, words, claims, caveats and alt text in both languages,
+and what publish() stores and embeds. Fast: no notebook kernel."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from shdata import text as tx
+from shdata.package import Printed
+from shdata.text import TextError, Writer
+
+NSFC = "nsfc_projects_by_programme"
+
+
+def p(text, unit, qualifier=""):
+    return Printed(text, unit, qualifier, "2023", "label", "标签", "t", "k")
+
+
+@pytest.fixture
+def en(pkg):
+    return Writer("en", pkg)
+
+
+@pytest.fixture
+def zh(pkg):
+    return Writer("zh", pkg)
+
+
+# -- numbers -------------------------------------------------------------------
+
+@pytest.mark.parametrize("value,english,chinese", [
+    (p("528.1", "亿元"), "¥52.81 bn", "528.1亿元"),
+    (p("339644.66", "万元"), "¥3.396 bn", "33.96亿元"),        # 万元 above 1亿 read in 亿元, 4 digits
+    (p("15", "亿元"), "¥1.5 bn", "15亿元"),                    # never more digits than printed
+    (p("95.00", "万元"), "¥950,000", "95.00万元"),
+    (p("999.96", "万元"), "¥10.00 m", "999.96万元"),            # rounding that gains a digit moves scale
+    (p("11147", "亿元"), "¥1.115 tn", "11147亿元"),
+    (p("2.99", "万户"), "29,900", "2.99万户"),
+    (p("12.30", "%"), "12.30%", "12.30%"),                     # printed trailing zeros kept
+    (p("1.2", "个百分点"), "1.2 percentage points", "1.2个百分点"),
+    (p("3", "位"), "No. 3", "第3位"),
+    (p("43.4", "万份", "约"), "about 434,000", "约43.4万份"),
+    (p("2500", "人次", "余"), "more than 2,500 person-visits", "2500余人次"),
+    (p("1.57", "万项", "余"), "more than 15,700", "1.57万余项"),
+    (p("6700", "万元", "超"), "more than ¥67 m", "超6700万元"),
+    (p("80", "%", "以上"), "over 80%", "80%以上"),
+    (p("4.4", "%", "左右"), "about 4.4%", "4.4%左右"),
+    (p("1", "亿元", "近"), "nearly ¥100 m", "近1亿元"),
+    (p("1000", "万次", "突破"), "more than 10 million times", "突破1000万次"),
+])
+def test_printed_values_in_each_language(pkg, value, english, chinese):
+    assert Writer("en", pkg).format(value) == english
+    assert Writer("zh", pkg).format(value) == chinese
+
+
+def test_derived_values_have_at_most_three_significant_digits(en, zh):
+    total = en.cell("unicorns_shanghai", "china_unicorns")
+    shanghai = en.cell("unicorns_shanghai", "shanghai_unicorns")
+    share = en.share(shanghai, total)
+    assert share.value == Decimal(100) * 66 / 316
+    assert en.q(share) == "20.9%" and zh.q(share) == "20.9%"
+    valuation = en.cell("unicorns_shanghai", "shanghai_valuation")
+    mean = en.ratio(valuation, shanghai)                     # 11147亿元 / 66 firms
+    assert en.q(mean) == "¥16.9 bn" and zh.q(mean) == "169亿元"
+
+
+def test_a_derived_value_is_no_more_precise_than_a_rough_input(pkg):
+    # 15亿元 (two digits) per 519 deals: "¥2.9 m", not "¥2.89 m".
+    rough, deals = p("15", "亿元"), p("519", "项")
+    d = tx.derive_ratio(rough, deals)
+    assert d.sig == 2 and Writer("en", pkg).format(d) == "¥2.9 m"
+    assert Writer("zh", pkg).format(d) == "290万元"
+
+
+def test_a_derived_value_from_a_qualified_input_is_approximate(pkg):
+    d = tx.derive_ratio(p("43.4", "万份", "约"), p("4", "个"))
+    assert Writer("en", pkg).format(d).startswith("about ") and Writer("zh", pkg).format(d).startswith("约")
+
+
+def test_typed_numbers_are_refused(en):
+    with pytest.raises(TextError, match="typed numbers are not allowed"):
+        en.q(3.14)
+    with pytest.raises(TextError, match="Printed or Derived"):
+        en.share(3, 4)
+
+
+def test_english_lists_thousands_and_chinese_does_not(en, zh):
+    big = en.cell(NSFC, {"row_type": "total"}, "projects")
+    assert en.q(big) == "4,900" and zh.q(big) == "4900个"
+
+
+# -- words -----------------------------------------------------------------------
+
+def test_lists_are_joined_the_locale_way(en, zh):
+    assert en.join(["A", "B", "C"]) == "A, B and C"
+    assert en.join(["A", "B"]) == "A and B"
+    assert en.join(["A", "B", "C"], style="or") == "A, B or C"
+    assert zh.join(["甲", "乙", "丙"]) == "甲、乙和丙"
+    with pytest.raises(TextError, match="empty list"):
+        en.join([])
+
+
+def test_labels_take_sentence_case_articles_and_keep_proper_names(en, zh):
+    ai = en.cell("unicorn_leading_industries", {"industry_en": "Artificial intelligence"}, "firms")
+    assert en.label(ai) == "artificial intelligence"
+    assert zh.label(ai) == "人工智能企业"
+    general = en.cell(NSFC, "General Program", "amount")
+    assert en.label(general) == "the General Program"             # proper name, with its article
+    assert en.label(general, article=False) == "General Program"
+    little_giant = en.cell("tech_credit_products", "Little Giant credit loan", "amount")
+    assert en.label(little_giant) == "the Little Giant credit loan"  # multi-word proper name keeps capitals
+    chinese = en.cell("unicorns_shanghai", "china_unicorns")
+    assert en.label(chinese).startswith("Chinese")                 # declared proper word (shdata:proper)
+    assert en.sentence(f"{en.label(general)} led") == "The General Program led."
+
+
+@pytest.mark.parametrize("label,expected", [
+    ("Artificial intelligence", "artificial intelligence"), ("AI chips", "AI chips"),
+    ("A-class work permits", "A-class work permits"), ("S&T activity output index", "S&T activity output index"),
+    ("National Key R&D Programme projects", "National Key R&D Programme projects"),
+    ("Shanghai's rank", "Shanghai's rank"), ("Biomedicine", "biomedicine"),
+])
+def test_sentence_case(label, expected):
+    assert tx.sentence_case(label, ["Shanghai"]) == expected
+
+
+def test_every_label_field_the_notebooks_use_declares_its_case(pkg):
+    declared = {r["name"] for r in pkg.descriptor["resources"]
+                for f in r["schema"]["fields"] if f["name"].endswith("_en") and "shdata:case" in f}
+    assert {NSFC, "unicorn_leading_industries", "tech_credit_products", "ideal_city_scores",
+            "global_top100_innovation_centres_shanghai"} <= declared
+    for r in pkg.descriptor["resources"]:
+        for f in r["schema"]["fields"]:
+            assert f.get("shdata:case", "proper") in ("proper", "sentence"), (r["name"], f["name"])
+
+
+def test_english_sentences_never_start_with_a_numeral(en, zh):
+    three = en.count(en.cells(NSFC, "amount")[:3])
+    assert en.sentence(f"{en.q(three)} programmes have no flag") == "Three programmes have no flag."
+    assert any(q.text == "Three" and q.kind == "words" for q in en.quantities)
+    big = en.cell("enterprise_pipeline", "tech_smes_new")
+    with pytest.raises(TextError, match=r"starts with the numeral '21,298'.*rephrase"):
+        en.sentence(f"{en.q(big)} technology-based SMEs registered")
+    with pytest.raises(TextError, match="numeral '¥3.396'"):
+        en.sentence(f"{en.q(en.cell(NSFC, {'row_type': 'total'}, 'amount'))} went to Shanghai")
+    assert zh.sentence("上海获项目4900个") == "上海获项目4900个。"
+    assert en.paragraph("one", "", "two.") == "One. Two."
+    assert zh.paragraph("甲", "乙。") == "甲。乙。"
+
+
+def test_periods_in_words(en, zh):
+    trade = en.cell("yrd_technology_trade", "total_trade")
+    assert en.period(trade) == "in January–September 2023" and zh.period(trade) == "2023年1—9月"
+    assert tx.period_phrase("end-2023", "en") == "at the end of 2023"
+    assert tx.period_phrase("cumulative to end-2023", "zh") == "截至2023年末累计"
+
+
+# -- claims ----------------------------------------------------------------------
+
+def test_count_phrases_are_computed(en, zh):
+    rows = en.cells(NSFC, "projects", where={"row_type": "item"})
+    four = rows[:4]
+    assert en.count_phrase(four, four, "lists") == "all four lists"
+    assert en.count_phrase(four[:3], four, "lists") == "three of the four lists"
+    assert en.count_phrase([], four, "lists") == "none of the four lists"
+    assert en.count_phrase(four[:2], four[:2]) == "both"
+    assert zh.count_phrase(four, four, "个榜单") == "全部四个榜单"
+    assert zh.count_phrase(four[:3], four, "个榜单") == "四个榜单中的三个"
+    with pytest.raises(TextError, match="more than all"):
+        en.count_phrase(four, four[:3])
+
+
+def test_superlatives_and_positions_come_from_the_data(en, zh):
+    amounts = en.cells(NSFC, "amount", where={"row_type": "item"})
+    top = en.largest(amounts)
+    assert top.key == "General Program" and max(float(a) for a in amounts) == float(top)
+    assert en.smallest(amounts).key == "Tianyuan Fund for Mathematics"
+    assert [c.key for c in en.largest(amounts, 2)] == ["General Program", "Young Scientists Fund"]
+    second = en.largest(amounts, 2)[1]
+    assert en.position(second, amounts) == "the second-largest" and zh.position(second, amounts) == "第二大"
+    assert en.position(top, amounts) == "the largest"
+
+
+def test_a_tie_is_not_resolved_silently(pkg):
+    a, b = Printed("5", "个", "", "2023", "A", "甲", NSFC, "A", "projects"), \
+        Printed("5", "个", "", "2023", "B", "乙", NSFC, "B", "projects")
+    with pytest.raises(TextError, match="a tie"):
+        Writer("en", pkg).largest([a, b])
+
+
+# -- caveats -----------------------------------------------------------------------
+
+def test_the_double_counted_nsfc_total_brings_its_footnote(en, zh, pkg):
+    total = en.cell(NSFC, {"row_type": "total"}, "amount")
+    en.q(total)
+    caveat = en.caveats()
+    assert "counted twice" in caveat and not caveat.startswith("*")
+    assert en.caveats() == ""                                  # said once
+    zh.q(zh.cell(NSFC, {"row_type": "total"}, "amount"))
+    assert "重复计算" in zh.caveats()
+    # the project count of the total row is not double-counted: no caveat
+    fresh = Writer("en", pkg)
+    fresh.q(fresh.cell(NSFC, {"row_type": "total"}, "projects"))
+    assert fresh.caveats() == ""
+
+
+def test_a_value_derived_from_a_caveated_cell_inherits_the_caveat(pkg):
+    T = Writer("en", pkg)
+    total = T.cell(NSFC, {"row_type": "total"}, "amount")
+    general = T.cell(NSFC, "General Program", "amount")
+    T.q(T.share(general, total))
+    assert "counted twice" in T.caveats()
+    T2 = Writer("en", pkg)
+    T2.q(T2.count(T2.cells(NSFC, "amount")))                   # counting rows does not
+    assert T2.caveats() == ""
+
+
+def test_unicorn_share_and_partial_year_caveats(pkg):
+    T = Writer("en", pkg)
+    T.q(T.cell("unicorns_shanghai", "shanghai_share"))
+    assert "20.8%" in T.caveats()
+    T = Writer("en", pkg)
+    T.q(T.cell("yrd_technology_trade", "total_trade"))
+    assert T.caveats() == "That figure covers January–September 2023 only, not the full year."
+    T = Writer("zh", pkg)
+    trade = T.cell("yrd_technology_trade", "total_trade")
+    T.period(trade)
+    T.q(trade)
+    assert T.caveats() == ""                                   # the period was said in the sentence
+
+
+# -- alt text ------------------------------------------------------------------------
+
+def test_alt_text_names_chart_comparison_extremes_and_focus(en, zh):
+    scores = en.cells("ideal_city_scores", "composite")
+    shanghai = en.cell("ideal_city_scores", "Shanghai", "composite")
+    alt = en.alt_bars(scores, measure="composite scores", items="cities", chart="dot", focus=shanghai)
+    assert alt == ("Dot plot comparing composite scores across 20 cities; the highest is Singapore (11.69%) "
+                   "and the lowest Moscow (0.67%). Shanghai: 9.59%.")
+    alt_zh = zh.alt_bars(zh.cells("ideal_city_scores", "composite"), measure="综合得分", items="个城市",
+                         chart="dot", focus=zh.cell("ideal_city_scores", "Shanghai", "composite"))
+    assert alt_zh == "点图，比较20个城市的综合得分；最高为新加坡（11.69%），最低为莫斯科（0.67%）。上海为9.59%。"
+    with pytest.raises(TextError, match="chart 'pie'"):
+        en.alt_bars(scores, measure="x", items="y", chart="pie")
+
+
+# -- provenance of what publish stores ------------------------------------------------
+
+def _sidecar(pkg, lang, build):
+    T = Writer(lang, pkg)
+    commentary, headline, alt = build(T)
+    rec = {"id": "test-figure", "lang": lang}
+    rec.update(tx.sidecar_fields(T, commentary=commentary, headline=headline, alt=alt))
+    return rec
+
+
+def _nsfc_texts(T):
+    total = T.cell(NSFC, {"row_type": "total"}, "projects")
+    amounts = T.cells(NSFC, "amount", where={"row_type": "item"})
+    top = T.largest(amounts)
+    if T.lang == "en":
+        return (T.paragraph(f"{T.period(total)}, Shanghai won {T.q(total)} NSFC projects",
+                            f"{T.label(top)} brought {T.q(top)}"),
+                T.sentence(f"{T.label(top)} led with {T.q(top)}"),
+                T.alt_bars(amounts, measure="funding", items="programmes"))
+    return (T.paragraph(f"{T.period(total)}，上海获项目{T.q(total)}", f"{T.label(top)}资助额{T.q(top)}"),
+            T.sentence(f"{T.label(top)}最高，达{T.q(top)}"),
+            T.alt_bars(amounts, measure="资助额", items="类项目"))
+
+
+def test_recorded_quantities_reverify_against_the_data(pkg):
+    rec = _sidecar(pkg, "en", _nsfc_texts)
+    assert tx.verify_record(pkg, rec) == []
+    texts = {q["text"] for q in rec["quantities"]}
+    assert {"4,900", "¥1.068 bn", "in 2023", "16"} <= texts
+    q = next(q for q in rec["quantities"] if q["text"] == "¥1.068 bn")
+    assert q["ref"] == {"table": NSFC, "row": {"programme_en": "General Program"}, "column": "amount",
+                        "printed": "106754.50", "unit": "万元"}
+    count = next(q for q in rec["quantities"] if q["text"] == "16")
+    assert count["ref"]["op"] == "count" and len(count["ref"]["inputs"]) == 16
+    json.dumps(rec, ensure_ascii=False)                        # serialisable as it stands
+
+
+def test_only_quantities_in_the_published_texts_are_stored(pkg):
+    T = Writer("en", pkg)
+    T.q(T.cell(NSFC, "Key Program", "amount"))                 # formatted but not used
+    rec = tx.sidecar_fields(T, commentary="No numbers here.", headline="", alt="")
+    assert rec["quantities"] == []
+
+
+def test_verification_catches_a_changed_value_and_false_precision(pkg):
+    rec = _sidecar(pkg, "en", _nsfc_texts)
+    q = next(q for q in rec["quantities"] if q["text"] == "¥1.068 bn")
+    q["ref"]["printed"] = "106754.49"
+    assert any("is 106754.50万元 in the data, but the text quotes 106754.49万元" in m
+               for m in tx.verify_record(pkg, rec))
+    rec = _sidecar(pkg, "en", _nsfc_texts)
+    q = next(q for q in rec["quantities"] if q["text"] == "¥1.068 bn")
+    q.update(text="¥1.2 bn", shown="1.2")                    # a wrong rounding
+    for f in tx.TEXT_FIELDS:
+        rec[f] = rec[f].replace("¥1.068 bn", "¥1.2 bn")
+    assert any("'¥1.2 bn' shows 1.2 (×1e9), but the data gives 1067545000" in m for m in tx.verify_record(pkg, rec))
+
+
+def test_verification_catches_more_digits_than_printed(pkg):
+    rec = _sidecar(pkg, "en", _nsfc_texts)
+    q = next(q for q in rec["quantities"] if q["text"] == "4,900")
+    q.update(text="4,900.0", shown="4900.0")
+    rec["commentary"] = rec["commentary"].replace("4,900", "4,900.0")
+    assert any("shows more digits than printed (4900个)" in m for m in tx.verify_record(pkg, rec))
+
+
+def test_publish_stores_texts_and_embeds_headline_and_alt(pkg, tmp_path):
+    import matplotlib
+    from PIL import Image
+
+    from shdata import manifest, style
+    from shdata.notebook import validate
+
+    def build(out):
+        with matplotlib.rc_context():          # the house style, without leaking into other tests
+            style.apply("zh")
+            return _build(out)
+
+    def _build(out):
+        P = validate(lang="zh", formats=["png", "svg", "pdf"], dpi=72, output_dir=str(out))
+        T = P.text()
+        commentary, headline, alt = _nsfc_texts(T)
+        fig, ax = P.figure(height=0.3)
+        ax.plot([0, 1], [0, 1])
+        P.publish(fig, "test-figure", sources=[NSFC], title="标题", caption="说明。",
+                  commentary=commentary, headline=headline, alt=alt)
+        assert P.writer is None                                # the next figure starts afresh
+        return out / "zh", (commentary, headline, alt)
+
+    folder, (commentary, headline, alt) = build(tmp_path / "a")
+    rec = json.loads((folder / "test-figure.json").read_text(encoding="utf-8"))
+    assert (rec["commentary"], rec["headline"], rec["alt"]) == (commentary, headline, alt)
+    assert tx.verify_record(pkg, rec) == []
+    assert rec["title"] == "标题" and rec["files"]["svg"]["path"] == "zh/test-figure.svg"   # old keys kept
+    svg = (folder / "test-figure.svg").read_text(encoding="utf-8")
+    assert svg.index("<title>标题</title>") < svg.index(f"<desc>{alt}</desc>") < svg.index("<metadata>")
+    assert Image.open(folder / "test-figure.png").text["Alt"] == alt
+    assert Image.open(folder / "test-figure.png").text["Headline"] == headline
+    assert b"/Headline" in (folder / "test-figure.pdf").read_bytes()
+    entry = manifest.collect(tmp_path / "a")[0]
+    assert entry["headline"]["zh"] == headline and entry["alt"]["zh"] == alt
+    # reproducible to the byte
+    folder_b, _ = build(tmp_path / "b")
+    for ext in ("png", "svg", "pdf", "json"):
+        assert (folder / f"test-figure.{ext}").read_bytes() == (folder_b / f"test-figure.{ext}").read_bytes(), ext
+
+
+def test_import_shdata_text_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, shdata.text, shdata.prose; "
+            "print(any(m in sys.modules for m in ('pandas', 'matplotlib')))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("总计为资助额这一列的加总,因此会被重复计算", "总计为资助额这一列的加总，因此会被重复计算"),
+    ("科技得分(报告值)为1.71.", "科技得分（报告值）为1.71。"),
+    ("占比20.8%,即66/316", "占比20.8%，即66/316"),
+    ("增长19.53%", "增长19.53%"),
+])
+def test_chinese_punctuation_is_made_full_width(raw, expected):
+    assert tx.zh_punctuation(raw) == expected
+
+
+def test_chinese_sentences_and_caveats_get_full_width_punctuation(zh):
+    assert zh.sentence("资助额(亿元),如下") == "资助额（亿元），如下。"
+    zh.q(zh.cell(NSFC, {"row_type": "total"}, "amount"))
+    caveat = zh.caveats()
+    assert "," not in caveat and caveat.endswith("。") and not caveat.startswith("*")
+
+
+def test_grew_fastest_names_the_level_and_differences_of_percentages_are_points(en, zh):
+    growths = [en.cell("tech_finance_indicators", k) for k in
+               ("tech_loan_balance_growth", "sme_loan_balance_growth", "tech_loan_accounts_growth")]
+    fastest = en.largest(growths)
+    level = en.level_of(fastest)
+    assert level.key == fastest.key.removesuffix("_growth")
+    slowest = en.smallest(growths)
+    gap = en.difference(fastest, slowest)
+    assert en.q(gap).endswith(" percentage points") and zh.q(gap).endswith("个百分点")
+    with pytest.raises(TextError, match="names no level"):
+        en.level_of(level)
+
+
+def test_quantifiers_and_lower_bounds_in_derivations(pkg, en, zh):
+    rows = en.cells(NSFC, "projects", where={"row_type": "item"})
+    assert en.quantifier(rows[:9], rows) == "most" and zh.quantifier(rows[:9], rows) == "多数"
+    assert en.quantifier(rows[:8], rows) == "half" and en.quantifier(rows[:2], rows) == "a minority"
+    assert en.quantifier(rows, rows) == "all" and en.quantifier([], rows) == "none"
+    rec = {"id": "q", "lang": "en", "commentary": "Most programmes.", "headline": "", "alt": "",
+           "quantities": [q.to_dict() for q in en.quantities if q.text == "most"]}
+    assert tx.verify_record(pkg, rec) == []
+    rec["quantities"][0]["text"] = "all"
+    assert "'all' should say 'most'" in tx.verify_record(pkg, rec)[0]
+    # more than 3000 firms + more than 1000 firms is still "more than"; a ratio to an exact count too
+    a, b = p("3000", "家", "余"), p("1000", "家", "超")
+    assert Writer("en", pkg).format(tx.derive_sum([a, b])) == "more than 4,000"
+    assert Writer("zh", pkg).format(tx.derive_ratio(a, p("4", "个"))).startswith("超")
+    assert Writer("en", pkg).format(tx.derive_ratio(p("4", "个"), a)).startswith("about")
+
+
+def test_caveats_of_given_values_are_stateless(en):
+    total = en.cell(NSFC, {"row_type": "total"}, "amount")
+    first, second = en.caveats(total), en.caveats(total)
+    assert first == second and "counted twice" in first
+    assert en.caveats(en.cell(NSFC, {"row_type": "total"}, "projects")) == ""
