@@ -36,7 +36,6 @@ DPI_RANGE = (72, 1200)
 FIGURE_ID_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 NOTE_KINDS_SHOWN = ("discrepancy", "footnote")
-PREVIEW_DPI = 110
 
 
 def _allowed(values: Iterable[str]) -> str:
@@ -293,7 +292,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
 
 
 def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, folder) -> None:
-    """Display the figure (PNG only, no repr text) and its text in the notebook."""
+    """Display a preview of the figure (a reference to its file) and its text in the notebook."""
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -301,14 +300,12 @@ def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, 
         return
     if get_ipython() is None:
         return
-    import io
+    from .preview import preview_output
 
-    # A light preview keeps committed notebooks small; the files hold full resolution.
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PREVIEW_DPI, metadata={"Software": None})
-    png = buf.getvalue()
-    # No text/plain here: nbval compares text outputs, and a figure repr is noise.
-    display({"image/png": png}, raw=True)
+    # The preview references the published file instead of embedding base64 PNG,
+    # so a committed notebook diffs as text (see shdata.preview for the path rule).
+    bundle, meta = preview_output(P, figure_id, title, files, folder)
+    display(bundle, metadata=meta, raw=True)
     label = P.t("Figure", "图")
     lines = [f"**{label} `{figure_id}`. {title}**", "", caption]
     if derived:
