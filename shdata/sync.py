@@ -143,3 +143,39 @@ def out_of_sync(source_path: Path, executed_path: Path, *, figures_dir: Path, ro
         return None
     shown = source_path.relative_to(root).as_posix() if root else str(source_path)
     return f"{shown} is out of sync with its sources; run `{SYNC_COMMAND}`"
+
+
+def saved_canonically(path: Path) -> str | None:
+    """A quick check without running anything: is the notebook saved as :func:`write_back` writes it?
+
+    Catches a notebook saved from JupyterLab after an out-of-order or partial run (execution
+    counts), with timing metadata, or with a run's injected parameters. Whether its outputs
+    match its code needs a run: :func:`out_of_sync` (the test suite does it).
+    """
+    path = Path(path)
+    nb = _read(path)
+    clean = copy.deepcopy(nb)
+    clean["cells"] = [c for c in clean.get("cells", []) if INJECTED_TAG not in _tags(c)]
+    # previews are recomputed from their metadata, relative to the notebook's folder
+    want = dumps(canonical(clean, nb, figures_dir=path.parent.parent / "figures", notebooks_dir=path.parent))
+    if path.read_bytes() == want.encode("utf-8"):
+        return None
+    return f"{path.as_posix()} is not saved as a canonical run; run `{SYNC_COMMAND}`"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m shdata.sync --check NOTEBOOK...`` (the pre-commit hook): exit 1 naming each bad notebook."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] != "--check":
+        print("usage: python -m shdata.sync --check NOTEBOOK.ipynb ...", file=sys.stderr)
+        return 2
+    bad = [m for m in (saved_canonically(Path(a)) for a in args[1:]) if m]
+    for m in bad:
+        print(m, file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -92,3 +92,16 @@ def test_a_run_of_other_cells_is_refused(project):
     src.write_text(json.dumps(nb), encoding="utf-8")
     with pytest.raises(SyncError, match="edited after the run"):
         canonical_bytes(src, executed, figures_dir=root / "figures")
+
+
+def test_the_pre_commit_check_catches_a_notebook_saved_after_a_partial_run(project, capsys):
+    from shdata.sync import main
+
+    root, src, executed = project
+    write_back(src, executed, figures_dir=root / "figures")
+    assert main(["--check", str(src)]) == 0
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    nb["cells"][2]["execution_count"] = 7          # run out of order in JupyterLab, then saved
+    src.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["--check", str(src)]) == 1
+    assert capsys.readouterr().err == f"{src.as_posix()} is not saved as a canonical run; run `shdata build --sync`\n"
