@@ -145,6 +145,35 @@ def out_of_sync(source_path: Path, executed_path: Path, *, figures_dir: Path, ro
     return f"{shown} is out of sync with its sources; run `{SYNC_COMMAND}`"
 
 
+def render_html(executed_path: Path, html_path: Path, *, figures_dir: Path, shown_from: Path | None = None,
+                exporter=None) -> None:
+    """Write the HTML rendering of an executed notebook whose previews show the published figures.
+
+    Parameters
+    ----------
+    executed_path, html_path : pathlib.Path
+    figures_dir : pathlib.Path
+        Where the figures are published (the project's ``figures/``).
+    shown_from : pathlib.Path, optional
+        The folder the HTML will be read from, if it is moved after writing (``build/html``
+        for a rendering made in a staging folder); default: ``html_path``'s folder.
+    exporter : nbconvert.HTMLExporter, optional
+        Reused between calls by a long-lived build worker.
+    """
+    import nbformat
+
+    nb = _read(executed_path)
+    rebase(nb, figures_dir, shown_from or Path(html_path).parent)
+    if exporter is None:
+        from nbconvert import HTMLExporter
+
+        exporter = HTMLExporter()
+    body, _ = exporter.from_notebook_node(nbformat.from_dict(nb))
+    Path(html_path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(Path(html_path)) as tmp:
+        tmp.write_bytes(body.encode("utf-8"))
+
+
 def saved_canonically(path: Path) -> str | None:
     """A quick check without running anything: is the notebook saved as :func:`write_back` writes it?
 

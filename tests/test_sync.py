@@ -105,3 +105,14 @@ def test_the_pre_commit_check_catches_a_notebook_saved_after_a_partial_run(proje
     src.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     assert main(["--check", str(src)]) == 1
     assert capsys.readouterr().err == f"{src.as_posix()} is not saved as a canonical run; run `shdata build --sync`\n"
+
+
+def test_html_rendering_shows_the_published_figures_from_where_it_lives(project, tmp_path):
+    from shdata.sync import render_html
+
+    root, src, executed = project
+    html = tmp_path / "staging" / "t.html"
+    render_html(executed, html, figures_dir=root / "figures", shown_from=root / "build" / "html")
+    body = html.read_text(encoding="utf-8")
+    assert '<img src="../../figures/en/x-fig.png"' in body, "relative to build/html/"
+    assert "base64" not in body.split("<body", 1)[1]
