@@ -14,6 +14,7 @@ and prints a summary: figures changed, added and removed. ``build/diff/`` is
 replaced as a whole only once everything is written, so it never mixes two
 comparisons, and a failed comparison leaves the previous one in place.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -44,10 +45,10 @@ class FigureDiff:
 
     lang: str
     id: str
-    status: str                      # changed | added | removed
-    files: list[str] = field(default_factory=list)   # extensions whose bytes differ
-    changed_pixels: float | None = None               # share of pixels that differ, 0-1
-    data_changed: bool = False                        # the values drawn (csv, data hash) differ
+    status: str  # changed | added | removed
+    files: list[str] = field(default_factory=list)  # extensions whose bytes differ
+    changed_pixels: float | None = None  # share of pixels that differ, 0-1
+    data_changed: bool = False  # the values drawn (csv, data hash) differ
     outputs: list[str] = field(default_factory=list)  # written files, relative to the project
 
     @property
@@ -88,17 +89,20 @@ def committed_files(root: Path, rev: str, figures: str = "figures") -> dict[str,
     out = {}
     for line in str(_git(root, "ls-tree", "-r", rev, "--", f"{figures}/")).splitlines():
         meta, path = line.split("\t", 1)
-        rel = path[len(figures) + 1:] if path.startswith(figures + "/") else path
+        rel = path[len(figures) + 1 :] if path.startswith(figures + "/") else path
         if _split(rel):
             out[rel] = meta.split()[2]
     return out
 
 
 def working_files(figures_dir: Path) -> dict[str, Path]:
-    return {f"{p.parent.name}/{p.name}": p for p in sorted(figures_dir.glob("*/*.*")) if _split(f"{p.parent.name}/{p.name}")}
+    return {
+        f"{p.parent.name}/{p.name}": p for p in sorted(figures_dir.glob("*/*.*")) if _split(f"{p.parent.name}/{p.name}")
+    }
 
 
 # -- images ---------------------------------------------------------------------
+
 
 def _open_png(data: bytes | None):
     import io
@@ -139,10 +143,12 @@ def side_by_side(before: bytes | None, after: bytes | None, labels: tuple[str, s
     header, gap = 28, 12
     out = Image.new("RGB", (3 * size[0] + 2 * gap, size[1] + header), "white")
     draw = ImageDraw.Draw(out)
-    titles = (labels[0] if a is not None else f"{labels[0]}: (none)",
-              labels[1] if b is not None else f"{labels[1]}: (none)",
-              f"difference: {share:.2%} of pixels")
-    for i, (panel, title) in enumerate(zip(panels, titles)):
+    titles = (
+        labels[0] if a is not None else f"{labels[0]}: (none)",
+        labels[1] if b is not None else f"{labels[1]}: (none)",
+        f"difference: {share:.2%} of pixels",
+    )
+    for i, (panel, title) in enumerate(zip(panels, titles, strict=True)):
         x = i * (size[0] + gap)
         out.paste(panel, (x, header))
         draw.text((x + 4, 8), title, fill="black")
@@ -151,6 +157,11 @@ def side_by_side(before: bytes | None, after: bytes | None, labels: tuple[str, s
 
 # -- data -----------------------------------------------------------------------
 
+
+def _lines(data: bytes | None) -> list[str]:
+    return [] if data is None else data.decode("utf-8", "replace").splitlines(keepends=True)
+
+
 def data_diff(before: dict[str, bytes | None], after: dict[str, bytes | None], name: str, rev: str) -> str:
     """Unified diff of a figure's data files (``json``, ``csv``), or ``""`` when they are equal."""
     chunks = []
@@ -158,9 +169,11 @@ def data_diff(before: dict[str, bytes | None], after: dict[str, bytes | None], n
         old, new = before.get(ext), after.get(ext)
         if old == new:
             continue
-        lines = lambda data: [] if data is None else data.decode("utf-8", "replace").splitlines(keepends=True)
-        chunks.extend(difflib.unified_diff(lines(old), lines(new), fromfile=f"{rev}:{name}.{ext}",
-                                           tofile=f"working tree:{name}.{ext}"))
+        chunks.extend(
+            difflib.unified_diff(
+                _lines(old), _lines(new), fromfile=f"{rev}:{name}.{ext}", tofile=f"working tree:{name}.{ext}"
+            )
+        )
     text = "".join(chunks)
     return text if not text or text.endswith("\n") else text + "\n"
 
@@ -174,10 +187,12 @@ def _data_changed(old: bytes | None, new: bytes | None) -> bool:
             return json.loads(raw or b"{}").get("provenance", {}).get("data_sha256")
         except ValueError:
             return raw
+
     return old is not None and new is not None and data_hash(old) != data_hash(new)
 
 
 # -- the comparison -------------------------------------------------------------
+
 
 def compare(root: Path, rev: str = "HEAD", out_dir: Path | None = None) -> list[FigureDiff]:
     """Compare ``figures/`` at ``rev`` with the working tree and write the review files.
@@ -200,8 +215,11 @@ def compare(root: Path, rev: str = "HEAD", out_dir: Path | None = None) -> list[
     out_dir = Path(out_dir) if out_dir else root / "build" / "diff"
     old = committed_files(root, rev)
     new = working_files(root / "figures")
-    changed_paths = {rel for rel in old.keys() | new.keys()
-                     if rel not in old or rel not in new or _blob_sha(new[rel].read_bytes()) != old[rel]}
+    changed_paths = {
+        rel
+        for rel in old.keys() | new.keys()
+        if rel not in old or rel not in new or _blob_sha(new[rel].read_bytes()) != old[rel]
+    }
 
     def read_old(rel: str) -> bytes | None:
         return bytes(_git(root, "cat-file", "blob", old[rel], binary=True)) if rel in old else None
@@ -228,14 +246,18 @@ def compare(root: Path, rev: str = "HEAD", out_dir: Path | None = None) -> list[
             base = f"{lang}/{fid}"
             rel_out = out_dir.relative_to(root).as_posix() if out_dir.is_relative_to(root) else str(out_dir)
             if "png" in d.files:
-                image, d.changed_pixels = side_by_side(read_old(f"{base}.png"), read_new(f"{base}.png"),
-                                                       (f"before ({rev})", "after (working tree)"))
+                image, d.changed_pixels = side_by_side(
+                    read_old(f"{base}.png"), read_new(f"{base}.png"), (f"before ({rev})", "after (working tree)")
+                )
                 image.save(staging / lang / f"{fid}.png", optimize=False)
                 d.outputs.append(f"{rel_out}/{base}.png")
-            d.data_changed = _data_changed(read_old(f"{base}.json"), read_new(f"{base}.json")) \
-                or "csv" in d.files
-            text = data_diff({e: read_old(f"{base}.{e}") for e in DATA_EXTS},
-                             {e: read_new(f"{base}.{e}") for e in DATA_EXTS}, base, rev)
+            d.data_changed = _data_changed(read_old(f"{base}.json"), read_new(f"{base}.json")) or "csv" in d.files
+            text = data_diff(
+                {e: read_old(f"{base}.{e}") for e in DATA_EXTS},
+                {e: read_new(f"{base}.{e}") for e in DATA_EXTS},
+                base,
+                rev,
+            )
             if text:
                 (staging / lang / f"{fid}.diff").write_bytes(text.encode("utf-8"))
                 d.outputs.append(f"{rel_out}/{base}.diff")
@@ -259,8 +281,10 @@ def summary(diffs: list[FigureDiff], rev: str) -> str:
     """The printed summary: one line per figure, then the counts."""
     counts = {s: sum(d.status == s for d in diffs) for s in ("changed", "added", "removed")}
     order = {"changed": 0, "added": 1, "removed": 2}
-    lines = [f"Figures, {rev} -> working tree: {counts['changed']} changed, {counts['added']} added, "
-             f"{counts['removed']} removed."]
+    lines = [
+        f"Figures, {rev} -> working tree: {counts['changed']} changed, {counts['added']} added, "
+        f"{counts['removed']} removed."
+    ]
     for d in sorted(diffs, key=lambda d: (order[d.status], d.lang, d.id)):
         pixels = f", {d.changed_pixels:.2%} of pixels" if d.changed_pixels is not None else ""
         data = ", data changed" if d.data_changed else ""

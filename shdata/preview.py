@@ -16,6 +16,7 @@ and GitHub resolve it: with the default ``output_dir`` it is
 ``build/html/``) or a notebook executed in a staging folder is rewritten with
 :func:`rebase`, which recomputes every preview from its metadata.
 """
+
 from __future__ import annotations
 
 import html
@@ -85,8 +86,12 @@ def preview_output(P: Any, figure_id: str, title: str, files: dict, folder: Path
         record = json.loads((folder / f"{figure_id}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = {}
-    info = {"figure": figure_id, "file": files[fmt]["path"], "alt": record.get("alt") or title,
-            "width_px": round(P.width_in * CSS_DPI)}
+    info = {
+        "figure": figure_id,
+        "file": files[fmt]["path"],
+        "alt": record.get("alt") or title,
+        "width_px": round(P.width_in * CSS_DPI),
+    }
     return _output(info, folder.parent, notebooks_dir()), {META_KEY: info}
 
 

@@ -13,6 +13,7 @@ outputs (as ``shdata build --sync`` would write it), so it passes nbval at once;
 manifest. Nothing is written when the name or table is refused or the example
 fails to run.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -35,6 +36,7 @@ class ScaffoldError(ShdataError):
 
 # -- the parameters cell: one place ----------------------------------------------
 
+
 def parameters() -> list[tuple[str, str, str, str]]:
     """``(name, annotation, default, comment)`` of every notebook parameter, in cell order."""
     from . import _pkg
@@ -44,15 +46,27 @@ def parameters() -> list[tuple[str, str, str, str]]:
     sig = inspect.signature(validate).parameters
     widths = ", ".join(f'"{k}" ({v:g} mm)' for k, v in WIDTHS_MM.items())
     out = [
-        ("lang", "str", json.dumps(sig["lang"].default),
-         f"language of labels and commentary: {' or '.join(json.dumps(x) for x in LANGS)}"),
+        (
+            "lang",
+            "str",
+            json.dumps(sig["lang"].default),
+            f"language of labels and commentary: {' or '.join(json.dumps(x) for x in LANGS)}",
+        ),
         # Notebooks write every format by default; validate() alone defaults to PNG.
-        ("formats", "list", json.dumps(list(FORMATS)),
-         f"file formats to write: any of {', '.join(json.dumps(x) for x in FORMATS)}"),
+        (
+            "formats",
+            "list",
+            json.dumps(list(FORMATS)),
+            f"file formats to write: any of {', '.join(json.dumps(x) for x in FORMATS)}",
+        ),
         ("dpi", "int", json.dumps(sig["dpi"].default), f"resolution of PNG files, {DPI_RANGE[0]}-{DPI_RANGE[1]}"),
         ("width", "str", json.dumps(sig["width"].default), f"{widths} or a width in mm"),
-        ("output_dir", "str", json.dumps(sig["output_dir"].default),
-         "figures go to <output_dir>/<lang>/; a relative path starts at the project root"),
+        (
+            "output_dir",
+            "str",
+            json.dumps(sig["output_dir"].default),
+            "figures go to <output_dir>/<lang>/; a relative path starts at the project root",
+        ),
         ("year", "int", json.dumps(_pkg().edition), "edition of the report"),
     ]
     declared = [n for n, p in sig.items() if p.kind is not inspect.Parameter.VAR_KEYWORD]
@@ -68,11 +82,14 @@ def parameters_source() -> str:
 
 def setup_source(name: str) -> str:
     """The setup cell that follows the parameters cell."""
-    return ("import shdata\nfrom shdata import fmt, notebook, style\n\n"
-            f"P = notebook.setup(globals(), notebook={json.dumps(name)})")
+    return (
+        "import shdata\nfrom shdata import fmt, notebook, style\n\n"
+        f"P = notebook.setup(globals(), notebook={json.dumps(name)})"
+    )
 
 
 # -- the example figure ------------------------------------------------------------
+
 
 def _example_indicator(meta) -> str:
     """Code for an indicator table: the largest group of comparable figures (same kind, unit, period)."""
@@ -80,9 +97,12 @@ def _example_indicator(meta) -> str:
 
     df = shdata.load(meta.id)
     has_levels = bool((df["kind"] == "level").any())
-    pick = ('levels = df[df["kind"] == "level"]  # counts and amounts, not growth rates or ranks\n'
-            if has_levels else 'levels = df\n')
-    return f'''TABLE = {json.dumps(meta.id)}
+    pick = (
+        'levels = df[df["kind"] == "level"]  # counts and amounts, not growth rates or ranks\n'
+        if has_levels
+        else "levels = df\n"
+    )
+    return f"""TABLE = {json.dumps(meta.id)}
 df = shdata.load(TABLE)
 meta = shdata.metadata(TABLE)
 {pick}# Draw only figures that compare: the largest group sharing one unit and one period.
@@ -95,21 +115,25 @@ ax.set_xlabel(P.t(units.describe_unit(unit, "en").capitalize(), unit))
 ax.grid(axis="x", lw=0.3, color="#dddddd")
 ax.set_axisbelow(True)
 
-top = shdata.value(TABLE, rows.iloc[-1]["indicator"])'''
+top = shdata.value(TABLE, rows.iloc[-1]["indicator"])"""
 
 
 def _example_measure(meta) -> str:
     """Code for a measure table: its first numeric column, one bar per row."""
     label = next((f[:-3] for f in meta.label_fields if f.endswith("_en")), None)
     if label is None or not meta.value_fields or not meta.primary_key:
-        raise ScaffoldError(f"table {meta.id!r} has no label column and numeric column to draw; "
-                            "choose another with --table")
+        raise ScaffoldError(
+            f"table {meta.id!r} has no label column and numeric column to draw; choose another with --table"
+        )
     field = meta.value_fields[0]
     key = meta.primary_key[0]
     row_type = next((f for f in meta.fields if f["name"] == "row_type"), None)
-    items = ('rows = rows[rows["row_type"] == "item"]  # leave out printed totals\n'
-             if row_type and "item" in row_type.get("constraints", {}).get("enum", []) else "")
-    return f'''TABLE = {json.dumps(meta.id)}
+    items = (
+        'rows = rows[rows["row_type"] == "item"]  # leave out printed totals\n'
+        if row_type and "item" in row_type.get("constraints", {}).get("enum", [])
+        else ""
+    )
+    return f"""TABLE = {json.dumps(meta.id)}
 FIELD = {json.dumps(field)}  # the numeric column drawn; meta.units lists them all
 df = shdata.load(TABLE)
 meta = shdata.metadata(TABLE)
@@ -123,7 +147,7 @@ ax.set_xlabel(P.t(units.describe_unit(unit, "en").capitalize(), unit))
 ax.grid(axis="x", lw=0.3, color="#dddddd")
 ax.set_axisbelow(True)
 
-top = shdata.value(TABLE, {{{json.dumps(key)}: rows.iloc[-1][{json.dumps(key)}]}}, FIELD)'''
+top = shdata.value(TABLE, {{{json.dumps(key)}: rows.iloc[-1][{json.dumps(key)}]}}, FIELD)"""
 
 
 def example_source(name: str, table_id: str) -> str:
@@ -133,18 +157,19 @@ def example_source(name: str, table_id: str) -> str:
     meta = shdata.metadata(table_id)  # raises UnknownTableError with a suggestion
     body = _example_indicator(meta) if meta.shape == "indicator" else _example_measure(meta)
     figure_id = f"{name}-{table_id}".replace("_", "-")
-    return f'''from shdata import units
+    return f"""from shdata import units
 
 {body}
 commentary = P.t(
     f"Of the {{len(rows)}} values drawn, the largest is {{P.label(top)}}: {{fmt.quantity(top, 'en')}} "
     f"({{fmt.period(top.period, 'en')}}).",
-    f"图中{{len(rows)}}项数值中，{{P.label(top)}}最大，为{{fmt.quantity(top, 'zh')}}（{{fmt.period(top.period, 'zh')}}）。")
+    f"图中{{len(rows)}}项数值中，{{P.label(top)}}最大，为{{fmt.quantity(top, 'zh')}}"
+    f"（{{fmt.period(top.period, 'zh')}}）。")
 P.publish(fig, {json.dumps(figure_id)}, sources=[TABLE],
           title=P.t(meta.title, meta.title_zh),
           caption=P.t("Sorted by value. " + notebook.source_line([TABLE], "en"),
                       "按数值排序。" + notebook.source_line([TABLE], "zh")),
-          commentary=commentary)'''
+          commentary=commentary)"""
 
 
 def new_notebook(name: str, table_id: str) -> dict:
@@ -154,18 +179,26 @@ def new_notebook(name: str, table_id: str) -> dict:
     import shdata
 
     meta = shdata.metadata(table_id)
-    intro = (f"# {name}\n\n"
-             f"Started with `shdata new {name} --table {table_id}`. The example below draws *{meta.title}* "
-             f"({meta.title_zh}, report section {meta.section}); replace it with your own figures. Every number "
-             "is read from `shdata`; nothing is typed in.")
+    intro = (
+        f"# {name}\n\n"
+        f"Started with `shdata new {name} --table {table_id}`. The example below draws *{meta.title}* "
+        f"({meta.title_zh}, report section {meta.section}); replace it with your own figures. Every number "
+        "is read from `shdata`; nothing is typed in."
+    )
     heading = f"## 1. {meta.title}\n\nAn example figure; edit the code, then run `shdata build`."
     nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                   "language_info": {"name": "python"}}
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
     params = nbformat.v4.new_code_cell(parameters_source(), metadata={"tags": ["parameters"]})
-    nb.cells = [nbformat.v4.new_markdown_cell(intro), params,
-                nbformat.v4.new_code_cell(setup_source(name)), nbformat.v4.new_markdown_cell(heading),
-                nbformat.v4.new_code_cell(example_source(name, table_id))]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(intro),
+        params,
+        nbformat.v4.new_code_cell(setup_source(name)),
+        nbformat.v4.new_markdown_cell(heading),
+        nbformat.v4.new_code_cell(example_source(name, table_id)),
+    ]
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{name.replace('_', '-')}-{i}"
     return json.loads(nbformat.writes(nb))
@@ -174,8 +207,10 @@ def new_notebook(name: str, table_id: str) -> dict:
 def check_name(name: str, notebooks_dir: Path) -> None:
     """Refuse a name that is not a plain lower-case identifier, or that is taken."""
     if not NAME_RE.fullmatch(name) or keyword.iskeyword(name):
-        raise ScaffoldError(f"notebook name {name!r} is not allowed; use 2-41 lower-case letters, digits and "
-                            "underscores, starting with a letter (e.g. 'patents_by_district')")
+        raise ScaffoldError(
+            f"notebook name {name!r} is not allowed; use 2-41 lower-case letters, digits and "
+            "underscores, starting with a letter (e.g. 'patents_by_district')"
+        )
     if (notebooks_dir / f"{name}.ipynb").exists():
         raise ScaffoldError(f"notebooks/{name}.ipynb already exists; choose another name")
 
@@ -231,11 +266,18 @@ def _run_canonical(root: Path, name: str, nb: dict) -> dict:
         env_before = os.environ.get("SHDATA_DATA_DIR")
         os.environ["SHDATA_DATA_DIR"] = env_before or str(root / "data")
         try:
-            papermill.execute_notebook(str(src), str(out), parameters={"output_dir": str(figs)}, cwd=str(root),
-                                       progress_bar=False, log_output=False)
+            papermill.execute_notebook(
+                str(src),
+                str(out),
+                parameters={"output_dir": str(figs)},
+                cwd=str(root),
+                progress_bar=False,
+                log_output=False,
+            )
         except papermill.PapermillExecutionError as exc:
-            raise ScaffoldError(f"the example figure failed to run ({exc.ename}: {exc.evalue}); "
-                                "nothing written; try another --table") from None
+            raise ScaffoldError(
+                f"the example figure failed to run ({exc.ename}: {exc.evalue}); nothing written; try another --table"
+            ) from None
         finally:
             if env_before is None:
                 os.environ.pop("SHDATA_DATA_DIR", None)

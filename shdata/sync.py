@@ -20,6 +20,7 @@ one-space indent, UTF-8, trailing newline), so writing it back is byte-identical
 when nothing changed. :func:`write_back` does that; :func:`out_of_sync` is the
 check a test or a pre-commit hook runs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -74,14 +75,16 @@ def canonical(source: dict, executed: dict, *, figures_dir: Path, notebooks_dir:
     """
     ran = [c for c in executed.get("cells", []) if INJECTED_TAG not in _tags(c)]
     cells = source.get("cells", [])
-    if [(c.get("cell_type"), "".join(c.get("source", ""))) for c in cells] != \
-            [(c.get("cell_type"), "".join(c.get("source", ""))) for c in ran]:
-        raise SyncError("the executed notebook's cells differ from the source notebook; "
-                        "it was edited after the run: build again")
+    if [(c.get("cell_type"), "".join(c.get("source", ""))) for c in cells] != [
+        (c.get("cell_type"), "".join(c.get("source", ""))) for c in ran
+    ]:
+        raise SyncError(
+            "the executed notebook's cells differ from the source notebook; it was edited after the run: build again"
+        )
     out = copy.deepcopy(source)
     out["metadata"] = {k: v for k, v in out.get("metadata", {}).items() if k not in VOLATILE_NOTEBOOK_METADATA}
     count = 0
-    for cell, run in zip(out["cells"], ran):
+    for cell, run in zip(out["cells"], ran, strict=True):
         meta = {k: v for k, v in cell.get("metadata", {}).items() if k not in VOLATILE_CELL_METADATA}
         cell["metadata"] = meta
         if cell.get("cell_type") != "code":
@@ -110,8 +113,9 @@ def dumps(nb: dict) -> str:
 def canonical_bytes(source_path: Path, executed_path: Path, *, figures_dir: Path) -> bytes:
     """The committed bytes of ``source_path`` given its executed canonical run (see :func:`canonical`)."""
     source_path = Path(source_path)
-    nb = canonical(_read(source_path), _read(executed_path), figures_dir=Path(figures_dir),
-                   notebooks_dir=source_path.parent)
+    nb = canonical(
+        _read(source_path), _read(executed_path), figures_dir=Path(figures_dir), notebooks_dir=source_path.parent
+    )
     return dumps(nb).encode("utf-8")
 
 
@@ -145,8 +149,9 @@ def out_of_sync(source_path: Path, executed_path: Path, *, figures_dir: Path, ro
     return f"{shown} is out of sync with its sources; run `{SYNC_COMMAND}`"
 
 
-def render_html(executed_path: Path, html_path: Path, *, figures_dir: Path, shown_from: Path | None = None,
-                exporter=None) -> None:
+def render_html(
+    executed_path: Path, html_path: Path, *, figures_dir: Path, shown_from: Path | None = None, exporter=None
+) -> None:
     """Write the HTML rendering of an executed notebook whose previews show the published figures.
 
     Parameters

@@ -1,5 +1,6 @@
 """Shared fixtures. Bad-input cases are built from temporary copies of data/,
 never by editing data/ itself."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,17 @@ PAPERMILL = [sys.executable, "-m", "papermill", "--log-level", "WARNING"]
 
 def run_papermill(nb: str, out_nb: Path, output_dir: Path, *params: str) -> subprocess.CompletedProcess:
     """Run ``notebooks/<nb>.ipynb`` with the plain papermill CLI, as a researcher would."""
-    cmd = [*PAPERMILL, str(ROOT / "notebooks" / f"{nb}.ipynb"), str(out_nb), "--cwd", str(ROOT),
-           "-p", "output_dir", str(output_dir), *params]
+    cmd = [
+        *PAPERMILL,
+        str(ROOT / "notebooks" / f"{nb}.ipynb"),
+        str(out_nb),
+        "--cwd",
+        str(ROOT),
+        "-p",
+        "output_dir",
+        str(output_dir),
+        *params,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
@@ -36,8 +46,8 @@ class Run:
 
     notebook: str
     lang: str
-    executed: Path      # the executed notebook
-    figures: Path       # its output_dir: figures in <figures>/<lang>/
+    executed: Path  # the executed notebook
+    figures: Path  # its output_dir: figures in <figures>/<lang>/
     returncode: int
     stderr: str
 
@@ -70,8 +80,7 @@ class Runs:
                 for f in where.rglob("*"):
                     if f.is_file():
                         f.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-                result.write_text(json.dumps({"returncode": done.returncode, "stderr": done.stderr}),
-                                  encoding="utf-8")
+                result.write_text(json.dumps({"returncode": done.returncode, "stderr": done.stderr}), encoding="utf-8")
                 result.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         rec = json.loads(result.read_text(encoding="utf-8"))
         return Run(nb, lang, where / "executed.ipynb", where / "figures", rec["returncode"], rec["stderr"])
@@ -149,7 +158,9 @@ def editor(data_copy) -> Editor:
 @pytest.fixture
 def use_data(monkeypatch):
     """Point the module-level API (shdata.load...) at another data folder."""
+
     def _use(folder: Path) -> None:
         monkeypatch.setenv("SHDATA_DATA_DIR", str(folder))
+
     yield _use
     shdata._default = None

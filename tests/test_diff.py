@@ -1,4 +1,5 @@
 """`shdata diff`: figures that differ from a git revision, in a temporary git repository."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,12 @@ PIL = pytest.importorskip("PIL.Image")
 
 
 def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false",
-                    *args], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 def _png(path: Path, box: tuple[int, int, int, int] | None = None) -> None:
@@ -57,11 +62,11 @@ def repo(tmp_path, monkeypatch) -> Path:
 
 def test_diff_reports_changed_added_removed_and_writes_review_files(repo, capsys):
     en = repo / "figures" / "en"
-    _figure(en, "a", data_sha="b" * 64, box=(200, 100, 260, 180))   # new bar, new data
-    _figure(en, "b")                                                  # added
+    _figure(en, "a", data_sha="b" * 64, box=(200, 100, 260, 180))  # new bar, new data
+    _figure(en, "b")  # added
     for f in en.glob("c.*"):
-        f.unlink()                                                    # removed
-    _figure(en, "e", csv="label,value\nx,1\ny,3\n")                   # only the values drawn change
+        f.unlink()  # removed
+    _figure(en, "e", csv="label,value\nx,1\ny,3\n")  # only the values drawn change
 
     assert main(["diff"]) == 0
     out = capsys.readouterr().out

@@ -1,5 +1,6 @@
 """The code-quality tools, run as CI runs them: ruff (lint and format) and mypy over shdata/ and
 tests/, with the configuration in pyproject.toml, and the pre-commit configuration."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """`shdata new`: a notebook scaffold that builds, passes nbval and joins the manifest."""
+
 from __future__ import annotations
 
 import inspect
@@ -25,13 +26,17 @@ def _params_cell(path: Path) -> str:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_notebook_declares_the_parameters_from_one_place(path):
-    assert _params_cell(path) == scaffold.parameters_source(), \
+    assert _params_cell(path) == scaffold.parameters_source(), (
         f"{path.name}: its parameters cell differs from shdata.scaffold.parameters_source()"
+    )
 
 
 def test_the_parameters_are_the_ones_validate_checks():
-    declared = [n for n, p in inspect.signature(notebook.validate).parameters.items()
-                if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    declared = [
+        n
+        for n, p in inspect.signature(notebook.validate).parameters.items()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
     assert [p[0] for p in scaffold.parameters()] == declared
 
 
@@ -46,12 +51,15 @@ def empty_project(tmp_path, monkeypatch) -> Path:
     return root
 
 
-@pytest.mark.parametrize("args,message", [
-    (["new", "My-Notebook"], "notebook name 'My-Notebook' is not allowed; use 2-41 lower-case letters"),
-    (["new", "class"], "notebook name 'class' is not allowed"),
-    (["new", "taken"], "notebooks/taken.ipynb already exists; choose another name"),
-    (["new", "fresh", "--table", "nsfc_project"], "unknown table id 'nsfc_project'; did you mean"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["new", "My-Notebook"], "notebook name 'My-Notebook' is not allowed; use 2-41 lower-case letters"),
+        (["new", "class"], "notebook name 'class' is not allowed"),
+        (["new", "taken"], "notebooks/taken.ipynb already exists; choose another name"),
+        (["new", "fresh", "--table", "nsfc_project"], "unknown table id 'nsfc_project'; did you mean"),
+    ],
+)
 def test_refusals_are_one_line_and_write_nothing(empty_project, capsys, args, message):
     (empty_project / "notebooks" / "taken.ipynb").write_text("{}", encoding="utf-8")
     before = sorted(p.name for p in (empty_project / "notebooks").iterdir())
@@ -95,7 +103,7 @@ def test_the_example_draws_each_kind_of_table_and_refuses_tables_without_numbers
         cells = [c for c in scaffold.new_notebook("t", tid)["cells"] if c["cell_type"] == "code"]
         ns: dict = {}
         exec("".join(cells[0]["source"]), ns)
-        ns.update(output_dir=str(tmp_path), formats=["png"], dpi=72)   # as papermill injects them
+        ns.update(output_dir=str(tmp_path), formats=["png"], dpi=72)  # as papermill injects them
         for cell in cells[1:]:
             exec("".join(cell["source"]), ns)
         record = json.loads((tmp_path / "en" / f"t-{tid.replace('_', '-')}.json").read_text(encoding="utf-8"))
@@ -108,8 +116,9 @@ def test_new_notebook_builds_passes_nbval_and_joins_the_manifest(empty_project):
 
     table = next(t for t in shdata._pkg().ids() if shdata.metadata(t).shape == "measure")
     env_cmd = [sys.executable, "-m", "shdata.cli"]
-    done = subprocess.run([*env_cmd, "new", "demo", "--table", table], cwd=empty_project, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [*env_cmd, "new", "demo", "--table", table], cwd=empty_project, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Created notebooks/demo.ipynb" in done.stdout
     path = empty_project / "notebooks" / "demo.ipynb"
@@ -121,13 +130,35 @@ def test_new_notebook_builds_passes_nbval_and_joins_the_manifest(empty_project):
     assert "the largest is" in text and "Source:" in text
     assert (empty_project / "figures" / "en" / f"{fid}.png").is_file()
 
-    nbval = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                            "--nbval", "notebooks/demo.ipynb", "-o", "addopts=", "-o", "testpaths="],
-                           cwd=empty_project, capture_output=True, text=True)
+    nbval = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--nbval",
+            "notebooks/demo.ipynb",
+            "-o",
+            "addopts=",
+            "-o",
+            "testpaths=",
+        ],
+        cwd=empty_project,
+        capture_output=True,
+        text=True,
+    )
     assert nbval.returncode == 0, nbval.stdout[-3000:]
 
-    build = subprocess.run([*env_cmd, "build", "demo", "--lang", "zh", "--jobs", "1", "--formats", "png"], cwd=empty_project,
-                           capture_output=True, text=True)
+    build = subprocess.run(
+        [*env_cmd, "build", "demo", "--lang", "zh", "--jobs", "1", "--formats", "png"],
+        cwd=empty_project,
+        capture_output=True,
+        text=True,
+    )
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     manifest = json.loads((empty_project / "figures" / "manifest.json").read_text(encoding="utf-8"))
     entry = next(e for e in manifest["figures"] if e["id"] == fid)

@@ -1,4 +1,5 @@
 """shdata.sync: the committed bytes of a notebook from its canonical run, and the out-of-sync check."""
+
 from __future__ import annotations
 
 import copy
@@ -21,8 +22,11 @@ def _cell(kind: str, source: str, **extra) -> dict:
 def _preview(staging: Path) -> dict:
     info = {"figure": "x-fig", "file": "en/x-fig.png", "alt": "Alt <&> text", "width_px": 692}
     text = f'<img src="{staging}/en/x-fig.png" alt="Alt" width="692">'
-    return {"output_type": "display_data", "metadata": {"shdata": info},
-            "data": {"text/html": text, "text/plain": text}}
+    return {
+        "output_type": "display_data",
+        "metadata": {"shdata": info},
+        "data": {"text/html": text, "text/plain": text},
+    }
 
 
 @pytest.fixture
@@ -32,20 +36,33 @@ def project(tmp_path) -> tuple[Path, Path, Path]:
     (root / "notebooks").mkdir(parents=True)
     params = _cell("code", 'lang: str = "en"', metadata={"tags": ["parameters"]})
     body = _cell("code", "P.publish(...)")
-    source = {"nbformat": 4, "nbformat_minor": 5, "cells": [_cell("markdown", "# T"), params, body],
-              "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
+    source = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "cells": [_cell("markdown", "# T"), params, body],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    }
     src = root / "notebooks" / "t.ipynb"
     src.write_text(json.dumps(source, indent=1) + "\n", encoding="utf-8")
 
     staging = tmp_path / "staging" / "figures"
     run = copy.deepcopy(source)
-    timing = {"execution": {"iopub.execute_input": "2026-01-01T00:00:00Z"},
-              "papermill": {"duration": 1.5, "status": "completed"}}
-    injected = _cell("code", 'lang = "en"\noutput_dir = "/tmp/x"',
-                     metadata={"tags": ["injected-parameters"], **timing}, execution_count=2)
+    timing = {
+        "execution": {"iopub.execute_input": "2026-01-01T00:00:00Z"},
+        "papermill": {"duration": 1.5, "status": "completed"},
+    }
+    injected = _cell(
+        "code",
+        'lang = "en"\noutput_dir = "/tmp/x"',
+        metadata={"tags": ["injected-parameters"], **timing},
+        execution_count=2,
+    )
     run["cells"][1].update(execution_count=1, metadata={"tags": ["parameters"], **timing})
-    run["cells"][2].update(execution_count=3, metadata=dict(timing), outputs=[
-        _preview(staging), {"output_type": "stream", "name": "stdout", "text": "done\n"}])
+    run["cells"][2].update(
+        execution_count=3,
+        metadata=dict(timing),
+        outputs=[_preview(staging), {"output_type": "stream", "name": "stdout", "text": "done\n"}],
+    )
     run["cells"].insert(2, injected)
     run["metadata"]["papermill"] = {"start_time": "2026-01-01", "parameters": {"lang": "en"}}
     executed = tmp_path / "executed.ipynb"
@@ -61,8 +78,10 @@ def test_canonical_notebook_keeps_outputs_and_drops_volatile_metadata(project):
     assert all(set(c["metadata"]) <= {"tags"} for c in nb["cells"]), "no execution/papermill metadata"
     assert "papermill" not in nb["metadata"]
     preview, stream = nb["cells"][2]["outputs"]
-    assert "".join(preview["data"]["text/html"]) == \
-        '<img src="../figures/en/x-fig.png" alt="Alt &lt;&amp;&gt; text" width="692">'
+    assert (
+        "".join(preview["data"]["text/html"])
+        == '<img src="../figures/en/x-fig.png" alt="Alt &lt;&amp;&gt; text" width="692">'
+    )
     assert preview["data"]["text/plain"] == preview["data"]["text/html"], "nbval compares the same text"
     assert "".join(stream["text"]) == "done\n"
 
@@ -101,7 +120,7 @@ def test_the_pre_commit_check_catches_a_notebook_saved_after_a_partial_run(proje
     write_back(src, executed, figures_dir=root / "figures")
     assert main(["--check", str(src)]) == 0
     nb = json.loads(src.read_text(encoding="utf-8"))
-    nb["cells"][2]["execution_count"] = 7          # run out of order in JupyterLab, then saved
+    nb["cells"][2]["execution_count"] = 7  # run out of order in JupyterLab, then saved
     src.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     assert main(["--check", str(src)]) == 1
     assert capsys.readouterr().err == f"{src.as_posix()} is not saved as a canonical run; run `shdata build --sync`\n"
