@@ -56,7 +56,7 @@ class FigureDiff:
         return f"{self.lang}/{self.id}"
 
 
-def _git(root: Path, *args: str, binary: bool = False) -> str | bytes:
+def _git_bytes(root: Path, *args: str) -> bytes:
     try:
         done = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
     except FileNotFoundError:
@@ -64,7 +64,11 @@ def _git(root: Path, *args: str, binary: bool = False) -> str | bytes:
     if done.returncode != 0:
         msg = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise DiffError(f"git {' '.join(args[:2])} failed: {msg[-1] if msg else 'exit ' + str(done.returncode)}")
-    return done.stdout if binary else done.stdout.decode("utf-8")
+    return done.stdout
+
+
+def _git(root: Path, *args: str) -> str:
+    return _git_bytes(root, *args).decode("utf-8")
 
 
 def _blob_sha(data: bytes) -> str:
@@ -87,7 +91,7 @@ def committed_files(root: Path, rev: str, figures: str = "figures") -> dict[str,
     except DiffError:
         raise DiffError(f"unknown revision {rev!r}; give a commit, branch or tag (e.g. HEAD, main, HEAD~1)") from None
     out = {}
-    for line in str(_git(root, "ls-tree", "-r", rev, "--", f"{figures}/")).splitlines():
+    for line in _git(root, "ls-tree", "-r", rev, "--", f"{figures}/").splitlines():
         meta, path = line.split("\t", 1)
         rel = path[len(figures) + 1 :] if path.startswith(figures + "/") else path
         if _split(rel):
@@ -164,7 +168,7 @@ def _lines(data: bytes | None) -> list[str]:
 
 def data_diff(before: dict[str, bytes | None], after: dict[str, bytes | None], name: str, rev: str) -> str:
     """Unified diff of a figure's data files (``json``, ``csv``), or ``""`` when they are equal."""
-    chunks = []
+    chunks: list[str] = []
     for ext in DATA_EXTS:
         old, new = before.get(ext), after.get(ext)
         if old == new:
@@ -222,7 +226,7 @@ def compare(root: Path, rev: str = "HEAD", out_dir: Path | None = None) -> list[
     }
 
     def read_old(rel: str) -> bytes | None:
-        return bytes(_git(root, "cat-file", "blob", old[rel], binary=True)) if rel in old else None
+        return _git_bytes(root, "cat-file", "blob", old[rel]) if rel in old else None
 
     def read_new(rel: str) -> bytes | None:
         return new[rel].read_bytes() if rel in new else None

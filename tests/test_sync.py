@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,12 @@ from shdata.sync import SyncError, canonical_bytes, out_of_sync, write_back
 
 
 def _cell(kind: str, source: str, **extra) -> dict:
-    cell = {"cell_type": kind, "id": f"id-{abs(hash(source)) % 10**8}", "metadata": {}, "source": source}
+    cell: dict[str, Any] = {
+        "cell_type": kind,
+        "id": f"id-{abs(hash(source)) % 10**8}",
+        "metadata": {},
+        "source": source,
+    }
     if kind == "code":
         cell.update(execution_count=None, outputs=[])
     cell.update(extra)
@@ -46,7 +52,7 @@ def project(tmp_path) -> tuple[Path, Path, Path]:
     src.write_text(json.dumps(source, indent=1) + "\n", encoding="utf-8")
 
     staging = tmp_path / "staging" / "figures"
-    run = copy.deepcopy(source)
+    run: dict[str, Any] = copy.deepcopy(source)
     timing = {
         "execution": {"iopub.execute_input": "2026-01-01T00:00:00Z"},
         "papermill": {"duration": 1.5, "status": "completed"},
