@@ -31,7 +31,7 @@ from .errors import ShdataError
 FIGURE_EXTS = ("png", "svg", "pdf", "json", "csv")
 DATA_EXTS = ("json", "csv")
 #: Each panel of the side-by-side image is scaled to at most this width (pixels).
-PANEL_WIDTH = 900
+PANEL_WIDTH = 1200
 HIGHLIGHT = (213, 94, 0)  # Okabe-Ito vermillion, the house colour for "look here"
 
 
@@ -120,7 +120,7 @@ def _open_png(data: bytes | None):
 
 def side_by_side(before: bytes | None, after: bytes | None, labels: tuple[str, str]):
     """The review image: before | after | difference. Returns ``(PIL.Image, share of pixels changed)``."""
-    from PIL import Image, ImageChops, ImageDraw, ImageFilter
+    from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
     a, b = _open_png(before), _open_png(after)
     w = max(im.size[0] for im in (a, b) if im is not None)
@@ -144,9 +144,10 @@ def side_by_side(before: bytes | None, after: bytes | None, labels: tuple[str, s
     faded.paste(Image.new("RGB", (w, h), HIGHLIGHT), (0, 0), mask)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     panels = [im.resize(size, Image.Resampling.LANCZOS) for im in (pa, pb, faded)]
-    header, gap = 28, 12
+    header, gap = 40, 16
     out = Image.new("RGB", (3 * size[0] + 2 * gap, size[1] + header), "white")
     draw = ImageDraw.Draw(out)
+    font = ImageFont.load_default(size=22)
     titles = (
         labels[0] if a is not None else f"{labels[0]}: (none)",
         labels[1] if b is not None else f"{labels[1]}: (none)",
@@ -155,7 +156,8 @@ def side_by_side(before: bytes | None, after: bytes | None, labels: tuple[str, s
     for i, (panel, title) in enumerate(zip(panels, titles, strict=True)):
         x = i * (size[0] + gap)
         out.paste(panel, (x, header))
-        draw.text((x + 4, 8), title, fill="black")
+        draw.rectangle((x, header, x + size[0] - 1, header + size[1] - 1), outline=(187, 187, 187))
+        draw.text((x + 4, 8), title, fill="black", font=font)
     return out, share
 
 
