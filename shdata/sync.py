@@ -102,11 +102,18 @@ def canonical(source: dict, executed: dict, *, figures_dir: Path, notebooks_dir:
     return out
 
 
+def _node(nb: dict):
+    """A NotebookNode with multi-line strings joined (JSON on disk may hold them as lists of lines)."""
+    import nbformat
+
+    return nbformat.reads(json.dumps(nb), as_version=nbformat.NO_CONVERT)
+
+
 def dumps(nb: dict) -> str:
     """Serialise a notebook exactly as JupyterLab saves it (via nbformat)."""
     import nbformat
 
-    text = nbformat.writes(nbformat.from_dict(nb), version=nbformat.NO_CONVERT)
+    text = nbformat.writes(_node(nb), version=nbformat.NO_CONVERT)
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -165,7 +172,6 @@ def render_html(
     exporter : nbconvert.HTMLExporter, optional
         Reused between calls by a long-lived build worker.
     """
-    import nbformat
 
     nb = _read(executed_path)
     rebase(nb, figures_dir, shown_from or Path(html_path).parent)
@@ -173,7 +179,7 @@ def render_html(
         from nbconvert import HTMLExporter
 
         exporter = HTMLExporter()
-    body, _ = exporter.from_notebook_node(nbformat.from_dict(nb))
+    body, _ = exporter.from_notebook_node(_node(nb))
     Path(html_path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(Path(html_path)) as tmp:
         tmp.write_bytes(body.encode("utf-8"))

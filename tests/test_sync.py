@@ -17,7 +17,7 @@ def _cell(kind: str, source: str, **extra) -> dict:
         "cell_type": kind,
         "id": f"id-{abs(hash(source)) % 10**8}",
         "metadata": {},
-        "source": source,
+        "source": source.splitlines(keepends=True),  # as saved on disk
     }
     if kind == "code":
         cell.update(execution_count=None, outputs=[])
