@@ -171,6 +171,37 @@ def _cmd_rehash(args: argparse.Namespace) -> int:
     return 0
 
 
+def _project_root() -> Path:
+    from .notebook import find_project_root
+
+    root = find_project_root()
+    if root is None:
+        raise ShdataError("no shdata project here (a folder with pyproject.toml and notebooks/); "
+                          "run this inside the shdata repository")
+    return root
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import compare, summary
+
+    root = _project_root()
+    diffs = compare(root, args.rev)
+    print(summary(diffs, args.rev))
+    if diffs:
+        print(f"\nBefore/after/difference images and data diffs: {root / 'build' / 'diff'}/")
+    return 0
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import create
+
+    root = _project_root()
+    path = create(root, args.name, args.table, run=not args.no_run)
+    print(f"Created {path.relative_to(root)}; open it in JupyterLab, edit the example, "
+          f"then `shdata build {args.name}`.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shdata",
@@ -226,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", choices=["journal", "standalone"], default="journal")
     p.add_argument("--figures", help="figures folder (default: the project's figures/)")
     p.set_defaults(func=_cmd_contact_sheet)
+
+    p = sub.add_parser("diff", help="figures that differ from a git revision: side-by-side images, data diffs")
+    p.add_argument("rev", nargs="?", default="HEAD", metavar="REV", help="git revision (default HEAD)")
+    p.set_defaults(func=_cmd_diff)
+
+    p = sub.add_parser("new", help="create notebooks/NAME.ipynb with one example figure")
+    p.add_argument("name", metavar="NAME", help="notebook name: lower-case letters, digits, underscores")
+    p.add_argument("--table", metavar="ID", help="table the example figure draws (default: the first table)")
+    p.add_argument("--no-run", action="store_true", help="write the notebook without executing it")
+    p.set_defaults(func=_cmd_new)
 
     p = sub.add_parser("rehash", help="(maintainers) record the sha256 of edited data files")
     p.set_defaults(func=_cmd_rehash)

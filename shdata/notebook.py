@@ -38,7 +38,6 @@ DPI_RANGE = (72, 1200)
 FIGURE_ID_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 NOTE_KINDS_SHOWN = ("discrepancy", "footnote")
-PREVIEW_DPI = 110
 
 
 def _allowed(values: Iterable[str]) -> str:
@@ -334,7 +333,6 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     out: dict[str, dict[str, bytes]] = {}
     if "journal" in P.variants:
         out["journal"] = render.render_all(fig, P.formats, meta, P.dpi)
-    preview = render.preview_png(fig, out.get("journal", {}).get("png"), P.dpi, PREVIEW_DPI)
     if st is not None:
         standalone.grow(fig, P.lang, st)
         sa_defects = lint.find_defects(fig, f"{figure_id} [standalone]", P.lang, registry)
@@ -351,6 +349,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     text_fields = textlayer.sidecar_fields(P.writer, commentary=commentary, headline=headline, alt=alt)
     P.writer = None  # the next figure starts with a fresh writer
     quotes = figure_quotes(pkg, sources)
+    written: dict[str, tuple[dict, Path]] = {}
     data_written = None  # (file entry, resource): the figure's data, written once beside the first variant
     for variant, blobs in out.items():
         vfolder = folder if variant == "journal" else folder / variant
@@ -379,14 +378,16 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
             record["data"] = data_written[1]
         record.update(text_fields)
         write_json(vfolder / f"{figure_id}.json", record)
+        written[variant] = (files, vfolder)
     P.published.append(figure_id)
 
-    _show(P, preview, figure_id, title, caption, commentary, notes, derived)
+    shown = "journal" if "journal" in written else next(iter(written))
+    _show(P, fig, figure_id, title, caption, commentary, notes, derived, *written[shown])
     plt.close(fig)
 
 
-def _show(P, png, figure_id, title, caption, commentary, notes, derived) -> None:
-    """Display the figure (PNG only, no repr text) and its text in the notebook."""
+def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, folder) -> None:
+    """Display a preview of the figure (a reference to its file) and its text in the notebook."""
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -394,8 +395,12 @@ def _show(P, png, figure_id, title, caption, commentary, notes, derived) -> None
         return
     if get_ipython() is None:
         return
-    # No text/plain here: nbval compares text outputs, and a figure repr is noise.
-    display({"image/png": png}, raw=True)
+    from .preview import preview_output
+
+    # The preview references the published file instead of embedding base64 PNG,
+    # so a committed notebook diffs as text (see shdata.preview for the path rule).
+    bundle, meta = preview_output(P, figure_id, title, files, folder)
+    display(bundle, metadata=meta, raw=True)
     label = P.t("Figure", "图")
     lines = [f"**{label} `{figure_id}`. {title}**", "", caption]
     if derived:

@@ -1,59 +1,34 @@
 """The notebooks as researchers and the batch build run them: papermill in both
 languages, figure files, fonts, determinism, provenance, and bad parameters."""
+
 from __future__ import annotations
 
 import json
 import re
 import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import LANGS, NOTEBOOKS, PAPERMILL, ROOT, run_papermill
 
-NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
-LANGS = ("en", "zh")
-PAPERMILL = [sys.executable, "-m", "papermill", "--log-level", "WARNING"]
-
-
-def _run(nb: str, out_nb: Path, output_dir: Path, *params: str) -> subprocess.CompletedProcess:
-    cmd = [*PAPERMILL, str(ROOT / "notebooks" / f"{nb}.ipynb"), str(out_nb), "--cwd", str(ROOT),
-           "-p", "output_dir", str(output_dir), *params]
-    return subprocess.run(cmd, capture_output=True, text=True)
+#: The topic notebooks tell the report's story; each publishes at least four figures.
+TOPIC_NOTEBOOKS = {"funding", "talent", "rankings", "yangtze_delta", "outputs"}
 
 
-@pytest.fixture(scope="session")
-def runs(tmp_path_factory):
-    """Every notebook in both languages, run with the plain papermill CLI, two at a time."""
-    base = tmp_path_factory.mktemp("runs")
-    jobs = [(nb, lang) for nb in NOTEBOOKS for lang in LANGS]
-
-    def one(job):
-        nb, lang = job
-        out = base / f"{nb}-{lang}.ipynb"
-        return job, out, _run(nb, out, base / "figures", "-p", "lang", lang)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = {job: (out, done) for job, out, done in pool.map(one, jobs)}
-    return base / "figures", results
-
-
-def test_there_are_four_topic_notebooks():
-    assert {"funding", "talent", "rankings", "yangtze_delta"} <= set(NOTEBOOKS)
+def test_there_are_five_topic_notebooks():
+    assert set(NOTEBOOKS) >= TOPIC_NOTEBOOKS
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS)
 def test_notebook_runs_in_both_languages_and_writes_its_figures(runs, nb):
-    figures, results = runs
     ids = {}
     for lang in LANGS:
-        out, done = results[(nb, lang)]
-        assert done.returncode == 0, done.stderr[-2000:]
+        run = runs.get(nb, lang)
+        assert run.returncode == 0, run.stderr[-2000:]
+        figures = run.figures
         records = [json.loads(p.read_text(encoding="utf-8")) for p in (figures / lang).glob("*.json")]
         mine = {r["id"] for r in records if r["notebook"] == nb}
-        assert len(mine) >= 4, f"{nb} ({lang}) published {sorted(mine)}"
+        assert len(mine) >= (4 if nb in TOPIC_NOTEBOOKS else 1), f"{nb} ({lang}) published {sorted(mine)}"
         for fid in mine:
             for ext in ("png", "svg", "pdf"):
                 assert (figures / lang / f"{fid}.{ext}").stat().st_size > 0
@@ -63,25 +38,25 @@ def test_notebook_runs_in_both_languages_and_writes_its_figures(runs, nb):
 
 @pytest.mark.parametrize("nb", NOTEBOOKS)
 def test_no_glyph_is_missing_and_nothing_is_printed_to_stderr(runs, nb):
-    _, results = runs
     for lang in LANGS:
-        out, _ = results[(nb, lang)]
+        out = runs.get(nb, lang).executed
         cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
-        streams = "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", [])
-                          if o.get("output_type") == "stream")
+        streams = "".join(
+            "".join(o.get("text", "")) for c in cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
+        )
         assert "Glyph" not in streams and "missing from" not in streams, streams[:500]
         assert "findfont" not in streams, streams[:500]
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS)
 def test_commentary_is_in_the_chosen_language(runs, nb):
-    _, results = runs
     texts = {}
     for lang in LANGS:
-        out, _ = results[(nb, lang)]
+        out = runs.get(nb, lang).executed
         cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
-        texts[lang] = "".join("".join(o.get("data", {}).get("text/markdown", "")) for c in cells
-                              for o in c.get("outputs", []))
+        texts[lang] = "".join(
+            "".join(o.get("data", {}).get("text/markdown", "")) for c in cells for o in c.get("outputs", [])
+        )
     han = lambda t: len(re.findall(r"[\u4e00-\u9fff]", t))
     assert han(texts["zh"]) > 150, "Chinese run: Chinese commentary"
     latin_words = lambda t: len(re.findall(r"\b[a-z]{4,}\b", t))
@@ -90,21 +65,21 @@ def test_commentary_is_in_the_chosen_language(runs, nb):
 
 
 def test_pdfs_embed_truetype_fonts_not_type3(runs):
-    figures, _ = runs
-    pdfs = list(figures.glob("*/*.pdf"))
+    pdfs = [p for run in runs.all() for p in run.figures.glob("*/*.pdf")]
     assert pdfs
     for pdf in pdfs:
         data = pdf.read_bytes()
         assert b"/Type3" not in data, pdf.name
         assert b"/FontFile2" in data, f"{pdf.name}: no embedded TrueType font program"
         assert b"/CreationDate" not in data, f"{pdf.name}: carries a timestamp"
-    zh = (figures / "zh" / "rankings-ideal-city.pdf").read_bytes()
+    zh = (runs.get("rankings", "zh").figures / "zh" / "rankings-ideal-city.pdf").read_bytes()
     assert b"NotoSansCJK" in zh
 
 
 def test_svgs_draw_text_as_outlines_without_dates(runs):
-    figures, _ = runs
-    for svg in figures.glob("*/*.svg"):
+    svgs = [p for run in runs.all() for p in run.figures.glob("*/*.svg")]
+    assert svgs
+    for svg in svgs:
         text = svg.read_text(encoding="utf-8")
         assert "<dc:date>" not in text, svg.name
         assert "font-family" not in text, f"{svg.name}: depends on an installed font"
@@ -113,8 +88,7 @@ def test_svgs_draw_text_as_outlines_without_dates(runs):
 def test_png_is_sized_to_the_column_width_and_dpi(runs):
     from PIL import Image
 
-    figures, _ = runs
-    img = Image.open(figures / "en" / "funding-unicorns.png")
+    img = Image.open(runs.get("funding", "en").figures / "en" / "funding-unicorns.png")
     width_px = round(183 / 25.4 * 300)  # default: double column, 300 dpi
     assert abs(img.size[0] - width_px) <= 1
     assert "Software" not in img.info
@@ -123,7 +97,7 @@ def test_png_is_sized_to_the_column_width_and_dpi(runs):
 
 
 def test_provenance_names_source_tables_sections_and_version(runs):
-    figures, _ = runs
+    figures = runs.get("funding", "en").figures
     rec = json.loads((figures / "en" / "funding-nsfc-by-programme.json").read_text(encoding="utf-8"))
     src = rec["provenance"]["sources"][0]
     assert src["table"] == "nsfc_projects_by_programme" and src["section"] == "§2.1" and len(src["sha256"]) == 64
@@ -134,38 +108,84 @@ def test_provenance_names_source_tables_sections_and_version(runs):
     assert "nsfc_projects_by_programme".encode("utf-16-be") in pdf
 
 
-def test_a_second_run_is_byte_identical(runs, tmp_path):
-    figures, _ = runs
-    done = _run("funding", tmp_path / "again.ipynb", tmp_path / "figures")
-    assert done.returncode == 0, done.stderr[-2000:]
-    again = sorted((tmp_path / "figures" / "en").iterdir())
+def test_a_second_run_is_byte_identical(runs):
+    first, second = runs.get("funding", "en"), runs.get("funding", "en", tag="again")
+    assert second.returncode == 0, second.stderr[-2000:]
+    again = sorted((second.figures / "en").iterdir())
     assert again
     for f in again:
-        assert f.read_bytes() == (figures / "en" / f.name).read_bytes(), f"{f.name} differs between runs"
+        assert f.read_bytes() == (first.figures / "en" / f.name).read_bytes(), f"{f.name} differs between runs"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS)
+def test_committed_notebook_is_in_sync_with_its_canonical_run(runs, nb):
+    """The committed outputs are what a run with the default parameters produces (nbval checks the
+    text; this checks the whole file, so that `git diff` shows only real changes)."""
+    from shdata.sync import out_of_sync
+
+    run = runs.get(nb, "en")
+    assert run.returncode == 0, run.stderr[-2000:]
+    message = out_of_sync(ROOT / "notebooks" / f"{nb}.ipynb", run.executed, figures_dir=ROOT / "figures", root=ROOT)
+    assert message is None, message
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS)
+def test_previews_reference_the_published_files_not_base64(runs, nb):
+    """Notebooks diff as text: each figure is one <img> line (text/html, and the same text/plain for
+    nbval) whose path, relative to notebooks/, leads to the file the run wrote."""
+    run = runs.get(nb, "en")
+    cells = json.loads(run.executed.read_text(encoding="utf-8"))["cells"]
+    outputs = [o for c in cells for o in c.get("outputs", [])]
+    assert not any("image/png" in o.get("data", {}) for o in outputs), "no base64 PNG in outputs"
+    previews = [o for o in outputs if "shdata" in o.get("metadata", {})]
+    published = {p.stem for p in (run.figures / "en").glob("*.png")}
+    assert {o["metadata"]["shdata"]["figure"] for o in previews} == published
+    for o in previews:
+        html = "".join(o["data"]["text/html"])
+        assert html == "".join(o["data"]["text/plain"])
+        src = re.fullmatch(r'<img src="([^"]+)" alt="[^"]+" width="\d+">', html)
+        assert src, html
+        target = (ROOT / "notebooks" / src.group(1)).resolve()
+        assert target == (run.figures / o["metadata"]["shdata"]["file"]).resolve() and target.is_file()
 
 
 def test_width_and_dpi_parameters_change_the_png(tmp_path):
     from PIL import Image
 
-    done = _run("yangtze_delta", tmp_path / "o.ipynb", tmp_path / "f", "-p", "width", "single", "-p", "dpi", "150",
-                "-p", "formats", "png")
+    done = run_papermill(
+        "yangtze_delta",
+        tmp_path / "o.ipynb",
+        tmp_path / "f",
+        "-p",
+        "width",
+        "single",
+        "-p",
+        "dpi",
+        "150",
+        "-p",
+        "formats",
+        "png",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     img = Image.open(tmp_path / "f" / "en" / "yrd-technology-trade.png")
     assert abs(img.size[0] - round(89 / 25.4 * 150)) <= 1
     assert not list((tmp_path / "f" / "en").glob("*.pdf")), "only the requested formats are written"
 
 
-@pytest.mark.parametrize("params,message", [
-    (["-p", "lang", "fr"], "lang 'fr' is not allowed; use one of 'en', 'zh'"),
-    (["-p", "formats", "bmp"], "formats: 'bmp' is not allowed; use any of 'png', 'svg', 'pdf'"),
-    (["-p", "dpi", "-5"], "dpi -5 is not allowed; use a whole number from 72 to 1200"),
-    (["-p", "width", "triple"], "width 'triple' is not allowed"),
-    (["-p", "year", "2022"], "year 2022 is not available; editions in this package: 2023"),
-    (["-p", "colour", "red"], "unknown parameter 'colour'; this notebook takes: lang, formats"),
-])
+@pytest.mark.parametrize(
+    "params,message",
+    [
+        (["-p", "lang", "fr"], "lang 'fr' is not allowed; use one of 'en', 'zh'"),
+        (["-p", "formats", "bmp"], "formats: 'bmp' is not allowed; use any of 'png', 'svg', 'pdf'"),
+        (["-p", "dpi", "-5"], "dpi -5 is not allowed; use a whole number from 72 to 1200"),
+        (["-p", "width", "triple"], "width 'triple' is not allowed"),
+        (["-p", "year", "2022"], "year 2022 is not available; editions in this package: 2023"),
+        (["-p", "colour", "red"], "unknown parameter 'colour'; this notebook takes: lang, formats"),
+    ],
+)
 def test_bad_parameter_fails_in_the_first_cell_with_one_line(tmp_path, params, message):
     out = tmp_path / "bad.ipynb"
-    done = _run("talent", out, tmp_path / "f", *params)
+    done = run_papermill("talent", out, tmp_path / "f", *params)
     assert done.returncode != 0
     assert message in done.stderr
     cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
@@ -180,8 +200,9 @@ def test_bad_parameter_fails_in_the_first_cell_with_one_line(tmp_path, params, m
 
 
 def test_help_notebook_documents_every_parameter():
-    done = subprocess.run([*PAPERMILL, "--help-notebook", str(ROOT / "notebooks" / "funding.ipynb")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [*PAPERMILL, "--help-notebook", str(ROOT / "notebooks" / "funding.ipynb")], capture_output=True, text=True
+    )
     assert done.returncode == 0
     for name in ("lang", "formats", "dpi", "width", "output_dir", "year"):
         assert name in done.stdout

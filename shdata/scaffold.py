@@ -1,0 +1,290 @@
+"""``shdata new NAME [--table ID]``: start a notebook the way the topic notebooks are built.
+
+The new ``notebooks/NAME.ipynb`` has the ``parameters`` cell (generated here,
+from the same constants :func:`shdata.notebook.validate` checks against; a test
+holds every notebook's parameters cell to :func:`parameters_source`), the setup
+cell, and one example figure drawn from the chosen table, with commentary
+computed from the data. What the example draws is decided from the table's
+metadata (its shape, units, kinds and periods), never from its id.
+
+The notebook is executed once with the default parameters and written with its
+outputs (as ``shdata build --sync`` would write it), so it passes nbval at once;
+``shdata build`` then builds it in every language and adds its figure to the
+manifest. Nothing is written when the name or table is refused or the example
+fails to run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import keyword
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import ShdataError
+
+NAME_RE = re.compile(r"[a-z][a-z0-9_]{1,40}")
+
+
+class ScaffoldError(ShdataError):
+    """A notebook cannot be created (bad or taken name, unknown table, failing example)."""
+
+
+# -- the parameters cell: one place ----------------------------------------------
+
+
+def parameters() -> list[tuple[str, str, str, str]]:
+    """``(name, annotation, default, comment)`` of every notebook parameter, in cell order."""
+    from . import _pkg
+    from .notebook import DPI_RANGE, FORMATS, LANGS, validate
+    from .style import WIDTHS_MM
+
+    sig = inspect.signature(validate).parameters
+    widths = ", ".join(f'"{k}" ({v:g} mm)' for k, v in WIDTHS_MM.items())
+    out = [
+        (
+            "lang",
+            "str",
+            json.dumps(sig["lang"].default),
+            f"language of labels and commentary: {' or '.join(json.dumps(x) for x in LANGS)}",
+        ),
+        # Notebooks write every format by default; validate() alone defaults to PNG.
+        (
+            "formats",
+            "list",
+            json.dumps(list(FORMATS)),
+            f"file formats to write: any of {', '.join(json.dumps(x) for x in FORMATS)}",
+        ),
+        ("dpi", "int", json.dumps(sig["dpi"].default), f"resolution of PNG files, {DPI_RANGE[0]}-{DPI_RANGE[1]}"),
+        ("width", "str", json.dumps(sig["width"].default), f"{widths} or a width in mm"),
+        (
+            "output_dir",
+            "str",
+            json.dumps(sig["output_dir"].default),
+            "figures go to <output_dir>/<lang>/; a relative path starts at the project root",
+        ),
+        ("year", "int", json.dumps(_pkg().edition), "edition of the report"),
+    ]
+    declared = [n for n, p in sig.items() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    if [p[0] for p in out] != declared:  # pragma: no cover - guards the two lists drifting apart
+        raise ScaffoldError(f"notebook parameters {declared} and the scaffold's {[p[0] for p in out]} differ")
+    return out
+
+
+def parameters_source() -> str:
+    """The source of the cell tagged ``parameters``, identical in every notebook."""
+    return "\n".join(f"{n}: {a} = {d}  # {c}" for n, a, d, c in parameters())
+
+
+def setup_source(name: str) -> str:
+    """The setup cell that follows the parameters cell."""
+    return (
+        "import shdata\nfrom shdata import fmt, notebook, style\n\n"
+        f"P = notebook.setup(globals(), notebook={json.dumps(name)})"
+    )
+
+
+# -- the example figure ------------------------------------------------------------
+
+
+def _example_indicator(meta) -> str:
+    """Code for an indicator table: the largest group of comparable figures (same kind, unit, period)."""
+    import shdata
+
+    df = shdata.load(meta.id)
+    has_levels = bool((df["kind"] == "level").any())
+    pick = (
+        'levels = df[df["kind"] == "level"]  # counts and amounts, not growth rates or ranks\n'
+        if has_levels
+        else "levels = df\n"
+    )
+    return f"""TABLE = {json.dumps(meta.id)}
+df = shdata.load(TABLE)
+meta = shdata.metadata(TABLE)
+{pick}# Draw only figures that compare: the largest group sharing one unit and one period.
+unit, period = levels.groupby(["unit", "period"]).size().idxmax()
+rows = levels[(levels["unit"] == unit) & (levels["period"] == period)].sort_values("value")
+
+fig, ax = P.figure(height=0.15 + 0.06 * len(rows))
+ax.barh(P.wrap(rows[P.col("indicator")], 40), rows["value"], color=style.BASE, height=0.6)
+ax.set_xlabel(P.t(units.describe_unit(unit, "en").capitalize(), unit))
+ax.grid(axis="x", lw=0.3, color="#dddddd")
+ax.set_axisbelow(True)
+
+top = shdata.value(TABLE, rows.iloc[-1]["indicator"])"""
+
+
+def _example_measure(meta) -> str:
+    """Code for a measure table: its first numeric column, one bar per row."""
+    label = next((f[:-3] for f in meta.label_fields if f.endswith("_en")), None)
+    if label is None or not meta.value_fields or not meta.primary_key:
+        raise ScaffoldError(
+            f"table {meta.id!r} has no label column and numeric column to draw; choose another with --table"
+        )
+    field = meta.value_fields[0]
+    key = meta.primary_key[0]
+    row_type = next((f for f in meta.fields if f["name"] == "row_type"), None)
+    items = (
+        'rows = rows[rows["row_type"] == "item"]  # leave out printed totals\n'
+        if row_type and "item" in row_type.get("constraints", {}).get("enum", [])
+        else ""
+    )
+    return f"""TABLE = {json.dumps(meta.id)}
+FIELD = {json.dumps(field)}  # the numeric column drawn; meta.units lists them all
+df = shdata.load(TABLE)
+meta = shdata.metadata(TABLE)
+unit = meta.units[FIELD]
+rows = df.dropna(subset=[FIELD])
+{items}rows = rows.sort_values(FIELD)
+
+fig, ax = P.figure(height=0.15 + 0.06 * len(rows))
+ax.barh(P.wrap(rows[P.col({json.dumps(label)})], 40), rows[FIELD], color=style.BASE, height=0.6)
+ax.set_xlabel(P.t(units.describe_unit(unit, "en").capitalize(), unit))
+ax.grid(axis="x", lw=0.3, color="#dddddd")
+ax.set_axisbelow(True)
+
+top = shdata.value(TABLE, {{{json.dumps(key)}: rows.iloc[-1][{json.dumps(key)}]}}, FIELD)"""
+
+
+def example_source(name: str, table_id: str) -> str:
+    """The example figure cell: a sorted bar chart of ``table_id``, commentary from the data, publish()."""
+    import shdata
+
+    meta = shdata.metadata(table_id)  # raises UnknownTableError with a suggestion
+    body = _example_indicator(meta) if meta.shape == "indicator" else _example_measure(meta)
+    figure_id = f"{name}-{table_id}".replace("_", "-")
+    return f"""from shdata import units
+
+{body}
+commentary = P.t(
+    f"Of the {{len(rows)}} values drawn, the largest is {{P.label(top)}}: {{fmt.quantity(top, 'en')}} "
+    f"({{fmt.period(top.period, 'en')}}).",
+    f"图中{{len(rows)}}项数值中，{{P.label(top)}}最大，为{{fmt.quantity(top, 'zh')}}"
+    f"（{{fmt.period(top.period, 'zh')}}）。")
+P.publish(fig, {json.dumps(figure_id)}, sources=[TABLE],
+          title=P.t(meta.title, meta.title_zh),
+          caption=P.t("Sorted by value. " + notebook.source_line([TABLE], "en"),
+                      "按数值排序。" + notebook.source_line([TABLE], "zh")),
+          commentary=commentary)"""
+
+
+def new_notebook(name: str, table_id: str) -> dict:
+    """The notebook JSON for ``notebooks/NAME.ipynb`` (no outputs yet)."""
+    import nbformat
+
+    import shdata
+
+    meta = shdata.metadata(table_id)
+    intro = (
+        f"# {name}\n\n"
+        f"Started with `shdata new {name} --table {table_id}`. The example below draws *{meta.title}* "
+        f"({meta.title_zh}, report section {meta.section}); replace it with your own figures. Every number "
+        "is read from `shdata`; nothing is typed in."
+    )
+    heading = f"## 1. {meta.title}\n\nAn example figure; edit the code, then run `shdata build`."
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    params = nbformat.v4.new_code_cell(parameters_source(), metadata={"tags": ["parameters"]})
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(intro),
+        params,
+        nbformat.v4.new_code_cell(setup_source(name)),
+        nbformat.v4.new_markdown_cell(heading),
+        nbformat.v4.new_code_cell(example_source(name, table_id)),
+    ]
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"{name.replace('_', '-')}-{i}"
+    return json.loads(nbformat.writes(nb))
+
+
+def check_name(name: str, notebooks_dir: Path) -> None:
+    """Refuse a name that is not a plain lower-case identifier, or that is taken."""
+    if not NAME_RE.fullmatch(name) or keyword.iskeyword(name):
+        raise ScaffoldError(
+            f"notebook name {name!r} is not allowed; use 2-41 lower-case letters, digits and "
+            "underscores, starting with a letter (e.g. 'patents_by_district')"
+        )
+    if (notebooks_dir / f"{name}.ipynb").exists():
+        raise ScaffoldError(f"notebooks/{name}.ipynb already exists; choose another name")
+
+
+def create(root: Path, name: str, table_id: str | None = None, run: bool = True) -> Path:
+    """Create ``notebooks/NAME.ipynb`` in the project at ``root``; return its path.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The project folder (``pyproject.toml``, ``notebooks/``, ``data/``).
+    name : str
+        Notebook name, a lower-case identifier.
+    table_id : str, optional
+        The table the example figure draws; default: the first table of the data package.
+    run : bool, default True
+        Execute the notebook with the default parameters and write it with its outputs
+        (its English figure goes to ``figures/en/``), as ``shdata build --sync`` would.
+    """
+    import shdata
+
+    from ._io import atomic_path
+    from .sync import dumps
+
+    root = Path(root)
+    notebooks_dir = root / "notebooks"
+    check_name(name, notebooks_dir)
+    table_id = table_id or shdata._pkg().ids()[0]
+    nb = new_notebook(name, table_id)
+    target = notebooks_dir / f"{name}.ipynb"
+    if run:
+        nb = _run_canonical(root, name, nb)
+    data = dumps(nb).encode("utf-8")
+    if target.exists():  # created meanwhile by someone else: never overwrite
+        raise ScaffoldError(f"notebooks/{name}.ipynb already exists; choose another name")
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return target
+
+
+def _run_canonical(root: Path, name: str, nb: dict) -> dict:
+    """Execute ``nb`` with its default parameters in a scratch folder; publish its figures into ``figures/``.
+
+    Returns the executed notebook with the sources of ``nb``.
+    """
+    import papermill
+
+    from .sync import canonical, dumps
+
+    with tempfile.TemporaryDirectory(prefix=f"shdata-new-{name}-") as scratch:
+        src, out, figs = Path(scratch) / f"{name}.ipynb", Path(scratch) / "out.ipynb", Path(scratch) / "figures"
+        src.write_text(dumps(nb), encoding="utf-8")
+        env_before = os.environ.get("SHDATA_DATA_DIR")
+        os.environ["SHDATA_DATA_DIR"] = env_before or str(root / "data")
+        try:
+            papermill.execute_notebook(
+                str(src),
+                str(out),
+                parameters={"output_dir": str(figs)},
+                cwd=str(root),
+                progress_bar=False,
+                log_output=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            raise ScaffoldError(
+                f"the example figure failed to run ({exc.ename}: {exc.evalue}); nothing written; try another --table"
+            ) from None
+        finally:
+            if env_before is None:
+                os.environ.pop("SHDATA_DATA_DIR", None)
+        executed = json.loads(out.read_text(encoding="utf-8"))
+        done = canonical(nb, executed, figures_dir=root / "figures", notebooks_dir=root / "notebooks")
+        for f in sorted(figs.glob("*/*")):
+            dest = root / "figures" / f.parent.name / f.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(f), dest)
+    return done

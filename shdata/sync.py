@@ -1,0 +1,221 @@
+"""Keep the committed notebooks in sync with a canonical run of their sources.
+
+The notebooks in ``notebooks/`` are committed with their outputs (nbval
+compares them with a fresh run). The *canonical run* of a notebook is the run
+with the default parameters; :func:`canonical_bytes` turns its executed
+notebook into exactly the bytes to commit:
+
+- cell sources, cell ids and notebook metadata come from the source notebook,
+  so nothing but outputs changes;
+- outputs and execution counts come from the run; the ``injected-parameters``
+  cell papermill adds is dropped and the counts renumbered from 1, so a run with
+  explicitly passed default parameters gives the same bytes as one without;
+- volatile metadata (nbclient's ``execution`` timings, papermill's per-cell and
+  notebook metadata) is removed;
+- figure previews are pointed at the project's ``figures/`` (a run executed in a
+  staging folder wrote its files there; see :mod:`shdata.preview`).
+
+The result is serialised the way JupyterLab saves (nbformat: sorted keys,
+one-space indent, UTF-8, trailing newline), so writing it back is byte-identical
+when nothing changed. :func:`write_back` does that; :func:`out_of_sync` is the
+check a test or a pre-commit hook runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from ._io import atomic_path
+from .errors import ShdataError
+from .preview import rebase
+
+#: Cell metadata keys written by nbclient / papermill on every run.
+VOLATILE_CELL_METADATA = ("execution", "papermill")
+#: Notebook metadata keys written by papermill on every run.
+VOLATILE_NOTEBOOK_METADATA = ("papermill",)
+INJECTED_TAG = "injected-parameters"
+SYNC_COMMAND = "shdata build --sync"
+
+
+class SyncError(ShdataError):
+    """An executed notebook does not match its source notebook cell for cell."""
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SyncError(f"notebook not found: {path}") from None
+    except json.JSONDecodeError as exc:
+        raise SyncError(f"{path}: malformed notebook JSON at line {exc.lineno}: {exc.msg}") from None
+
+
+def _tags(cell: dict) -> list:
+    return cell.get("metadata", {}).get("tags", []) or []
+
+
+def canonical(source: dict, executed: dict, *, figures_dir: Path, notebooks_dir: Path) -> dict:
+    """The notebook to commit: ``source``'s cells and metadata with ``executed``'s outputs.
+
+    Parameters
+    ----------
+    source, executed : dict
+        Notebook JSON of the source notebook and of its canonical run.
+    figures_dir : pathlib.Path
+        Where the run's figures are published (the project's ``figures/``).
+    notebooks_dir : pathlib.Path
+        Where the committed notebook lives; preview paths are relative to it.
+
+    Raises
+    ------
+    SyncError
+        If the executed notebook's cells are not the source's cells (edited since the run).
+    """
+    ran = [c for c in executed.get("cells", []) if INJECTED_TAG not in _tags(c)]
+    cells = source.get("cells", [])
+    if [(c.get("cell_type"), "".join(c.get("source", ""))) for c in cells] != [
+        (c.get("cell_type"), "".join(c.get("source", ""))) for c in ran
+    ]:
+        raise SyncError(
+            "the executed notebook's cells differ from the source notebook; it was edited after the run: build again"
+        )
+    out = copy.deepcopy(source)
+    out["metadata"] = {k: v for k, v in out.get("metadata", {}).items() if k not in VOLATILE_NOTEBOOK_METADATA}
+    count = 0
+    for cell, run in zip(out["cells"], ran, strict=True):
+        meta = {k: v for k, v in cell.get("metadata", {}).items() if k not in VOLATILE_CELL_METADATA}
+        cell["metadata"] = meta
+        if cell.get("cell_type") != "code":
+            continue
+        cell["outputs"] = copy.deepcopy(run.get("outputs", []))
+        if run.get("execution_count") is None:
+            cell["execution_count"] = None
+        else:
+            count += 1
+            cell["execution_count"] = count
+            for o in cell["outputs"]:
+                if "execution_count" in o:
+                    o["execution_count"] = count
+    rebase(out, figures_dir, notebooks_dir)
+    return out
+
+
+def _node(nb: dict):
+    """A NotebookNode with multi-line strings joined (JSON on disk may hold them as lists of lines)."""
+    import nbformat
+
+    return nbformat.reads(json.dumps(nb), as_version=nbformat.NO_CONVERT)
+
+
+def dumps(nb: dict) -> str:
+    """Serialise a notebook exactly as JupyterLab saves it (via nbformat)."""
+    import nbformat
+
+    text = nbformat.writes(_node(nb), version=nbformat.NO_CONVERT)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def canonical_bytes(source_path: Path, executed_path: Path, *, figures_dir: Path) -> bytes:
+    """The committed bytes of ``source_path`` given its executed canonical run (see :func:`canonical`)."""
+    source_path = Path(source_path)
+    nb = canonical(
+        _read(source_path), _read(executed_path), figures_dir=Path(figures_dir), notebooks_dir=source_path.parent
+    )
+    return dumps(nb).encode("utf-8")
+
+
+def write_back(source_path: Path, executed_path: Path, *, figures_dir: Path) -> bool:
+    """Write the canonical run's outputs into the committed notebook, atomically and only on change.
+
+    Returns
+    -------
+    bool
+        Whether the notebook file changed.
+    """
+    source_path = Path(source_path)
+    data = canonical_bytes(source_path, executed_path, figures_dir=figures_dir)
+    if source_path.read_bytes() == data:
+        return False
+    with atomic_path(source_path) as tmp:  # bytes, so no newline translation on Windows
+        tmp.write_bytes(data)
+    return True
+
+
+def out_of_sync(source_path: Path, executed_path: Path, *, figures_dir: Path, root: Path | None = None) -> str | None:
+    """``None`` when the committed notebook equals its canonical run, else a one-line message.
+
+    ``root`` only shortens the path in the message (``notebooks/X.ipynb``).
+    """
+    source_path = Path(source_path)
+    want = canonical_bytes(source_path, executed_path, figures_dir=figures_dir)
+    if source_path.read_bytes() == want:
+        return None
+    shown = source_path.relative_to(root).as_posix() if root else str(source_path)
+    return f"{shown} is out of sync with its sources; run `{SYNC_COMMAND}`"
+
+
+def render_html(
+    executed_path: Path, html_path: Path, *, figures_dir: Path, shown_from: Path | None = None, exporter=None
+) -> None:
+    """Write the HTML rendering of an executed notebook whose previews show the published figures.
+
+    Parameters
+    ----------
+    executed_path, html_path : pathlib.Path
+    figures_dir : pathlib.Path
+        Where the figures are published (the project's ``figures/``).
+    shown_from : pathlib.Path, optional
+        The folder the HTML will be read from, if it is moved after writing (``build/html``
+        for a rendering made in a staging folder); default: ``html_path``'s folder.
+    exporter : nbconvert.HTMLExporter, optional
+        Reused between calls by a long-lived build worker.
+    """
+
+    nb = _read(executed_path)
+    rebase(nb, figures_dir, shown_from or Path(html_path).parent)
+    if exporter is None:
+        from nbconvert import HTMLExporter
+
+        exporter = HTMLExporter()
+    body, _ = exporter.from_notebook_node(_node(nb))
+    Path(html_path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(Path(html_path)) as tmp:
+        tmp.write_bytes(body.encode("utf-8"))
+
+
+def saved_canonically(path: Path) -> str | None:
+    """A quick check without running anything: is the notebook saved as :func:`write_back` writes it?
+
+    Catches a notebook saved from JupyterLab after an out-of-order or partial run (execution
+    counts), with timing metadata, or with a run's injected parameters. Whether its outputs
+    match its code needs a run: :func:`out_of_sync` (the test suite does it).
+    """
+    path = Path(path)
+    nb = _read(path)
+    clean = copy.deepcopy(nb)
+    clean["cells"] = [c for c in clean.get("cells", []) if INJECTED_TAG not in _tags(c)]
+    # previews are recomputed from their metadata, relative to the notebook's folder
+    want = dumps(canonical(clean, nb, figures_dir=path.parent.parent / "figures", notebooks_dir=path.parent))
+    if path.read_bytes() == want.encode("utf-8"):
+        return None
+    return f"{path.as_posix()} is not saved as a canonical run; run `{SYNC_COMMAND}`"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m shdata.sync --check NOTEBOOK...`` (the pre-commit hook): exit 1 naming each bad notebook."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] != "--check":
+        print("usage: python -m shdata.sync --check NOTEBOOK.ipynb ...", file=sys.stderr)
+        return 2
+    bad = [m for m in (saved_canonically(Path(a)) for a in args[1:]) if m]
+    for m in bad:
+        print(m, file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

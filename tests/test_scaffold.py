@@ -1,0 +1,166 @@
+"""`shdata new`: a notebook scaffold that builds, passes nbval and joins the manifest."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shdata import notebook, scaffold
+from shdata.cli import main
+
+from .conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _params_cell(path: Path) -> str:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return "".join(next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))["source"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_declares_the_parameters_from_one_place(path):
+    assert _params_cell(path) == scaffold.parameters_source(), (
+        f"{path.name}: its parameters cell differs from shdata.scaffold.parameters_source()"
+    )
+
+
+def test_the_parameters_are_the_ones_validate_checks():
+    declared = [
+        n
+        for n, p in inspect.signature(notebook.validate).parameters.items()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    assert [p[0] for p in scaffold.parameters()] == declared
+
+
+@pytest.fixture
+def empty_project(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "proj"
+    (root / "notebooks").mkdir(parents=True)
+    for name in ("pyproject.toml", "requirements.lock"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(ROOT / "data", root / "data")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["new", "My-Notebook"], "notebook name 'My-Notebook' is not allowed; use 2-41 lower-case letters"),
+        (["new", "class"], "notebook name 'class' is not allowed"),
+        (["new", "taken"], "notebooks/taken.ipynb already exists; choose another name"),
+        (["new", "fresh", "--table", "nsfc_project"], "unknown table id 'nsfc_project'; did you mean"),
+    ],
+)
+def test_refusals_are_one_line_and_write_nothing(empty_project, capsys, args, message):
+    (empty_project / "notebooks" / "taken.ipynb").write_text("{}", encoding="utf-8")
+    before = sorted(p.name for p in (empty_project / "notebooks").iterdir())
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert sorted(p.name for p in (empty_project / "notebooks").iterdir()) == before
+    assert not (empty_project / "figures").exists()
+
+
+def _kind_of_example(meta) -> tuple:
+    """What decides the example's code: the table's shape, whether it has levels, printed totals."""
+    import shdata
+
+    names = {f["name"] for f in meta.fields}
+    levels = meta.shape == "indicator" and bool((shdata.load(meta.id)["kind"] == "level").any())
+    return meta.shape, levels, "row_type" in names
+
+
+def test_the_example_draws_each_kind_of_table_and_refuses_tables_without_numbers(tmp_path):
+    """Every table gets example code or a one-line refusal; one table of each kind is drawn
+    (in-process, no kernel, small PNGs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import shdata
+
+    drawn: dict[tuple, str] = {}
+    for tid in shdata._pkg().ids():
+        meta = shdata.metadata(tid)
+        if not meta.value_fields:
+            with pytest.raises(scaffold.ScaffoldError, match=f"table '{tid}' has no label column and numeric"):
+                scaffold.new_notebook("t", tid)
+            continue
+        cells = [c for c in scaffold.new_notebook("t", tid)["cells"] if c["cell_type"] == "code"]
+        for cell in cells:
+            compile("".join(cell["source"]), tid, "exec")
+        drawn.setdefault(_kind_of_example(meta), tid)
+    assert len(drawn) >= 3
+    for tid in drawn.values():
+        cells = [c for c in scaffold.new_notebook("t", tid)["cells"] if c["cell_type"] == "code"]
+        ns: dict = {}
+        exec("".join(cells[0]["source"]), ns)
+        ns.update(output_dir=str(tmp_path), formats=["png"], dpi=72)  # as papermill injects them
+        for cell in cells[1:]:
+            exec("".join(cell["source"]), ns)
+        record = json.loads((tmp_path / "en" / f"t-{tid.replace('_', '-')}.json").read_text(encoding="utf-8"))
+        assert record["provenance"]["sources"][0]["table"] == tid
+        assert len(ns["rows"]) >= 1 and "the largest is" in ns["commentary"]
+
+
+def test_new_notebook_builds_passes_nbval_and_joins_the_manifest(empty_project):
+    import shdata
+
+    table = next(t for t in shdata._pkg().ids() if shdata.metadata(t).shape == "measure")
+    env_cmd = [sys.executable, "-m", "shdata.cli"]
+    done = subprocess.run(
+        [*env_cmd, "new", "demo", "--table", table], cwd=empty_project, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Created notebooks/demo.ipynb" in done.stdout
+    path = empty_project / "notebooks" / "demo.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    fid = f"demo-{table.replace('_', '-')}"
+    assert any(f'src="../figures/en/{fid}.png"' in "".join(o["data"].get("text/html", "")) for o in outputs)
+    text = "".join("".join(o["data"].get("text/markdown", "")) for o in outputs if "data" in o)
+    assert "the largest is" in text and "Source:" in text
+    assert (empty_project / "figures" / "en" / f"{fid}.png").is_file()
+
+    nbval = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--nbval",
+            "notebooks/demo.ipynb",
+            "-o",
+            "addopts=",
+            "-o",
+            "testpaths=",
+        ],
+        cwd=empty_project,
+        capture_output=True,
+        text=True,
+    )
+    assert nbval.returncode == 0, nbval.stdout[-3000:]
+
+    build = subprocess.run(
+        [*env_cmd, "build", "demo", "--lang", "zh", "--jobs", "1", "--formats", "png"],
+        cwd=empty_project,
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    manifest = json.loads((empty_project / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(e for e in manifest["figures"] if e["id"] == fid)
+    # English from `shdata new` (and nbval), Chinese from the build
+    assert entry["notebook"] == "demo" and set(entry["title"]) == {"en", "zh"}
