@@ -288,6 +288,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     kept, used = lint.apply_waivers(defects, waivers)
     if kept:
         raise FigureLintError(lint.sorted_defects(kept))
+    render.freeze_layout(fig)   # the layout just linted is the one every file gets
     folder = P.output_dir / P.lang
     provenance = {
         "figure": figure_id,
