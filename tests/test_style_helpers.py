@@ -78,3 +78,27 @@ def test_role_colours():
     assert style.role_colours(["shanghai", "context", "derived"]) == [style.HIGHLIGHT, style.CONTEXT, style.DERIVED]
     with pytest.raises(ParameterError):
         style.role_colours(["blue"])
+
+
+@pytest.mark.parametrize("lang, ticks, labels", [
+    ("en", [0, 250, 500, 1000], ["0", "250", "500", "1,000"]),
+    ("en", [0, 0.5, 1.0, 1.5], ["0.0", "0.5", "1.0", "1.5"]),
+    ("en", [0.1, 0.2, 0.30000000000000004], ["0.1", "0.2", "0.3"]),
+    ("zh", [0, 5000, 10000], ["0", "5000", "10000"]),
+])
+def test_tick_labels_share_their_decimals(lang, ticks, labels):
+    assert style.number_formatter(lang).format_ticks(ticks) == labels
+
+
+def test_figures_get_the_house_number_format_without_breaking_categories_or_log_axes(house):
+    from shdata import notebook
+
+    P = notebook.validate(lang="en")
+    fig, (a, b) = P.figure(ncols=2)
+    a.barh(["Shanghai", "Beijing"], [1500, 900])
+    b.set_xscale("log")
+    b.plot([10, 10000], [1, 2])
+    fig.draw_without_rendering()
+    assert [t.get_text() for t in a.get_yticklabels()] == ["Shanghai", "Beijing"]
+    assert "1,000" in [t.get_text() for t in a.get_xticklabels()]
+    assert "10^{3}" in "".join(t.get_text() for t in b.get_xticklabels())
