@@ -80,6 +80,11 @@ RULES = {
 }
 
 
+def _shown(text: str) -> str:
+    """A text on one line: line breaks shown as ⏎."""
+    return text.replace("\n", "⏎")
+
+
 @dataclass(frozen=True)
 class Defect:
     """One layout or typography defect of one artist.
@@ -102,8 +107,7 @@ class Defect:
     detail: str
 
     def __str__(self) -> str:
-        shown = self.text.replace("\n", "⏎")
-        return f"{self.figure}: {self.rule}: {shown!r}: {self.detail}"
+        return f"{self.figure}: {self.rule}: {_shown(self.text)!r}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -523,7 +527,7 @@ def find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None =
                 continue
             if _overlap(a.bbox, b.bbox, tol):
                 first, second = sorted((a.text, b.text))
-                add("text-overlap", first, f"overlaps {second!r}")
+                add("text-overlap", first, f"overlaps {_shown(second)!r}")
 
     # Text against data marks it does not label.
     reach = LABEL_REACH_MM * px_per_mm
@@ -606,7 +610,7 @@ def apply_waivers(defects: Iterable[Defect], waivers: Iterable[Waiver]) -> tuple
     for d in defects:
         w = next((w for w in waivers if w.rule == d.rule and w.text in (d.text, d.text.replace("\n", " "))), None)
         if w is None and d.rule == "text-overlap":
-            w = next((w for w in waivers if w.rule == d.rule and f"overlaps {w.text!r}" == d.detail), None)
+            w = next((w for w in waivers if w.rule == d.rule and f"overlaps {_shown(w.text)!r}" == d.detail), None)
         if w is not None:
             used.add(w)
         else:

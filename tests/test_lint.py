@@ -201,3 +201,12 @@ def test_defect_is_one_line_naming_figure_rule_and_text():
     d = lint.Defect("funding-x", "margin", "Contract value\n(¥ bn)", "0.2 mm from the right edge; keep 1 mm")
     assert str(d) == "funding-x: margin: 'Contract value⏎(¥ bn)': 0.2 mm from the right edge; keep 1 mm"
     assert "\n" not in str(d)
+
+
+def test_overlap_waiver_may_name_either_text_even_over_two_lines(house):
+    fig, ax = bars()
+    ax.text(0.5, 0.5, "first\nlabel")
+    ax.text(0.6, 0.5, "second\nlabel")
+    assert "text-overlap" in rules(fig)
+    assert rules(fig, waive={"text-overlap": "second\nlabel"}) == set()
+    assert rules(fig, waive={"text-overlap": "first label"}) == set()
