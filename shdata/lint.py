@@ -44,9 +44,10 @@ that matches nothing is itself a defect (``unused-waiver``), so waivers cannot g
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 from . import linebreak
 from .errors import ParameterError
@@ -265,10 +266,9 @@ def _drawn_tick_labels(ax) -> set[int]:
     for axis in (ax.xaxis, ax.yaxis):
         if not axis.get_visible():
             continue
-        try:
-            ticks = axis._update_ticks()  # the ticks inside the view limits (what draw() draws)
-        except Exception:  # pragma: no cover - private API moved
-            ticks = axis.get_major_ticks() + axis.get_minor_ticks()
+        # The ticks inside the view limits: what draw() draws (private, stable since matplotlib 3.1).
+        update = getattr(axis, "_update_ticks", None)
+        ticks = update() if update else axis.get_major_ticks() + axis.get_minor_ticks()
         for t in ticks:
             for lab in (t.label1, t.label2):
                 if lab.get_visible():

@@ -60,7 +60,7 @@ def _lean_font(path: str, face_index: int) -> bytes:
         post.extraNames = []
         post.mapping = {}
         post.glyphOrder = order
-    cmap = font["cmap"] if "cmap" in font else None
+    cmap = font.get("cmap")
     if cmap is not None:
         best = cmap.getBestCmap()
         if best and max(best) <= 0xFFFF:

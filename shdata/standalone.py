@@ -19,8 +19,8 @@ linter in both languages.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from . import linebreak
 

@@ -40,7 +40,7 @@ def test_a_good_figure_passes(house):
 
 
 def test_canvas(house):
-    fig, ax = bars()
+    fig, _ = bars()
     fig.text(0.97, 0.5, "Beyond the edge")
     found = lint.lint_figure(fig, "test-figure", "en")
     assert any(d.rule == "canvas" and d.text == "Beyond the edge" for d in found)
@@ -49,7 +49,7 @@ def test_canvas(house):
 
 
 def test_margin(house):
-    fig, ax = bars()
+    fig, _ = bars()
     fig.get_layout_engine().set(w_pad=0, h_pad=0)
     assert "margin" in rules(fig)
     fig2, _ = bars()   # the house pads keep 1.5 mm

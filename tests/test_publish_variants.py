@@ -45,10 +45,10 @@ def trade_figure(P, bad=False):
 
 
 def publish(P, fig, **kw):
-    args = dict(sources=[TABLE], title=P.t("Technology trade", "技术交易"), caption=P.t("Caption.", "说明。"),
-                headline=P.t("Shanghai supplies two fifths of the Yangtze Delta's internal technology trade",
-                             "上海输出的技术交易额约占长三角三省一市相互间技术交易额的四成"),
-                subtitle=P.t("Technology trade, ¥ bn, January–September 2023", "技术交易额，亿元，2023年1—9月"))
+    args = {"sources": [TABLE], "title": P.t("Technology trade", "技术交易"), "caption": P.t("Caption.", "说明。"),
+            "headline": P.t("Shanghai supplies two fifths of the Yangtze Delta's internal technology trade",
+                            "上海输出的技术交易额约占长三角三省一市相互间技术交易额的四成"),
+            "subtitle": P.t("Technology trade, ¥ bn, January–September 2023", "技术交易额，亿元，2023年1—9月")}
     args.update(kw)
     P.publish(fig, "yrd-technology-trade", **args)
 

@@ -31,14 +31,14 @@ def test_number_formatter(lang, x, text):
     ("万元", "zh", {50000: "50000"}, "万元"),
 ])
 def test_money_axis_converts_ticks_exactly_by_powers_of_ten(house, unit, lang, ticks, label):
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     assert style.money_axis(ax, unit, lang) == label
     formatter = ax.xaxis.get_major_formatter()
     assert {x: formatter(x) for x in ticks} == ticks
 
 
 def test_money_axis_refuses_other_units(house):
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     with pytest.raises(ParameterError, match="money unit"):
         style.money_axis(ax, "万人", "en")
 
@@ -56,7 +56,7 @@ def test_column_for_refuses_nonsense():
 def test_a_forgotten_colour_is_context_grey(house):
     from matplotlib.colors import to_hex
 
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     bars = ax.bar(["a", "b"], [1, 2])
     line, = ax.plot([0, 1], [0, 1])
     assert to_hex(bars[0].get_facecolor()).upper() == style.CONTEXT
