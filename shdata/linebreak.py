@@ -224,7 +224,7 @@ def bad_breaks(text: str) -> list[tuple[str, str]]:
             out.append(("kinsoku-start", s))
         if k < len(lines) - 1 and s[-1] in NO_LINE_END:
             out.append(("kinsoku-end", s))
-    joined, pos, cut = "", 0, []
+    joined, cut = "", []
     for k, ln in enumerate(lines):
         piece = ln.strip() if k else ln.rstrip()
         # A break that replaced a space between Latin words is a space again.

@@ -44,9 +44,10 @@ that matches nothing is itself a defect (``unused-waiver``), so waivers cannot g
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 from . import linebreak
 from .errors import ParameterError
@@ -80,6 +81,11 @@ RULES = {
 }
 
 
+def _shown(text: str) -> str:
+    """A text on one line: line breaks shown as ⏎."""
+    return text.replace("\n", "⏎")
+
+
 @dataclass(frozen=True)
 class Defect:
     """One layout or typography defect of one artist.
@@ -102,8 +108,7 @@ class Defect:
     detail: str
 
     def __str__(self) -> str:
-        shown = self.text.replace("\n", "⏎")
-        return f"{self.figure}: {self.rule}: {shown!r}: {self.detail}"
+        return f"{self.figure}: {self.rule}: {_shown(self.text)!r}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -261,10 +266,9 @@ def _drawn_tick_labels(ax) -> set[int]:
     for axis in (ax.xaxis, ax.yaxis):
         if not axis.get_visible():
             continue
-        try:
-            ticks = axis._update_ticks()  # the ticks inside the view limits (what draw() draws)
-        except Exception:  # pragma: no cover - private API moved
-            ticks = axis.get_major_ticks() + axis.get_minor_ticks()
+        # The ticks inside the view limits: what draw() draws (private, stable since matplotlib 3.1).
+        update = getattr(axis, "_update_ticks", None)
+        ticks = update() if update else axis.get_major_ticks() + axis.get_minor_ticks()
         for t in ticks:
             for lab in (t.label1, t.label2):
                 if lab.get_visible():
@@ -523,7 +527,7 @@ def find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None =
                 continue
             if _overlap(a.bbox, b.bbox, tol):
                 first, second = sorted((a.text, b.text))
-                add("text-overlap", first, f"overlaps {second!r}")
+                add("text-overlap", first, f"overlaps {_shown(second)!r}")
 
     # Text against data marks it does not label.
     reach = LABEL_REACH_MM * px_per_mm
@@ -606,7 +610,7 @@ def apply_waivers(defects: Iterable[Defect], waivers: Iterable[Waiver]) -> tuple
     for d in defects:
         w = next((w for w in waivers if w.rule == d.rule and w.text in (d.text, d.text.replace("\n", " "))), None)
         if w is None and d.rule == "text-overlap":
-            w = next((w for w in waivers if w.rule == d.rule and f"overlaps {w.text!r}" == d.detail), None)
+            w = next((w for w in waivers if w.rule == d.rule and f"overlaps {_shown(w.text)!r}" == d.detail), None)
         if w is not None:
             used.add(w)
         else:

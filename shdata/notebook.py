@@ -93,7 +93,12 @@ class Params:
         from .style import width_inches
 
         w = self.width_in if width is None else width_inches(width)
-        return plt.subplots(nrows, ncols, figsize=(w, w * height), **kw)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(w, w * height), **kw)
+        from .style import house_axes
+
+        for ax in fig.axes:
+            house_axes(ax, self.lang)   # thousands separators in English ticks, by default
+        return fig, axes
 
     def wrap(self, labels, width: int = 28) -> list[str]:
         """Wrap long labels to ``width`` columns (a Chinese character counts two).
@@ -316,6 +321,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     kept, used = lint.apply_waivers(defects, waivers)
     if kept:
         raise FigureLintError(lint.sorted_defects(kept))
+    render.freeze_layout(fig)   # the layout just linted is the one every file gets
     folder = P.output_dir / P.lang
     provenance = {
         "figure": figure_id,

@@ -19,8 +19,8 @@ linter in both languages.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from . import linebreak
 
@@ -116,7 +116,8 @@ def grow(fig, lang: str, st: StandaloneText) -> None:
     st : StandaloneText
         From :func:`texts`.
     """
-    fig.draw_without_rendering()          # settle the journal layout first
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()      # settle the journal layout first (publish has frozen it already)
     renderer = fig.canvas.get_renderer()
     w_in, h_in = fig.get_size_inches()
     dpi = fig.dpi
@@ -125,9 +126,15 @@ def grow(fig, lang: str, st: StandaloneText) -> None:
     # Freeze the plot: constrained layout must not re-solve in a taller canvas,
     # so the axes keep exactly the journal geometry (scaled into the new height).
     positions = [(ax, ax.get_position(original=False)) for ax in fig.axes]
-    fig.set_layout_engine("none")
-    for ax, pos in positions:
-        ax.set_position(pos)
+    engine = fig.get_layout_engine()
+    try:
+        fig.set_layout_engine("none")
+        engine = None
+    except RuntimeError:   # a constrained-layout colorbar: confine the layout to the old area instead
+        pass
+    if engine is None:
+        for ax, pos in positions:
+            ax.set_position(pos)
     fig_texts = [*fig.texts, *(getattr(fig, n, None) for n in ("_suptitle", "_supxlabel", "_supylabel"))]
     journal_texts = [(t, t.get_position()) for t in fig_texts if t is not None]
 
@@ -144,8 +151,11 @@ def grow(fig, lang: str, st: StandaloneText) -> None:
     new_px = old_px + top_px + bottom_px
     fig.set_size_inches(w_in, new_px / dpi)
     scale, shift = old_px / new_px, bottom_px / new_px
-    for ax, pos in positions:
-        ax.set_position([pos.x0, shift + pos.y0 * scale, pos.width, pos.height * scale])
+    if engine is not None:
+        engine.set(rect=(0, shift, 1, scale))
+    else:
+        for ax, pos in positions:
+            ax.set_position([pos.x0, shift + pos.y0 * scale, pos.width, pos.height * scale])
     for t, (x, y) in journal_texts:
         if t.get_transform() == fig.transFigure:
             t.set_position((x, shift + y * scale))

@@ -212,18 +212,33 @@ def canvas_margins(fig, mm: float = MARGIN_MM) -> None:
     fig.subplots_adjust(left=pad / w, right=1 - pad / w, bottom=pad / h, top=1 - pad / h)
 
 
-def _plain_number(d, lang: str) -> str:
-    """A Decimal with the digits it needs, thousands separators in English only."""
+def _plain_number(d, lang: str, keep_zeros: bool = False) -> str:
+    """A Decimal with the digits it needs (or as given), thousands separators in English only."""
     from decimal import Decimal
 
-    d = Decimal(d).normalize()
-    if d == d.to_integral_value():
-        d = d.quantize(Decimal(1))
+    d = Decimal(d)
+    if not keep_zeros:
+        d = d.normalize()
+        if d == d.to_integral_value():
+            d = d.quantize(Decimal(1))
+    if d == 0:
+        d = abs(d)
     text = format(d, "f")
     whole, _, frac = text.partition(".")
     sign = "-" if whole.startswith("-") else ""
     whole = f"{int(whole.lstrip('-') or 0):,}" if lang == "en" else whole.lstrip("-")
     return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+
+
+def _tick_decimal(x: float, scale: int):
+    from decimal import Decimal
+
+    # Locators produce values such as 0.30000000000000004: round away float noise first.
+    return Decimal(repr(round(float(x), 12))).scaleb(scale)
+
+
+def _decimals(d) -> int:
+    return max(0, -d.normalize().as_tuple().exponent)
 
 
 def number_formatter(lang: str = "en", scale: int = 0):
@@ -237,23 +252,45 @@ def number_formatter(lang: str = "en", scale: int = 0):
 
     Returns
     -------
-    matplotlib.ticker.FuncFormatter
-        Shows each tick with the digits it needs (``1,000``, ``2.5``), computed
-        exactly from the tick's shortest decimal repr.
+    matplotlib.ticker.Formatter
+        Shows the ticks of an axis with the same number of decimals, the fewest
+        that show every tick exactly (``0, 250, 500, 1,000``; ``0.0, 0.5, 1.0``),
+        computed with :class:`decimal.Decimal` from each tick's shortest repr.
 
     Examples
     --------
     >>> ax.xaxis.set_major_formatter(number_formatter("en"))  # doctest: +SKIP
     """
-    from decimal import Decimal
+    from matplotlib.ticker import Formatter
 
-    from matplotlib.ticker import FuncFormatter
+    if lang not in ("en", "zh"):
+        raise ParameterError(f"lang {lang!r} is not allowed; use 'en' or 'zh'")
 
-    def fmt(x, pos=None):
-        d = Decimal(repr(float(x))).scaleb(scale)
-        return _plain_number(d, lang)
+    class NumberFormatter(Formatter):
+        def __call__(self, x, pos=None):
+            return _plain_number(_tick_decimal(x, scale), lang)
 
-    return FuncFormatter(fmt)
+        def format_ticks(self, values):
+            ds = [_tick_decimal(v, scale) for v in values]
+            places = min(max((_decimals(d) for d in ds), default=0), 6)
+            from decimal import Decimal
+
+            q = Decimal(1).scaleb(-places)
+            return [_plain_number(d.quantize(q), lang, keep_zeros=True) for d in ds]
+
+    return NumberFormatter()
+
+
+def house_axes(ax, lang: str) -> None:
+    """Give an axes the house number format on both axes (called by ``P.figure``).
+
+    English tick labels get thousands separators. The formatter stays marked as
+    the default, so a categorical or date axis still gets its own labels and
+    ``set_xscale("log")`` still installs the log formatter.
+    """
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(number_formatter(lang))
+        axis.isDefault_majfmt = True
 
 
 #: Money display units: English converts to ¥ bn / ¥ m; Chinese keeps the printed unit.

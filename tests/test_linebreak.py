@@ -5,7 +5,13 @@ import pytest
 
 from shdata import notebook
 from shdata.errors import ParameterError
-from shdata.linebreak import NO_LINE_END, NO_LINE_START, bad_breaks, full_width_brackets, wrap
+from shdata.linebreak import (
+    NO_LINE_END,
+    NO_LINE_START,
+    bad_breaks,
+    full_width_brackets,
+    wrap,
+)
 
 
 def lines(text):

@@ -45,10 +45,10 @@ def trade_figure(P, bad=False):
 
 
 def publish(P, fig, **kw):
-    args = dict(sources=[TABLE], title=P.t("Technology trade", "技术交易"), caption=P.t("Caption.", "说明。"),
-                headline=P.t("Shanghai supplies two fifths of the Yangtze Delta's internal technology trade",
-                             "上海输出的技术交易额约占长三角三省一市相互间技术交易额的四成"),
-                subtitle=P.t("Technology trade, ¥ bn, January–September 2023", "技术交易额，亿元，2023年1—9月"))
+    args = {"sources": [TABLE], "title": P.t("Technology trade", "技术交易"), "caption": P.t("Caption.", "说明。"),
+            "headline": P.t("Shanghai supplies two fifths of the Yangtze Delta's internal technology trade",
+                            "上海输出的技术交易额约占长三角三省一市相互间技术交易额的四成"),
+            "subtitle": P.t("Technology trade, ¥ bn, January–September 2023", "技术交易额，亿元，2023年1—9月")}
     args.update(kw)
     P.publish(fig, "yrd-technology-trade", **args)
 
@@ -139,7 +139,7 @@ def test_manifest_lists_both_variants_and_cite_resolves_each(params, capsys):
                                                                    for v in ("journal", "standalone")}
     assert entry["title"]["en"] == "Technology trade"
     csv_rows = manifest.manifest_csv(manifest.manifest(P.output_dir)).splitlines()
-    assert len(csv_rows) == 1 + 4 and csv_rows[0].endswith(",variant")
+    assert len(csv_rows) == 1 + 4 and ",variant," in csv_rows[0]
     path = P.output_dir / "manifest.json"
     path.write_text(json.dumps(manifest.manifest(P.output_dir)), encoding="utf-8")
     assert cli.main(["cite", "yrd-technology-trade", "--manifest", str(path)]) == 0

@@ -31,14 +31,14 @@ def test_number_formatter(lang, x, text):
     ("万元", "zh", {50000: "50000"}, "万元"),
 ])
 def test_money_axis_converts_ticks_exactly_by_powers_of_ten(house, unit, lang, ticks, label):
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     assert style.money_axis(ax, unit, lang) == label
     formatter = ax.xaxis.get_major_formatter()
     assert {x: formatter(x) for x in ticks} == ticks
 
 
 def test_money_axis_refuses_other_units(house):
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     with pytest.raises(ParameterError, match="money unit"):
         style.money_axis(ax, "万人", "en")
 
@@ -56,7 +56,7 @@ def test_column_for_refuses_nonsense():
 def test_a_forgotten_colour_is_context_grey(house):
     from matplotlib.colors import to_hex
 
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     bars = ax.bar(["a", "b"], [1, 2])
     line, = ax.plot([0, 1], [0, 1])
     assert to_hex(bars[0].get_facecolor()).upper() == style.CONTEXT
@@ -78,3 +78,27 @@ def test_role_colours():
     assert style.role_colours(["shanghai", "context", "derived"]) == [style.HIGHLIGHT, style.CONTEXT, style.DERIVED]
     with pytest.raises(ParameterError):
         style.role_colours(["blue"])
+
+
+@pytest.mark.parametrize("lang, ticks, labels", [
+    ("en", [0, 250, 500, 1000], ["0", "250", "500", "1,000"]),
+    ("en", [0, 0.5, 1.0, 1.5], ["0.0", "0.5", "1.0", "1.5"]),
+    ("en", [0.1, 0.2, 0.30000000000000004], ["0.1", "0.2", "0.3"]),
+    ("zh", [0, 5000, 10000], ["0", "5000", "10000"]),
+])
+def test_tick_labels_share_their_decimals(lang, ticks, labels):
+    assert style.number_formatter(lang).format_ticks(ticks) == labels
+
+
+def test_figures_get_the_house_number_format_without_breaking_categories_or_log_axes(house):
+    from shdata import notebook
+
+    P = notebook.validate(lang="en")
+    fig, (a, b) = P.figure(ncols=2)
+    a.barh(["Shanghai", "Beijing"], [1500, 900])
+    b.set_xscale("log")
+    b.plot([10, 10000], [1, 2])
+    fig.draw_without_rendering()
+    assert [t.get_text() for t in a.get_yticklabels()] == ["Shanghai", "Beijing"]
+    assert "1,000" in [t.get_text() for t in a.get_xticklabels()]
+    assert "10^{3}" in "".join(t.get_text() for t in b.get_xticklabels())

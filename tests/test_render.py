@@ -1,0 +1,77 @@
+"""Figure files as bytes (shdata.render): PDF fonts stay TrueType with the right glyphs."""
+from __future__ import annotations
+
+import io
+import re
+import zlib
+
+import pytest
+
+from shdata import render, style
+
+plt = pytest.importorskip("matplotlib.pyplot")
+
+
+@pytest.fixture
+def zh_figure():
+    with plt.rc_context():
+        style.apply("zh")
+        fig, ax = plt.subplots(figsize=(3.5, 1.5))
+        ax.barh(["上海", "长三角（苏浙皖）"], [592, 1491])
+        ax.set_xlabel("技术交易额（亿元）")
+        fig.text(0.01, 0.99, "上海输出占四成", fontweight="bold", va="top")
+        yield fig
+        plt.close(fig)
+
+
+def embedded_fonts(pdf: bytes):
+    from fontTools.ttLib import TTFont
+
+    fonts = []
+    for m in re.finditer(rb"/FontFile2 (\d+) 0 R", pdf):
+        obj = re.search(rb"\n" + m.group(1) + rb" 0 obj\n<<.*?>>\nstream\n", pdf, re.DOTALL)
+        end = pdf.index(b"endstream", obj.end())
+        fonts.append(TTFont(io.BytesIO(zlib.decompress(pdf[obj.end():end]))))
+    return fonts
+
+
+def test_pdf_embeds_truetype_subsets_with_the_original_outlines(zh_figure):
+    from fontTools.ttLib import TTFont
+
+    meta = render.Metadata(title="t", caption="c", provenance="{}")
+    pdf = render.render(zh_figure, "pdf", meta, 300)
+    assert b"/Type3" not in pdf and b"/CIDFontType2" in pdf
+    fonts = embedded_fonts(pdf)
+    assert fonts and all("glyf" in f and "GSUB" not in f for f in fonts)
+    originals = {p.name: TTFont(p) for p in style.font_paths()}
+    checked = 0
+    for f in fonts:
+        family = f["name"].getDebugName(4) or ""
+        src = next((o for n, o in originals.items() if ("Bold" in n) == ("Bold" in family)
+                    and "Noto" in family), None)
+        if src is None:
+            continue
+        cmap = f.getBestCmap() or {}
+        for code, name in cmap.items():
+            if code in (0x4E0A, 0x6D77):   # 上, 海
+                sub_glyph = f["glyf"][name]
+                orig_glyph = src["glyf"][src.getBestCmap()[code]]
+                assert sub_glyph.getCoordinates(f["glyf"])[0] == orig_glyph.getCoordinates(src["glyf"])[0]
+                checked += 1
+    assert checked >= 2
+
+
+def test_rendering_is_deterministic(zh_figure):
+    meta = render.Metadata(title="t", caption="c", provenance="{}")
+    first = render.render_all(zh_figure, ("png", "svg", "pdf"), meta, 150)
+    assert render.render_all(zh_figure, ("png", "svg", "pdf"), meta, 150) == first
+
+
+def test_preview_is_the_png_scaled_down(zh_figure):
+    from PIL import Image
+
+    meta = render.Metadata(title="t", caption="c", provenance="{}")
+    png = render.render(zh_figure, "png", meta, 300)
+    small = render.preview_png(zh_figure, png, 300, 110)
+    with Image.open(io.BytesIO(png)) as big, Image.open(io.BytesIO(small)) as im:
+        assert abs(im.width - big.width * 110 / 300) <= 1 and abs(im.height - big.height * 110 / 300) <= 1
