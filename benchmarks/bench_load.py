@@ -6,6 +6,8 @@ Compares, in one run and on the same machine:
 * ``shdata.load`` of every table (validated, typed, with metadata; first and
   cached) against plain ``pandas.read_csv`` of the same files (no validation);
 * ``shdata check`` (every schema rule and consistency check) on its own;
+* the provenance check of every value and a first ``shdata.trace`` (provenance is read
+  only when asked for, so loading does not pay for it);
 * ``frictionless validate`` of the whole package (the standard validator).
 
 Run: ``.venv/bin/python benchmarks/bench_load.py``. Prints a Markdown table.
@@ -46,6 +48,7 @@ def main() -> None:
     import shdata
     from shdata.checks import run_checks
     from shdata.package import Package
+    from shdata.provenance import check_provenance
 
     ids = Package(DATA).ids()
     files = [DATA / Package(DATA).metadata(t).path for t in ids]
@@ -73,6 +76,14 @@ def main() -> None:
             pkg.parsed(t)
         run_checks(pkg)
 
+    def provenance_all():
+        pkg = Package(DATA)  # reads provenance.json and the report text, checks every quote
+        return check_provenance(pkg)[0]
+
+    def trace_one():
+        shdata._default = None  # a fresh package: the provenance file is read on this first trace
+        shdata.trace("nsfc_projects_by_programme", "Total", "amount")
+
     def frictionless_all():
         import frictionless
 
@@ -86,6 +97,8 @@ def main() -> None:
         (f"shdata.load, all {len(ids)} tables, cold (validate + hash)", _timed(load_cold)),
         (f"shdata.load, all {len(ids)} tables, cached", _timed(load_warm)),
         ("shdata check (validation + all consistency checks)", _timed(check_all)),
+        (f"provenance check, all {provenance_all()} values (quote at offset, value, label)", _timed(provenance_all)),
+        ("shdata.trace, first call (reads provenance.json)", _timed(trace_one)),
         ("frictionless validate datapackage.json (reference)", _timed(frictionless_all)),
     ]
     ref = rows[2][1]

@@ -101,7 +101,7 @@ def _entry_key(e: dict) -> tuple[str, str, str]:
     return (e["table"], e["row"], e["column"])
 
 
-def provenance_path(pkg: "Package") -> Path:
+def provenance_path(pkg: Package) -> Path:
     """The provenance file declared by the descriptor."""
     spec = pkg.descriptor.get(PROVENANCE_KEY)
     if not isinstance(spec, dict) or not spec.get("path"):
@@ -110,7 +110,7 @@ def provenance_path(pkg: "Package") -> Path:
     return pkg.data_dir / spec["path"]
 
 
-def load_provenance(pkg: "Package") -> dict[tuple[str, str, str], dict]:
+def load_provenance(pkg: Package) -> dict[tuple[str, str, str], dict]:
     """Read and hash-check the provenance file, keyed by (table, row, column)."""
     cache = getattr(pkg, "_provenance", None)
     if cache is not None:
@@ -132,7 +132,7 @@ def load_provenance(pkg: "Package") -> dict[tuple[str, str, str], dict]:
     return out
 
 
-def source_text(pkg: "Package") -> str | None:
+def source_text(pkg: Package) -> str | None:
     """The report's full text if present beside the data (a clone), else ``None`` (a wheel).
 
     Raises
@@ -161,7 +161,7 @@ def row_key(meta: Any, raw: dict[str, str]) -> str:
     return " | ".join(raw[k] for k in meta.primary_key)
 
 
-def value_cells(pkg: "Package", table_id: str):
+def value_cells(pkg: Package, table_id: str):
     """Yield ``(row_key, column, raw_row)`` for every printed value cell of a table."""
     meta = pkg.metadata(table_id)
     for raw in pkg.parsed(table_id).raw:
@@ -172,7 +172,7 @@ def value_cells(pkg: "Package", table_id: str):
 
 # -- the public trace ------------------------------------------------------------------------
 
-def _find_row(pkg: "Package", table_id: str, row: str) -> tuple[str, dict[str, str]]:
+def _find_row(pkg: Package, table_id: str, row: str) -> tuple[str, dict[str, str]]:
     meta = pkg.metadata(table_id)
     raws = pkg.parsed(table_id).raw
     for raw in raws:
@@ -189,7 +189,7 @@ def _find_row(pkg: "Package", table_id: str, row: str) -> tuple[str, dict[str, s
                      + (" ..." if len(keys) > 8 else ""))
 
 
-def trace(pkg: "Package", table_id: str, row: str, column: str = "value") -> Trace:
+def trace(pkg: Package, table_id: str, row: str, column: str = "value") -> Trace:
     """Where one value is printed: section, quote, sentence and offset.
 
     Parameters
@@ -224,7 +224,7 @@ def _to_trace(meta: Any, key: str, column: str, value: str, e: dict) -> Trace:
                  words=e.get("words", ""), rule=e.get("rule", ""), position=e.get("position"))
 
 
-def table_traces(pkg: "Package", table_id: str) -> list[Trace]:
+def table_traces(pkg: Package, table_id: str) -> list[Trace]:
     """Traces of every value cell of a table, in row order (missing entries raise)."""
     prov = load_provenance(pkg)
     meta = pkg.metadata(table_id)
@@ -237,7 +237,7 @@ def table_traces(pkg: "Package", table_id: str) -> list[Trace]:
     return out
 
 
-def figure_quotes(pkg: "Package", sources: list[str]) -> list[dict[str, Any]]:
+def figure_quotes(pkg: Package, sources: list[str]) -> list[dict[str, Any]]:
     """The quotes of the values a figure's source tables hold, for its sidecar JSON."""
     out = []
     for tid in sources:
@@ -338,7 +338,7 @@ def check_entry(meta: Any, key: str, column: str, raw: dict[str, str], e: dict |
     return None
 
 
-def check_provenance(pkg: "Package", table_ids: list[str] | None = None) -> tuple[int, list[str]]:
+def check_provenance(pkg: Package, table_ids: list[str] | None = None) -> tuple[int, list[str]]:
     """Verify the provenance of every value cell.
 
     Returns

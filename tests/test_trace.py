@@ -12,7 +12,13 @@ import pytest
 import shdata
 from shdata.cli import main
 from shdata.package import Package
-from shdata.provenance import PROVENANCE_KEY, TraceError, check_provenance, cn_numbers, source_text, trace
+from shdata.provenance import (
+    PROVENANCE_KEY,
+    TraceError,
+    check_provenance,
+    cn_numbers,
+    source_text,
+)
 
 from .conftest import DATA
 
@@ -102,8 +108,8 @@ def test_a_wrong_offset_fails_in_one_line(editor):
 def test_a_value_missing_from_its_quote_fails(editor):
     editor.replace("nsfc_projects_by_programme", ",2171,", ",2172,")
     failures = _failures(editor)
-    assert failures == ["nsfc_projects_by_programme/General Program/projects: value 2172 is not printed "
-                        "in quote «面上项目\t2171»"]
+    assert failures == [("nsfc_projects_by_programme/General Program/projects: value 2172 is not printed "
+                        "in quote «面上项目\t2171»")]
 
 
 def test_a_value_that_its_words_do_not_say_fails(editor):
@@ -215,5 +221,15 @@ def test_notes_shown_to_readers_name_no_internal_ids(pkg):
 def test_notes_under_figures_describe_the_data_and_the_double_counting(pkg):
     shown = [n for n in pkg.metadata("ideal_city_scores").notes if n.kind in ("discrepancy", "footnote")]
     assert shown and not any(w in n.text.lower() for n in shown for w in ("sector", "red,", "circle"))
-    note = next(n for n in pkg.metadata("nsfc_projects_by_programme").notes if n.id == "double-counting")
+    note = next(n for n in pkg.metadata("nsfc_projects_by_programme").notes
+                if n.id == "total-double-counts-projects")
     assert "number of projects and the amount" in note.text and "项目数和资助额" in note.text_zh
+
+
+def test_figure_sidecar_quotes_cover_every_value_of_its_sources(pkg):
+    from shdata.provenance import figure_quotes
+
+    quotes = figure_quotes(pkg, ["nsfc_projects_by_programme", "unicorns_shanghai"])
+    assert len(quotes) == 34 + 6
+    total = next(q for q in quotes if (q["row"], q["column"]) == ("Total", "projects"))
+    assert total["section"] == "§2.1" and "4900" in total["quote"] and total["value"] == "4900"

@@ -25,9 +25,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shdata._io import write_json  # noqa: E402
-from shdata.package import Package  # noqa: E402
-from shdata.provenance import SOURCE_KEY, _digits_pattern, check_entry, row_key, value_cells  # noqa: E402
+import itertools
+
+from shdata._io import write_json
+from shdata.package import Package
+from shdata.provenance import (
+    SOURCE_KEY,
+    _digits_pattern,
+    check_entry,
+    value_cells,
+)
 
 REVIEW = ROOT / "tools" / "provenance_review.json"
 SENTENCE_END = "。！？\n"
@@ -37,10 +44,10 @@ def section_ranges(text: str) -> dict[str, tuple[int, int]]:
     """Character range of each report section, from the headings in the body."""
     body = text.index("\n综述\n\nSUMMARIZE")
     heads: list[tuple[int, str]] = [(body, "综述")]
-    for m in re.finditer(r"^(\d)\.(\d) \S+$", text[body:], flags=re.M):
+    for m in re.finditer(r"^(\d)\.(\d) \S+$", text[body:], flags=re.MULTILINE):
         heads.append((body + m.start(), f"§{m.group(1)}.{m.group(2)}"))
     # Chapter headings: the titles the table of contents prints ("2 加强基础研究组织化实施\t15").
-    for m in re.finditer(r"^(\d) (\S+)\t\d+$", text[:body], flags=re.M):
+    for m in re.finditer(r"^(\d) (\S+)\t\d+$", text[:body], flags=re.MULTILINE):
         at = text.find(f"\n{m.group(1)} {m.group(2)}\n", body)
         if at >= 0:
             heads.append((at + 1, f"§{m.group(1)}"))
@@ -49,7 +56,7 @@ def section_ranges(text: str) -> dict[str, tuple[int, int]]:
     heads.append((text.index("\n组稿人\n"), "end"))
     heads.sort()
     ranges: dict[str, tuple[int, int]] = {}
-    for (start, name), (end, _) in zip(heads, heads[1:]):
+    for (start, name), (end, _) in itertools.pairwise(heads):
         if name not in ranges:
             ranges[name] = (start, end)
     # A chapter (§2) without a heading line of its own spans its sections.
