@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
 import traceback
 
 POLL_SECONDS = 0.5
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours in kernel tracebacks; the log is read as text
 
 
 def _answer(channel, obj: dict) -> None:
@@ -125,7 +127,7 @@ def _run(req: dict, papermill, exporter) -> dict:
         papermill.execute_notebook(req["input"], req["output"], parameters=req["params"], cwd=req["cwd"],
                                    progress_bar=False, log_output=False)
     except papermill.PapermillExecutionError as exc:
-        detail = "\n".join(exc.traceback or [])
+        detail = _ANSI.sub("", "\n".join(exc.traceback or []))
         return {"ok": False, "error": f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})", "detail": detail}
     except Exception as exc:  # a broken notebook file, a kernel that died...
         detail = "".join(traceback.format_exception(exc))

@@ -161,9 +161,12 @@ def _file_sha(path: Path) -> str | None:
 
 def notebook_code_hash(path: Path) -> str:
     """Hash of a notebook's cells (type, source, tags), ignoring outputs and counts."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    cells = [[c.get("cell_type"), "".join(c.get("source", "")), sorted(c.get("metadata", {}).get("tags", []))]
-             for c in nb.get("cells", [])]
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = [[c.get("cell_type"), "".join(c.get("source", "")), sorted(c.get("metadata", {}).get("tags", []))]
+                 for c in nb.get("cells", [])]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
+        return "unreadable:" + (_file_sha(path) or "missing")  # the run fails later with one line
     return _sha(json.dumps(cells, ensure_ascii=False).encode())
 
 
