@@ -746,6 +746,9 @@ def _locked_build(project: Project, runs: list[Run], jobs: int, force: bool, ech
     except KeyboardInterrupt:
         workers.stop_all()
         pool.shutdown(wait=True, cancel_futures=True)
+        from .manifest import write_manifest
+
+        write_manifest(project)  # the runs that finished before the signal are in figures/ now
         raise
     finally:
         pool.shutdown(wait=True)
