@@ -63,12 +63,13 @@ def _children(pid: int) -> list[int]:
 def stop_kernels() -> None:
     """Kill every kernel (and its process group) this worker started."""
     for child in _children(os.getpid()):
-        for kill in (lambda: os.killpg(child, signal.SIGKILL), lambda: os.kill(child, signal.SIGKILL)):
+        try:
+            os.killpg(child, signal.SIGKILL)  # the kernel leads its own session and group
+        except OSError:
             try:
-                kill()
-                break
-            except (ProcessLookupError, PermissionError, OSError):
-                continue
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def _exit(code: int) -> None:

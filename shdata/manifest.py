@@ -40,7 +40,7 @@ def listed_files(m: dict) -> set[str]:
     for e in m.get("figures", []):
         for f in e.get("files", []):
             out.add(f["path"])
-            out.add(str(PurePosixPath(f["path"]).parent / f"{e['id']}.json"))
+            out.add(f"{f.get('lang') or PurePosixPath(f['path']).parts[0]}/{e['id']}.json")  # sidecar
     return out
 
 
