@@ -217,15 +217,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         terminated = getattr(exc, "signal_name", "") == "SIGTERM"
-        print(f"shdata: {'terminated (SIGTERM)' if terminated else 'interrupted'}: notebooks stopped; "
-              f"finished runs are kept, the rest build next time", file=sys.stderr)
+        after = ": notebooks stopped; finished runs are kept, the rest build next time" \
+            if args.command == "build" else ""
+        print(f"shdata: {'terminated (SIGTERM)' if terminated else 'interrupted'}{after}", file=sys.stderr)
         return 143 if terminated else 130
+    except BrokenPipeError:  # `shdata list | head` (before OSError, of which it is one)
+        return 0
     except OSError as exc:  # a folder that cannot be read or written, outside what shdata checks itself
         where = f": {exc.filename}" if exc.filename else ""
         print(f"shdata: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `shdata list | head`
-        return 0
 
 
 if __name__ == "__main__":

@@ -292,8 +292,8 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")
     given = _build_output()
     if given is not None and Path(P.output_dir).resolve() != given:
-        raise ParameterError(f"publish: {P.output_dir} is not the folder this build run writes to; "
-                             f"shdata build publishes only through its staging folder ({_TAG_FIX})")
+        raise ParameterError(f"publish: {P.output_dir} is not the staging folder this build run was given; "
+                             f"shdata build publishes only through it, so leave output_dir as injected")
     pkg = _pkg()
     metas = [pkg.metadata(t) for t in sources]
     folder = P.output_dir / P.lang

@@ -124,3 +124,15 @@ def test_parameters_cell_problems_are_named(tmp_path):
     (tmp_path / "bad.ipynb").write_text("{")
     assert "is not a readable notebook" in parameters_problem(tmp_path / "bad.ipynb")
     assert Path(tmp_path / "ok.ipynb").exists()
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """`shdata list | head -1`: the reader goes away; no error line, exit 0."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "shdata.cli", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before anything is written: the first write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0 and "shdata: error" not in err
