@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -49,6 +50,42 @@ def _run(cmd: list[str | Path], **kw) -> None:
         sys.exit(f"dev.py: command failed (exit {done.returncode}): {printable}")
 
 
+def _run_job(cmd: list[str | Path]) -> int:
+    """Run the job and return its exit code; on Ctrl-C or SIGTERM let it clean up first.
+
+    The terminal's Ctrl-C reaches the job as well (same process group); a
+    SIGTERM or a SIGINT sent to dev.py alone is passed on. Either way dev.py
+    waits for the job to finish its clean-up (``subprocess.run`` would kill it
+    after a quarter of a second) and exits 130 (143 for SIGTERM) with one line.
+    """
+    printable = " ".join(str(c) for c in cmd)
+    print(f"+ {printable}", flush=True)
+    proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT)
+    stopped_by: list[int] = []
+
+    def forward(signum, frame) -> None:
+        stopped_by.append(signum)
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+    old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)
+           if signal.getsignal(sig) is not signal.SIG_IGN}
+    try:
+        code = proc.wait()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if stopped_by:
+        sig = stopped_by[0]
+        print(f"dev.py: {'terminated' if sig == signal.SIGTERM else 'interrupted'}; "
+              f"{Path(str(cmd[0])).name} stopped cleanly (exit {code})", file=sys.stderr, flush=True)
+        sys.exit(128 + sig)
+    return code
+
+
 def setup() -> None:
     """Create ``.venv`` and install the locked dependencies plus shdata itself."""
     if sys.version_info < (3, 11):
@@ -80,13 +117,11 @@ def main(argv: list[str]) -> None:
         return
     setup()
     if job == "build":
-        _run([_venv_bin("shdata"), "build", *rest])
+        # shdata's exit code is ours (1: a notebook failed, 2: the build could not start).
+        sys.exit(_run_job([_venv_bin("shdata"), "build", *rest]))
     elif job == "test":
         # pytest's exit code is ours: CI reads it.
-        cmd = [str(_venv_bin("python")), "-m", "pytest", *rest]
-        print(f"+ {' '.join(cmd)}", flush=True)
-        done = subprocess.run(cmd, cwd=ROOT)
-        sys.exit(done.returncode)
+        sys.exit(_run_job([_venv_bin("python"), "-m", "pytest", *rest]))
 
 
 if __name__ == "__main__":

@@ -4,13 +4,24 @@ Importing papermill and nbconvert costs seconds; a worker pays it once and then
 executes run after run. Requests arrive as JSON lines on stdin; each answer is
 one JSON line on the original stdout (everything else the run prints goes to
 stderr, so the channel stays clean).
+
+A worker never outlives its build: a watchdog thread notices when the parent
+process is gone (even after SIGKILL, which no handler sees) and SIGTERM is
+handled; both stop the kernels the worker started and exit.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
+import signal
 import sys
+import threading
 import traceback
+
+POLL_SECONDS = 0.5
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours in kernel tracebacks; the log is read as text
 
 
 def _answer(channel, obj: dict) -> None:
@@ -23,33 +34,115 @@ def _tail(text: str, lines: int = 8) -> str:
     return "\n".join(useful[-lines:])
 
 
+def _children(pid: int) -> list[int]:
+    """Pids of the direct children of ``pid`` (Linux /proc; elsewhere none are found).
+
+    Kernels run in their own session (jupyter_client starts them so), so they are
+    not in the worker's process group and must be stopped one by one.
+    """
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read().decode(errors="replace")
+        except OSError:
+            continue
+        # pid (comm) state ppid ...; comm may hold spaces and parentheses
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1 and fields[1] == str(pid):
+            found.append(int(name))
+    return found
+
+
+def stop_kernels() -> None:
+    """Kill every kernel (and its process group) this worker started."""
+    for child in _children(os.getpid()):
+        try:
+            os.killpg(child, signal.SIGKILL)  # the kernel leads its own session and group
+        except OSError:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _exit(code: int) -> None:
+    stop_kernels()
+    os._exit(code)
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit (with the kernels) as soon as the build that started this worker is gone."""
+    event = threading.Event()
+    while not event.wait(POLL_SECONDS):
+        if os.getppid() != parent:
+            _exit(1)
+
+
+class _Collect(logging.Handler):
+    """Keep papermill's warnings (e.g. a missing 'parameters' tag) for the build's error report."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
 def main() -> None:
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout = sys.stderr  # keep stray prints off the answer channel
+    if os.name == "posix":
+        signal.signal(signal.SIGTERM, lambda *_: _exit(143))
+        threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     import papermill
     from nbconvert import HTMLExporter
 
+    collect = _Collect()
+    logging.getLogger("papermill").addHandler(collect)
     exporter = HTMLExporter()
     _answer(channel, {"ready": True})
     for line in sys.stdin:
         req = json.loads(line)
+        collect.lines = []
+        env = req.get("env", {})
+        os.environ.update(env)  # the kernel inherits it: where the run may publish
         try:
-            papermill.execute_notebook(req["input"], req["output"], parameters=req["params"], cwd=req["cwd"],
-                                       progress_bar=False, log_output=False)
-        except papermill.PapermillExecutionError as exc:
-            _answer(channel, {"ok": False, "error": f"{exc.ename}: {exc.evalue}\n(cell {exc.exec_count})"})
-            continue
-        except Exception as exc:  # a broken notebook file, a kernel that died...
-            _answer(channel, {"ok": False, "error": _tail("".join(traceback.format_exception(exc)))})
-            continue
-        try:
-            body, _ = exporter.from_filename(req["output"])
-            with open(req["html"], "w", encoding="utf-8") as fh:
-                fh.write(body)
-        except Exception as exc:
-            _answer(channel, {"ok": False, "error": "HTML export failed: " + _tail(str(exc))})
-            continue
-        _answer(channel, {"ok": True})
+            answer = _run(req, papermill, exporter)
+        finally:
+            for k in env:
+                os.environ.pop(k, None)
+        answer["warnings"] = collect.lines
+        _answer(channel, answer)
+
+
+def _run(req: dict, papermill, exporter) -> dict:
+    try:
+        papermill.execute_notebook(req["input"], req["output"], parameters=req["params"], cwd=req["cwd"],
+                                   progress_bar=False, log_output=False)
+    except papermill.PapermillExecutionError as exc:
+        detail = _ANSI.sub("", "\n".join(exc.traceback or []))
+        return {"ok": False, "error": f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})", "detail": detail}
+    except Exception as exc:  # a broken notebook file, a kernel that died...
+        detail = "".join(traceback.format_exception(exc))
+        last = _tail(detail, 1) or type(exc).__name__
+        return {"ok": False, "error": last, "detail": detail}
+    try:
+        body, _ = exporter.from_filename(req["output"])
+        with open(req["html"], "w", encoding="utf-8") as fh:
+            fh.write(body)
+    except Exception as exc:
+        detail = "".join(traceback.format_exception(exc))
+        return {"ok": False, "error": "HTML export failed: " + (_tail(str(exc), 1) or type(exc).__name__),
+                "detail": detail}
+    return {"ok": True}
 
 
 if __name__ == "__main__":

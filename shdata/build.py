@@ -1,12 +1,28 @@
 """``shdata build``: run every notebook for every language, in parallel and incrementally.
 
-Each run (notebook × parameter set) executes with papermill into a private
-staging folder; only when it succeeds are its figures moved into
+Each run (notebook × parameter set) executes with papermill into a staging
+folder private to this build and this run; the notebook may publish only there
+(``publish()`` refuses any other folder) and declares every file it writes.
+When the run succeeds, exactly the declared files are moved into
 ``figures/<lang>/`` (one ``os.replace`` per file, so no reader ever sees a
-half-written file), its executed notebook kept in ``build/notebooks/`` and an
-HTML rendering written to ``build/html/``. A failed run keeps its executed
-notebook in ``build/failed/`` and leaves the previous figures untouched; an
-interrupted build (Ctrl-C) stops the kernels and leaves only complete files.
+half-written file), its executed notebook is kept in ``build/notebooks/`` and
+an HTML rendering written to ``build/html/``. A failed run keeps its executed
+notebook and its full error in ``build/failed/`` and leaves the previous
+figures untouched.
+
+Reliability rules (see the README's "Reliability" section):
+
+* one build per project at a time (a lock in ``build/``; the kernel releases it
+  when a build dies, so a killed build never leaves a stale lock);
+* before any notebook runs, the data is validated and checked and the output
+  folders are tested for writing; a failure stops the build with one line;
+* Ctrl-C and SIGTERM stop the workers and kernels and remove this build's
+  staging; workers exit on their own when the build is killed outright;
+* each run has a time limit (``--timeout``);
+* every path read from ``build/state.json`` is resolved and must stay inside
+  ``figures/`` or ``build/``; anything else is ignored with a warning;
+* files under ``figures/`` that no notebook publishes any more are removed
+  (``--keep-orphans`` keeps them), so the manifest and ``figures/`` agree.
 
 A run is skipped when its fingerprint is unchanged and its outputs are present
 and unmodified. The fingerprint covers the notebook's cells (not its outputs),
@@ -17,29 +33,40 @@ the Python version. The state lives in ``build/state.json``; build times go to
 """
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import os
+import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from ._io import write_json
+from ._io import TMP_SUFFIX, write_json
 from .errors import ShdataError, did_you_mean
 
 DEFAULT_LANGS = ("en", "zh")
 DEFAULT_PARAMS = {"formats": ["png", "svg", "pdf"], "dpi": 300, "width": "double", "variant": ["journal", "standalone"]}
+DEFAULT_TIMEOUT = 600.0   # seconds per run; the slowest notebook takes about 20 s
+STOP_GRACE = 5.0          # seconds a worker gets to stop its kernel before SIGKILL
 STATE_VERSION = 1
 
 
 class BuildError(ShdataError):
-    """The build cannot start (no project folder, unknown notebook or language)."""
+    """The build cannot start (no project folder, unknown notebook or language, bad data, busy)."""
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """The build was stopped by a signal; ``signal_name`` says which (SIGINT or SIGTERM)."""
+
+    def __init__(self, signal_name: str = "SIGINT"):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 @dataclass(frozen=True)
@@ -62,10 +89,11 @@ class Run:
 @dataclass
 class Outcome:
     run: Run
-    status: str              # built | skipped | failed | interrupted
+    status: str              # built | skipped | failed
     seconds: float = 0.0
     figures: int = 0
-    error: str = ""
+    error: str = ""          # one line
+    log: str = ""            # where the full error was kept (relative to the project)
 
 
 @dataclass(frozen=True)
@@ -94,17 +122,26 @@ class Project:
     def state_path(self) -> Path:
         return self.build / "state.json"
 
+    @property
+    def lock_path(self) -> Path:
+        return self.build / "build.lock"
+
+    @property
+    def holder_path(self) -> Path:
+        return self.build / "build.lock.json"
+
     def notebook_names(self) -> list[str]:
         return sorted(p.stem for p in self.notebooks.glob("*.ipynb"))
 
 
-def find_project(start: Path | None = None) -> Project:
+def find_project(start: Path | None = None, command: str = "build") -> Project:
     from .notebook import find_project_root
 
     root = find_project_root(start)
     if root is None:
-        raise BuildError("shdata build needs a project folder (with pyproject.toml and notebooks/); "
-                         "run it inside the shdata repository")
+        hint = " or give --manifest PATH" if command == "cite" else ""
+        raise BuildError(f"shdata {command} needs a project folder (with pyproject.toml and notebooks/); "
+                         f"run it inside the shdata repository{hint}")
     return Project(root)
 
 
@@ -123,9 +160,12 @@ def _file_sha(path: Path) -> str | None:
 
 def notebook_code_hash(path: Path) -> str:
     """Hash of a notebook's cells (type, source, tags), ignoring outputs and counts."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    cells = [[c.get("cell_type"), "".join(c.get("source", "")), sorted(c.get("metadata", {}).get("tags", []))]
-             for c in nb.get("cells", [])]
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = [[c.get("cell_type"), "".join(c.get("source", "")), sorted(c.get("metadata", {}).get("tags", []))]
+                 for c in nb.get("cells", [])]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
+        return "unreadable:" + (_file_sha(path) or "missing")  # the run fails later with one line
     return _sha(json.dumps(cells, ensure_ascii=False).encode())
 
 
@@ -168,24 +208,143 @@ def run_fingerprint(project: Project, run: Run, tables: list[str], pkg_hash: str
     return _sha(json.dumps(parts, sort_keys=True).encode())
 
 
-# -- state --------------------------------------------------------------------
+# -- paths read from state files ------------------------------------------------
 
-def load_state(project: Project) -> dict:
+def confined(project: Project, rel: object) -> Path | None:
+    """The path ``rel`` (relative to the project) if it stays inside ``figures/`` or ``build/``.
+
+    ``rel`` comes from a file a user or another program may have edited, so it is
+    not trusted: it must be a relative string without ``..``, and its resolved
+    location (symlinks followed) must lie inside the resolved ``figures/`` or
+    ``build/``. Returns None otherwise.
+    """
+    if not isinstance(rel, str) or not rel or "\0" in rel:
+        return None
+    pure = PurePosixPath(rel.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts or (len(rel) > 1 and rel[1] == ":"):
+        return None
+    path = project.root.joinpath(*pure.parts)
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        return None
+    for top in (project.figures, project.build):
+        top_resolved = top.resolve()
+        if resolved != top_resolved and resolved.is_relative_to(top_resolved):
+            return path
+    return None
+
+
+def _is_sha(v: object) -> bool:
+    return isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+
+
+def load_state(project: Project, warn=print) -> dict:
+    """Read ``build/state.json``; whatever is unreadable or out of shape is dropped with a warning.
+
+    A dropped run is simply rebuilt. Output paths outside ``figures/`` and
+    ``build/`` are dropped too, so a hostile state file cannot make the build
+    delete or trust anything else.
+    """
+    empty = {"version": STATE_VERSION, "runs": {}}
+    rel = project.state_path.relative_to(project.root)
     try:
         state = json.loads(project.state_path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {"version": STATE_VERSION, "runs": {}}
+    except FileNotFoundError:
+        return empty
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        warn(f"shdata: warning: {rel} is unreadable ({type(exc).__name__}); rebuilding every run")
+        return empty
+    if not isinstance(state, dict) or not isinstance(state.get("runs"), dict):
+        warn(f"shdata: warning: {rel} is not a build state (expected an object with 'runs'); "
+             f"rebuilding every run")
+        return empty
     if state.get("version") != STATE_VERSION:
-        return {"version": STATE_VERSION, "runs": {}}
-    return state
+        return empty
+    runs = {}
+    for key, entry in state["runs"].items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str)
+                and isinstance(entry.get("outputs"), dict)
+                and isinstance(entry.get("tables", []), list)
+                and all(isinstance(t, str) for t in entry.get("tables", []))):
+            warn(f"shdata: warning: {rel}: run {key!r} is malformed; it will be rebuilt")
+            continue
+        outputs = {}
+        for path, sha in entry["outputs"].items():
+            if confined(project, path) is None:
+                warn(f"shdata: warning: {rel}: ignoring output {path!r} of run {key!r}: "
+                     f"not a path inside figures/ or build/")
+            elif not _is_sha(sha):
+                warn(f"shdata: warning: {rel}: ignoring output {path!r} of run {key!r}: bad sha256")
+            else:
+                outputs[path] = sha
+        figures = entry.get("figures", 0)
+        runs[key] = {**entry, "outputs": outputs,
+                     "figures": figures if isinstance(figures, int) and not isinstance(figures, bool) else 0}
+    return {"version": STATE_VERSION, "runs": runs}
 
 
 def outputs_intact(project: Project, entry: dict) -> bool:
     """Every file a run wrote last time is still there with the same bytes."""
     for rel, sha in entry.get("outputs", {}).items():
-        if _file_sha(project.root / rel) != sha:
+        path = confined(project, rel)
+        if path is None or _file_sha(path) != sha:
             return False
     return bool(entry.get("outputs"))
+
+
+def _remove(project: Project, rel: str) -> bool:
+    """Delete one recorded output, only if it is confined; True if something was removed."""
+    path = confined(project, rel)
+    if path is None:
+        return False
+    try:
+        path.unlink()
+        return True
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        return False
+
+
+# -- one build at a time ----------------------------------------------------------
+
+class _ProjectLock:
+    """The project's build lock (:mod:`filelock`), with a note of who holds it.
+
+    The lock is an OS lock on ``build/build.lock``: the kernel releases it when
+    its holder exits for any reason, so a killed build leaves no stale lock
+    behind. ``build/build.lock.json`` names the holder (pid, start time) for the
+    message a second build shows; it is advisory only.
+    """
+
+    def __init__(self, project: Project):
+        from filelock import FileLock
+
+        self.project = project
+        self.lock = FileLock(str(project.lock_path))
+
+    def holder(self) -> str:
+        try:
+            info = json.loads(self.project.holder_path.read_text(encoding="utf-8"))
+            return f"pid {int(info['pid'])}, started {info['started']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "pid unknown"
+
+    def acquire(self, wait: bool, echo) -> None:
+        from filelock import Timeout
+
+        try:
+            self.lock.acquire(timeout=0)
+        except Timeout:
+            if not wait:
+                raise BuildError(f"another shdata build is running in {self.project.root} ({self.holder()}); "
+                                 f"wait for it, or run without --no-wait to queue") from None
+            echo(f"Waiting for the shdata build already running in this project ({self.holder()}) ...")
+            self.lock.acquire()
+        started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        write_json(self.project.holder_path, {"pid": os.getpid(), "started": started})
+
+    def release(self) -> None:
+        self.lock.release()
 
 
 # -- executing one run ----------------------------------------------------------
@@ -196,11 +355,13 @@ class _Workers:
     Each imports papermill and nbconvert once and then executes run after run,
     which saves seconds per run over starting the papermill and nbconvert
     command lines. Workers run in their own session, so a terminal's Ctrl-C
-    reaches only the build, which then stops them itself.
+    reaches only the build, which then stops them itself; a worker also exits
+    by itself when the build is gone (see :mod:`shdata._worker`).
     """
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, timeout: float):
         self.env = env
+        self.timeout = timeout
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[subprocess.Popen] = []
@@ -210,12 +371,16 @@ class _Workers:
         proc = getattr(self._local, "proc", None)
         if proc is None or proc.poll() is not None:
             kw = {"start_new_session": True} if os.name == "posix" else {}
-            proc = subprocess.Popen([sys.executable, "-m", "shdata._worker"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                    encoding="utf-8", env=self.env, **kw)
             with self._lock:
+                if self.stopping:
+                    raise KeyboardInterrupt
+                proc = subprocess.Popen([sys.executable, "-m", "shdata._worker"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                        encoding="utf-8", env=self.env, **kw)
                 self._all.append(proc)
             if "ready" not in (proc.stdout.readline() or ""):
+                if self.stopping:
+                    raise KeyboardInterrupt
                 raise BuildError("a build worker failed to start (is papermill installed?)")
             self._local.proc = proc
         return proc
@@ -226,13 +391,41 @@ class _Workers:
         proc = self._worker()
         proc.stdin.write(json.dumps(req) + "\n")
         proc.stdin.flush()
-        line = proc.stdout.readline()
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            self._stop(proc)
+
+        timer = threading.Timer(self.timeout, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            line = proc.stdout.readline()
+        finally:
+            timer.cancel()
         if self.stopping:
             raise KeyboardInterrupt
+        if expired.is_set():
+            self._local.proc = None
+            return {"ok": False, "error": f"timed out after {self.timeout:g} s (--timeout); its kernel was stopped"}
         if not line:
             self._local.proc = None
             return {"ok": False, "error": "the build worker died (out of memory, or killed)"}
         return json.loads(line)
+
+    @staticmethod
+    def _stop(proc: subprocess.Popen) -> None:
+        """SIGTERM (the worker stops its kernel, then exits); SIGKILL if it does not go in time."""
+        if proc.poll() is not None:
+            return
+        try:
+            proc.terminate()
+            proc.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def close(self) -> None:
         with self._lock:
@@ -242,73 +435,201 @@ class _Workers:
                 p.stdin.close()
                 p.wait(timeout=30)
             except (OSError, subprocess.TimeoutExpired):
-                p.kill()
+                self._stop(p)
 
     def stop_all(self) -> None:
-        self.stopping = True
         with self._lock:
+            self.stopping = True
             procs = list(self._all)
-        for p in procs:
-            try:
-                if os.name == "posix":
-                    os.killpg(p.pid, signal.SIGTERM)
-                else:  # pragma: no cover
-                    p.kill()
-            except (ProcessLookupError, PermissionError):
-                pass
+        threads = [threading.Thread(target=self._stop, args=(p,)) for p in procs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
 
 
-def execute(project: Project, run: Run, workers: _Workers, previous_outputs: dict[str, str]
-            ) -> tuple[Outcome, dict | None]:
-    """Execute one run in staging; on success move its outputs into place.
+def parameters_problem(path: Path) -> str | None:
+    """Why papermill could not inject the build's parameters into this notebook, or None."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = nb["cells"]
+        tagged = [c for c in cells if "parameters" in (c.get("metadata", {}).get("tags") or [])]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"notebooks/{path.name} is not a readable notebook ({type(exc).__name__})"
+    if not tagged:
+        from .notebook import _TAG_FIX
+
+        return f"notebooks/{path.name} has no cell tagged 'parameters'; {_TAG_FIX}"
+    if len(tagged) > 1:
+        return f"notebooks/{path.name} has {len(tagged)} cells tagged 'parameters'; keep the tag on one cell"
+    return None
+
+
+def _declared(run_dir: Path, fig_stage: Path, lang: str) -> tuple[list[str], str]:
+    """The files the run declared (relative to its figure folder), or an error line."""
+    listing = run_dir / "declared.jsonl"
+    try:
+        lines = listing.read_text(encoding="utf-8").splitlines() if listing.exists() else []
+        declared = list(dict.fromkeys(json.loads(line) for line in lines if line.strip()))
+    except (OSError, ValueError) as exc:
+        return [], f"its list of published files is unreadable ({type(exc).__name__})"
+    for rel in declared:
+        pure = PurePosixPath(rel) if isinstance(rel, str) else None
+        if pure is None or pure.is_absolute() or ".." in pure.parts or not pure.parts or pure.parts[0] != lang:
+            return [], f"it declared {rel!r}, which is not a file under its {lang}/ folder"
+        if not (fig_stage / rel).is_file():
+            return [], f"it declared {rel} but the file is missing from its staging folder"
+    present = sorted(p.relative_to(fig_stage).as_posix() for p in fig_stage.rglob("*")
+                     if p.is_file() and not p.name.endswith(TMP_SUFFIX))
+    undeclared = [p for p in present if p not in declared]
+    if undeclared:
+        return [], (f"it wrote {undeclared[0]} without declaring it "
+                    f"(write published files with P.publish or shdata.notebook.declare)")
+    return declared, ""
+
+
+def execute(project: Project, run: Run, workers: _Workers, previous_outputs: dict[str, str],
+            staging_root: Path) -> tuple[Outcome, dict | None]:
+    """Execute one run in its own staging folder; on success move its declared files into place.
 
     ``previous_outputs`` are the files the run wrote last time (from the build state);
     figures among them that the run no longer publishes are removed.
     """
+    from .notebook import BUILD_DECLARED_ENV, BUILD_OUTPUT_ENV
+
     started = time.perf_counter()
-    staging = project.build / "staging" / run.key
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    executed = staging / f"{run.key}.ipynb"
-    fig_stage = staging / "figures"
+    run_dir = staging_root / run.key
+    run_dir.mkdir(parents=True)
+    executed = run_dir / f"{run.key}.ipynb"
+    html = run_dir / f"{run.key}.html"
+    fig_stage = run_dir / "figures"
+
+    def fail(error: str, detail: str = "") -> tuple[Outcome, None]:
+        failed = project.build / "failed"
+        failed.mkdir(parents=True, exist_ok=True)
+        if executed.exists():
+            os.replace(executed, failed / executed.name)
+        log = failed / f"{run.key}.log"
+        log.write_text(f"{run.notebook} ({run.lang}) failed: {error}\n\n{detail}\n", encoding="utf-8")
+        return Outcome(run, "failed", time.perf_counter() - started, error=error,
+                       log=str(log.relative_to(project.root))), None
+
+    source = project.notebooks / f"{run.notebook}.ipynb"
+    problem = parameters_problem(source)
+    if problem:
+        return fail(problem)
+    answer = workers.request({
+        "input": str(source), "output": str(executed),
+        "params": {**run.params, "output_dir": str(fig_stage)}, "cwd": str(project.root),
+        "html": str(html),
+        "env": {BUILD_OUTPUT_ENV: str(fig_stage), BUILD_DECLARED_ENV: str(run_dir / "declared.jsonl")}})
+    warnings = "\n".join(answer.get("warnings", []))
+    if not answer.get("ok"):
+        return fail(answer.get("error", "unknown error"), f"{answer.get('detail', '')}\n{warnings}".strip())
+    declared, problem = _declared(run_dir, fig_stage, run.lang)
+    if problem:
+        return fail(problem, warnings)
+    # Commit: move every declared file into place (atomic per file), then record it.
+    outputs: dict[str, str] = {}
+    tables: set[str] = set()
+    for rel in sorted(declared, key=lambda r: (r.endswith(".json"), r)):  # sidecars last
+        src = fig_stage / rel
+        if rel.endswith(".json") and PurePosixPath(rel).parent == PurePosixPath(run.lang):
+            rec = json.loads(src.read_text(encoding="utf-8"))
+            tables.update(s["table"] for s in rec.get("provenance", {}).get("sources", []))
+        dest = project.figures / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        sha = _file_sha(src)
+        os.replace(src, dest)
+        outputs[dest.relative_to(project.root).as_posix()] = sha
+    for sub, src in (("notebooks", executed), ("html", html)):
+        dest_dir = project.build / sub
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest = dest_dir / src.name
+        sha = _file_sha(src)
+        os.replace(src, dest)
+        outputs[dest.relative_to(project.root).as_posix()] = sha
+    n_figures = sum(1 for r in declared if r.endswith(".json") and PurePosixPath(r).parent == PurePosixPath(run.lang))
+    # Figures this run published last time but no longer does: remove them (confined paths only).
+    for rel in previous_outputs:
+        if rel.startswith("figures/") and rel not in outputs:
+            _remove(project, rel)
+    return Outcome(run, "built", time.perf_counter() - started, figures=n_figures), \
+        {"outputs": outputs, "tables": sorted(tables), "notebook": run.notebook, "lang": run.lang}
+
+
+# -- before and after the runs ------------------------------------------------------
+
+def preflight(project: Project, runs: list[Run]) -> None:
+    """Refuse to start, with one line, when no run could succeed or publish.
+
+    The data must validate and pass its consistency checks (a changed figure
+    must never be published from data that fails them), and every folder the
+    build writes must accept files.
+    """
+    from .checks import run_checks
+    from .package import Package
+
+    pkg = Package(project.data_dir)
     try:
-        answer = workers.request({
-            "input": str(project.notebooks / f"{run.notebook}.ipynb"), "output": str(executed),
-            "params": {**run.params, "output_dir": str(fig_stage)}, "cwd": str(project.root),
-            "html": str(staging / f"{run.key}.html")})
-        if not answer.get("ok"):
-            failed = project.build / "failed"
-            failed.mkdir(parents=True, exist_ok=True)
-            if executed.exists():
-                os.replace(executed, failed / executed.name)
-            return Outcome(run, "failed", time.perf_counter() - started, error=answer.get("error", "")), None
-        # Commit: move every file into place (atomic per file), then record it.
-        outputs: dict[str, str] = {}
-        tables: set[str] = set()
-        lang_dir = project.figures / run.lang
-        lang_dir.mkdir(parents=True, exist_ok=True)
-        produced = sorted((fig_stage / run.lang).glob("*")) if (fig_stage / run.lang).is_dir() else []
-        for f in produced:
-            if f.name.endswith(".json"):
-                tables.update(s["table"] for s in json.loads(f.read_text(encoding="utf-8"))["provenance"]["sources"])
-            dest = lang_dir / f.name
-            os.replace(f, dest)
-            outputs[str(dest.relative_to(project.root))] = _file_sha(dest)
-        for sub, src in (("notebooks", executed), ("html", staging / f"{run.key}.html")):
-            dest_dir = project.build / sub
-            dest_dir.mkdir(parents=True, exist_ok=True)
-            dest = dest_dir / src.name
-            os.replace(src, dest)
-            outputs[str(dest.relative_to(project.root))] = _file_sha(dest)
-        n_figures = sum(1 for f in produced if f.suffix == ".json")
-        # Figures this run published last time but no longer does: remove them.
-        for rel in previous_outputs:
-            if rel.startswith("figures/") and rel not in outputs:
-                (project.root / rel).unlink(missing_ok=True)
-        return Outcome(run, "built", time.perf_counter() - started, figures=n_figures), \
-            {"outputs": outputs, "tables": sorted(tables)}
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        for tid in pkg.ids():
+            pkg.parsed(tid)
+        results = run_checks(pkg)
+    except ShdataError as exc:
+        raise BuildError(f"{exc}; nothing was built") from None
+    bad = [r for r in results if not r.ok]
+    if bad:
+        names = ", ".join(f"{r.table}/{r.id}" for r in bad[:3]) + (", ..." if len(bad) > 3 else "")
+        raise BuildError(f"the data fails {len(bad)} consistency check(s) ({names}); nothing was built; "
+                         f"`shdata check` explains each")
+    folders = [project.build, project.figures, *(project.figures / lang for lang in sorted({r.lang for r in runs}))]
+    for folder in folders:
+        probe = folder / f".shdata-write-test.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise BuildError(f"{folder} is not a writable folder ({exc.strerror or type(exc).__name__}); "
+                             f"nothing was built; fix its permissions and run again") from None
+
+
+def prune(project: Project, state: dict, keep_orphans: bool, echo) -> None:
+    """Make ``figures/`` hold exactly what the notebooks publish plus the build-level outputs.
+
+    Runs of notebooks that no longer exist lose their outputs and their state.
+    When every notebook × language has a recorded run, any other file under
+    ``figures/`` (a figure no notebook publishes, a leftover temporary file) is
+    removed, or with ``keep_orphans`` only reported.
+    """
+    from .manifest import is_build_output
+
+    existing = set(project.notebook_names())
+    for key, entry in list(state["runs"].items()):
+        notebook = entry.get("notebook") or key.rsplit("-", 1)[0]
+        if notebook not in existing:
+            n = sum(_remove(project, rel) for rel in entry["outputs"])
+            echo(f"  removed  {n} files of {key} (notebooks/{notebook}.ipynb no longer exists)")
+            del state["runs"][key]
+    expected = {f"{nb}-{lang}" for nb in existing for lang in DEFAULT_LANGS}
+    if not expected or not expected <= set(state["runs"]) or not project.figures.is_dir():
+        return
+    accounted = {rel for e in state["runs"].values() for rel in e["outputs"]}
+    for path in sorted(project.figures.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        rel = path.relative_to(project.root).as_posix()
+        if rel in accounted or is_build_output(path.relative_to(project.figures).as_posix()):
+            continue
+        if keep_orphans:
+            echo(f"  kept     {rel}: no notebook publishes it (--keep-orphans)")
+        else:
+            path.unlink()
+            echo(f"  removed  {rel}: no notebook publishes it")
+    for folder in sorted((p for p in project.figures.rglob("*") if p.is_dir() and not p.is_symlink()),
+                         key=lambda p: -len(p.parts)):
+        if folder.parent != project.figures and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 # -- the build ------------------------------------------------------------------
@@ -329,27 +650,62 @@ def plan(project: Project, notebooks: list[str] | None, langs: list[str] | None,
 
 
 def build(project: Project, notebooks: list[str] | None = None, langs: list[str] | None = None,
-          jobs: int | None = None, force: bool = False, echo=print, options: dict | None = None) -> list[Outcome]:
+          jobs: int | None = None, force: bool = False, echo=print, options: dict | None = None,
+          timeout: float = DEFAULT_TIMEOUT, wait: bool = True, keep_orphans: bool = False) -> list[Outcome]:
     """Run the build; see the module docstring. Returns one outcome per run.
 
-    ``options`` overrides notebook parameters for every run (``dpi``, ``width``,
-    ``formats``); they are part of each run's fingerprint.
+    Parameters
+    ----------
+    options : dict, optional
+        Overrides notebook parameters for every run (``dpi``, ``width``,
+        ``formats``); they are part of each run's fingerprint.
+    timeout : float
+        Seconds one run may take; a run that takes longer fails, the others go on.
+    wait : bool
+        When another build holds the project's lock: wait for it (True) or
+        raise :class:`BuildError` at once (False).
+    keep_orphans : bool
+        Keep files under ``figures/`` that no notebook publishes (they are reported).
+
+    Raises
+    ------
+    BuildError
+        Before any notebook runs: bad options, another build (``wait=False``),
+        data that fails validation or its checks, an unwritable output folder.
+    KeyboardInterrupt
+        On Ctrl-C (or :class:`BuildInterrupted` from a signal handler), after the
+        workers and kernels were stopped and this build's staging removed.
     """
     runs = plan(project, notebooks, langs, options)
     if jobs is None:
         jobs = os.cpu_count() or 1
     if jobs < 1:
         raise BuildError(f"--jobs must be at least 1, got {jobs}")
-    state = load_state(project)
+    if not timeout > 0:
+        raise BuildError(f"--timeout must be a positive number of seconds, got {timeout:g}")
+    project.build.mkdir(parents=True, exist_ok=True)
+    lock = _ProjectLock(project)
+    lock.acquire(wait, echo)
+    try:
+        return _locked_build(project, runs, jobs, force, echo, timeout, keep_orphans)
+    finally:
+        lock.release()
+
+
+def _locked_build(project: Project, runs: list[Run], jobs: int, force: bool, echo, timeout: float,
+                  keep_orphans: bool) -> list[Outcome]:
+    # Staging left by a build that was killed outright: nobody else can be using it now.
+    shutil.rmtree(project.build / "staging", ignore_errors=True)
+    preflight(project, runs)
+    state = load_state(project, warn=echo)
     pkg_hash = package_hash()
     lock_hash = _file_sha(project.root / "requirements.lock") or "no-lock"
 
     todo, outcomes = [], {}
-    fingerprints = {}
     for run in runs:
         entry = state["runs"].get(run.key, {})
-        fingerprints[run.key] = run_fingerprint(project, run, entry.get("tables", []), pkg_hash, lock_hash)
-        if not force and entry.get("fingerprint") == fingerprints[run.key] and outputs_intact(project, entry):
+        fingerprint = run_fingerprint(project, run, entry.get("tables", []), pkg_hash, lock_hash)
+        if not force and entry.get("fingerprint") == fingerprint and outputs_intact(project, entry):
             outcomes[run.key] = Outcome(run, "skipped", figures=entry.get("figures", 0))
         else:
             todo.append(run)
@@ -358,14 +714,18 @@ def build(project: Project, notebooks: list[str] | None = None, langs: list[str]
         echo(f"Building {len(todo)} of {len(runs)} runs with {min(jobs, len(todo))} parallel jobs "
              f"({len(runs) - len(todo)} up to date).")
     # The notebooks read this project's data/, whichever shdata is installed.
-    workers = _Workers({**os.environ, "SHDATA_DATA_DIR": str(project.data_dir)})
+    workers = _Workers({**os.environ, "SHDATA_DATA_DIR": str(project.data_dir)}, timeout)
     state_lock = threading.Lock()
+    staging_root = project.build / "staging" / f"{os.getpid()}-{secrets.token_hex(4)}"
 
     def one(run: Run) -> Outcome:
         echo(f"  started  {run.notebook} ({run.lang})")
         with state_lock:
             previous = dict(state["runs"].get(run.key, {}).get("outputs", {}))
-        outcome, record = execute(project, run, workers, previous)
+        try:
+            outcome, record = execute(project, run, workers, previous, staging_root)
+        except OSError as exc:  # disk full, a folder made read-only meanwhile...
+            outcome, record = Outcome(run, "failed", error=f"{type(exc).__name__}: {exc}"), None
         if record is not None:
             with state_lock:
                 # Re-fingerprint with the tables this run actually read.
@@ -385,14 +745,20 @@ def build(project: Project, notebooks: list[str] | None = None, langs: list[str]
     except KeyboardInterrupt:
         workers.stop_all()
         pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(project.build / "staging", ignore_errors=True)
+        from .manifest import write_manifest
+
+        write_manifest(project)  # the runs that finished before the signal are in figures/ now
         raise
     finally:
         pool.shutdown(wait=True)
         workers.close()
+        shutil.rmtree(staging_root, ignore_errors=True)
 
     from .manifest import write_manifest
 
+    with state_lock:
+        prune(project, state, keep_orphans, echo)
+        write_json(project.state_path, state, only_if_changed=True)
     write_manifest(project)
     timings = {o.run.key: round(o.seconds, 2) for o in outcomes.values() if o.status != "skipped"}
     if timings:

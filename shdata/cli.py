@@ -6,6 +6,7 @@ exits with status 2; ``shdata check`` exits 1 when a check fails.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -66,6 +67,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     ids = args.table_ids or pkg.ids()
     results = shdata.check(ids)  # validates every row first; a bad cell raises
     print(f"Schema validation: {len(ids)} tables, all rows valid.")
+    from .integrity import undescribed_files
+
+    stray = undescribed_files(pkg)
+    for rel in stray:
+        print(f"  UNDESCRIBED      {rel}: no resource in datapackage.json describes this file; "
+              f"describe it or delete it")
     bad = [r for r in results if not r.ok]
     expected = [r for r in results if r.status == "expected-fail"]
     for r in results:
@@ -94,19 +101,37 @@ def _cmd_check(args: argparse.Namespace) -> int:
               + "".join(f", {r.table}/{r.id}" for r in bad)
               + (f"; {len(untraced)} value(s) without valid provenance" if untraced else ""))
         return 1
+    if stray:
+        print(f"\nshdata check: FAILED: {len(stray)} data file(s) no resource describes: {', '.join(stray)}")
+        return 1
     print("\nshdata check: OK")
     return 0
+
+
+def _stop_on_signal(signum, frame) -> None:
+    """SIGTERM (``timeout``, ``kill``, CI) stops the build exactly as Ctrl-C does."""
+    from .build import BuildInterrupted
+
+    # Once: a second signal must not cut the clean-up short.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is _stop_on_signal:
+            signal.signal(sig, signal.SIG_IGN)
+    raise BuildInterrupted(signal.Signals(signum).name)
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build, find_project, summary_table
 
     project = find_project()
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # an ignored SIGINT (background job) stays so
+        signal.signal(signal.SIGINT, _stop_on_signal)
     started = time.perf_counter()
     outcomes = build(project, notebooks=args.notebooks or None, langs=args.lang or None,
                      jobs=args.jobs, force=args.force, echo=lambda m: print(m, flush=True),
                      options={"dpi": args.dpi, "width": args.width,
-                              "formats": args.formats.split(",") if args.formats else None})
+                              "formats": args.formats.split(",") if args.formats else None},
+                     timeout=args.timeout, wait=not args.no_wait, keep_orphans=args.keep_orphans)
     elapsed = time.perf_counter() - started
     print()
     print(summary_table(outcomes))
@@ -116,8 +141,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
           f"in {elapsed:.1f} s. Figures: {project.figures}/<lang>/, manifest: {project.figures}/manifest.json, "
           f"HTML: {project.build}/html/")
     for o in failed:
-        print(f"\nFAILED {o.run.notebook} ({o.run.lang}); executed notebook kept in "
-              f"{project.build}/failed/{o.run.key}.ipynb; previous figures left untouched:\n{o.error}")
+        print(f"FAILED {o.run.notebook} ({o.run.lang}): {o.error} [full error: {o.log}; "
+              f"previous figures left untouched]")
     return 1 if failed else 0
 
 
@@ -139,7 +164,7 @@ def _cmd_cite(args: argparse.Namespace) -> int:
     else:
         from .build import find_project
 
-        path = find_project().figures / "manifest.json"
+        path = find_project(command="cite").figures / "manifest.json"
     figures = {e["id"]: e for e in load_manifest(path).get("figures", [])}
     if args.figure_id not in figures:
         raise ShdataError(f"unknown figure id {args.figure_id!r}{did_you_mean(args.figure_id, figures)} "
@@ -164,9 +189,9 @@ def _cmd_contact_sheet(args: argparse.Namespace) -> int:
 
 
 def _cmd_rehash(args: argparse.Namespace) -> int:
-    from .package import Package
+    from .integrity import checked_rehash
 
-    changed = Package(verify_hashes=False).rehash()
+    changed = checked_rehash()
     print(f"Recorded sha256 of every data file; changed: {', '.join(changed) or 'none'}")
     return 0
 
@@ -203,6 +228,8 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .build import DEFAULT_TIMEOUT
+
     parser = argparse.ArgumentParser(
         prog="shdata",
         description="Tables, checks and figures from the Shanghai Science and Technology Progress Report 2023.")
@@ -239,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dpi", type=int, help="PNG resolution for every run (default 300)")
     p.add_argument("--width", help="column width for every run: single, onehalf, double or mm (default double)")
     p.add_argument("--formats", help="comma-separated formats for every run (default png,svg,pdf)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"time limit of each run; a slower run fails, the others go on (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--no-wait", action="store_true",
+                   help="if another build is running in this project, exit at once instead of waiting")
+    p.add_argument("--keep-orphans", action="store_true",
+                   help="keep files under figures/ that no notebook publishes any more (they are listed)")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("cite", help="print a citation for a figure, or for the report")
@@ -281,11 +314,18 @@ def main(argv: list[str] | None = None) -> int:
     except ShdataError as exc:
         print(f"shdata: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("shdata: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # `shdata list | head`
+    except KeyboardInterrupt as exc:
+        terminated = getattr(exc, "signal_name", "") == "SIGTERM"
+        after = ": notebooks stopped; finished runs are kept, the rest build next time" \
+            if args.command == "build" else ""
+        print(f"shdata: {'terminated (SIGTERM)' if terminated else 'interrupted'}{after}", file=sys.stderr)
+        return 143 if terminated else 130
+    except BrokenPipeError:  # `shdata list | head` (before OSError, of which it is one)
         return 0
+    except OSError as exc:  # a folder that cannot be read or written, outside what shdata checks itself
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"shdata: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

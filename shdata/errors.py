@@ -14,6 +14,14 @@ from collections.abc import Iterable
 class ShdataError(Exception):
     """Base class of every error raised on purpose by shdata."""
 
+    def _render_traceback_(self) -> list[str]:
+        """One line in IPython and Jupyter (and so in papermill's error report), not a traceback.
+
+        The message already names the offending thing and what to do; the
+        frames inside shdata would only bury it.
+        """
+        return [f"{type(self).__name__}: {self}"]
+
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``"; did you mean 'a', 'b'?"`` for the known names closest to ``name``, or ``""``.

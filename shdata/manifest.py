@@ -8,15 +8,60 @@ changes, so an unchanged build leaves it byte-identical.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import __version__
 from ._io import write_json, write_text
 
 
 VARIANTS = ("journal", "standalone")
+
+# Files under figures/ that the build itself writes (not a notebook run), as
+# patterns relative to figures/. Steps that add such files register them here so
+# that the build's clean-up keeps them and the consistency test accounts for them.
+BUILD_OUTPUTS: list[str] = ["manifest.json", "manifest.csv", "contact-sheet-*.png", "datapackage.json"]
+
+
+def register_build_output(pattern: str) -> None:
+    """Declare a build-level file under ``figures/`` (a pattern relative to it, e.g. ``"index.html"``)."""
+    if pattern not in BUILD_OUTPUTS:
+        BUILD_OUTPUTS.append(pattern)
+
+
+def is_build_output(rel: str) -> bool:
+    """Whether ``rel`` (relative to ``figures/``) is a registered build-level output."""
+    return any(fnmatch.fnmatchcase(rel, pat) for pat in BUILD_OUTPUTS)
+
+
+def listed_files(m: dict) -> set[str]:
+    """Every file (relative to ``figures/``) a manifest accounts for: figure files and their sidecars."""
+    out = set()
+    for e in m.get("figures", []):
+        for f in e.get("files", []):
+            out.add(f["path"])
+            out.add(str(PurePosixPath(f["path"]).parent / f"{e['id']}.json"))  # its sidecar, beside it
+    return out
+
+
+def unaccounted(figures_dir: Path) -> tuple[list[str], list[str]]:
+    """Compare ``figures/`` with its manifest.
+
+    Returns
+    -------
+    (extra, missing) : tuple of lists
+        Files under ``figures/`` that neither the manifest nor the build-level
+        outputs account for, and files the manifest lists that are absent.
+    """
+    figures_dir = Path(figures_dir)
+    m = load_manifest(figures_dir / "manifest.json")
+    listed = listed_files(m)
+    present = {p.relative_to(figures_dir).as_posix() for p in figures_dir.rglob("*") if not p.is_dir()}
+    extra = sorted(p for p in present if p not in listed and not is_build_output(p))
+    missing = sorted(p for p in listed if p not in present)
+    return extra, missing
 
 
 def collect(figures_dir: Path) -> list[dict]:

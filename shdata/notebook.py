@@ -38,6 +38,13 @@ DPI_RANGE = (72, 1200)
 FIGURE_ID_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 NOTE_KINDS_SHOWN = ("discrepancy", "footnote")
+# Set by `shdata build` for each run: the only folder the run may publish into,
+# and the file where publish() declares every file it writes (the build moves
+# exactly those into figures/).
+BUILD_OUTPUT_ENV = "SHDATA_BUILD_OUTPUT"
+BUILD_DECLARED_ENV = "SHDATA_BUILD_DECLARED"
+_TAG_FIX = ("tag the cell that declares lang, formats, dpi, width, output_dir, year with 'parameters' "
+            "(Jupyter: View > Cell Toolbar > Tags)")
 
 
 def _allowed(values: Iterable[str]) -> str:
@@ -254,6 +261,7 @@ def setup(namespace: dict[str, Any], notebook: str = "") -> Params:
         (values if name in declared else unknown)[name] = val
     params = validate(**values, **unknown)
     params.notebook = notebook
+    _check_injected(params)
     from . import style
 
     style.apply(params.lang)
@@ -261,6 +269,40 @@ def setup(namespace: dict[str, Any], notebook: str = "") -> Params:
 
 
 # -- publishing ---------------------------------------------------------------
+
+def _build_output() -> Path | None:
+    """The folder ``shdata build`` gave this run, or None outside a build."""
+    given = os.environ.get(BUILD_OUTPUT_ENV)
+    return Path(given).resolve() if given else None
+
+
+def _check_injected(P: Params) -> None:
+    """Refuse a build run whose injected parameters were overridden by the notebook itself.
+
+    papermill injects the build's parameters after the cell tagged
+    ``parameters``; without that tag it injects them first, the notebook's own
+    defaults then win, and the run would write straight into ``figures/``.
+    """
+    given = _build_output()
+    if given is not None and Path(P.output_dir).resolve() != given:
+        raise ParameterError(f"notebook {P.notebook or '?'}: the build's parameters were overridden "
+                             f"(output_dir is {P.output_dir}, not the build's staging folder); {_TAG_FIX}")
+
+
+def declare(P: Params, path: Path) -> None:
+    """Record a file this run wrote, so that ``shdata build`` publishes it.
+
+    Every file a notebook writes for publication must go through here (``publish``
+    does it for the figures and their sidecars); the build moves exactly the
+    declared files into ``figures/`` and fails a run that leaves others behind.
+    Outside a build this does nothing.
+    """
+    listing = os.environ.get(BUILD_DECLARED_ENV)
+    if not listing:
+        return
+    rel = Path(path).resolve().relative_to(Path(P.output_dir).resolve()).as_posix()
+    with open(listing, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(rel, ensure_ascii=False) + "\n")
 
 def _source_date() -> _dt.datetime | None:
     """``SOURCE_DATE_EPOCH`` as a date (reproducible-builds convention), else no date at all."""
@@ -307,6 +349,10 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
 
     if not isinstance(figure_id, str) or not FIGURE_ID_RE.fullmatch(figure_id):
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")
+    given = _build_output()
+    if given is not None and Path(P.output_dir).resolve() != given:
+        raise ParameterError(f"publish: {P.output_dir} is not the staging folder this build run was given; "
+                             f"shdata build publishes only through it, so leave output_dir as injected")
     pkg = _pkg()
     metas = [pkg.metadata(t) for t in sources]
     if data is not None:  # checked before any file is written
@@ -366,9 +412,11 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
             path = vfolder / f"{figure_id}.{fmt}"
             with atomic_path(path) as tmp:
                 tmp.write_bytes(blob)
+            declare(P, path)
             files[fmt] = {"path": f"{rel}/{path.name}", "sha256": hashlib.sha256(blob).hexdigest()}
         if data is not None and data_written is None:
             data_written = figdata.write(vfolder, figure_id, rel, data_rows, title)
+            declare(P, vfolder / f"{figure_id}.csv")
         if data_written is not None:
             files["csv"] = data_written[0]
         record = {
@@ -384,6 +432,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
             record["data"] = data_written[1]
         record.update(text_fields)
         write_json(vfolder / f"{figure_id}.json", record)
+        declare(P, vfolder / f"{figure_id}.json")
         written[variant] = (files, vfolder)
     P.published.append(figure_id)
 

@@ -23,6 +23,11 @@ def default_data_dir() -> Path:
     """
     env = os.environ.get("SHDATA_DATA_DIR")
     if env:
+        if Path(env).exists() and not Path(env).is_dir():
+            from .errors import DescriptorError
+
+            raise DescriptorError(f"SHDATA_DATA_DIR={env} is not a folder; point it at the folder holding "
+                                  f"{DESCRIPTOR}, or unset it")
         return Path(env)
     here = Path(__file__).resolve().parent
     packaged = here / "data"

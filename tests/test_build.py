@@ -1,85 +1,57 @@
-"""`shdata build` and `shdata cite` as a researcher uses them, on a temporary
-copy of the project with a small extra notebook (so the tests stay quick)."""
+"""`shdata build` and `shdata cite` as a researcher uses them, each test on its own
+copy of a small project (a template built once per session and only copied)."""
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from .conftest import ROOT
+from shdata.manifest import unaccounted
 
-SHDATA = [sys.executable, "-m", "shdata.cli"]
+from .buildkit import (
+    BLOCK_CODE, FAST, ROOT, SHDATA, build, copy_project, default_sigint, explain, new_project, one_line,
+    project_processes, run, snapshot, statuses, temp_files, wait_for, write_notebook,
+)
 
-MINI_CODE = '''
-import shdata
-from shdata import fmt, notebook, style
-
-P = notebook.setup(globals(), notebook="mini")
-t = shdata.value("yrd_technology_trade", "total_trade")
-fig, ax = P.figure(height=0.3)
-ax.bar([P.label(t)[:12]], [float(t)], color=style.BASE)
-P.publish(fig, "mini-trade", sources=["yrd_technology_trade"], title=P.t("Trade", "交易"),
-          caption=P.t("Caption.", "说明。"), commentary=fmt.quantity(t, P.lang))
-'''
+posix_only = pytest.mark.skipif(os.name != "posix" or not os.path.isdir("/proc"),
+                                reason="signals and /proc process checks")
 
 
-def _mini_notebook(path: Path, extra: str = "") -> None:
-    params = (ROOT / "notebooks" / "talent.ipynb")
-    nb = nbformat.read(params, as_version=4)
-    pcell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    new = nbformat.v4.new_notebook()
-    new.metadata = nb.metadata
-    new.cells = [nbformat.v4.new_markdown_cell("# mini"), pcell, nbformat.v4.new_code_cell(MINI_CODE + extra)]
-    for i, c in enumerate(new.cells):
-        c["id"] = f"c{i}"
-        if c.cell_type == "code":
-            c.outputs, c.execution_count = [], None
-    nbformat.write(new, path)
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy of the project: data, lock, pyproject, and only the mini notebook."""
-    root = tmp_path_factory.mktemp("project")
-    shutil.copytree(ROOT / "data", root / "data")
-    for name in ("pyproject.toml", "requirements.lock"):
-        shutil.copy(ROOT / name, root / name)
-    (root / "notebooks").mkdir()
-    _mini_notebook(root / "notebooks" / "mini.ipynb")
+@pytest.fixture(scope="session")
+def template(tmp_path_factory):
+    """The mini project, built once; tests copy it and never change it."""
+    root = new_project(tmp_path_factory.mktemp("template") / "project")
+    done = build(root)
+    assert done.returncode == 0, explain(root, done)
     return root
 
 
-def build(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*SHDATA, "build", "--jobs", "2", "--formats", "png,pdf", "--dpi", "100", *args],
-                          cwd=project, capture_output=True, text=True)
+@pytest.fixture
+def project(template, tmp_path):
+    """A private, already built copy of the mini project."""
+    return copy_project(template, tmp_path / "project")
 
 
-def statuses(done: subprocess.CompletedProcess) -> dict[str, str]:
-    out = {}
-    for line in done.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 5 and parts[2] in ("built", "skipped", "failed"):
-            out[f"{parts[0]}-{parts[1]}"] = parts[2]
-    return out
+@pytest.fixture
+def fresh(tmp_path):
+    """A private, never built mini project."""
+    return new_project(tmp_path / "fresh")
 
 
-def rehash(project: Path) -> None:
+def rehash(project) -> None:
     from shdata.package import Package
 
     Package(project / "data", verify_hashes=False).rehash()
 
 
-def test_build_then_noop_then_rebuild_on_each_kind_of_change(project):
+def test_build_then_noop_then_rebuild_on_each_kind_of_change(fresh):
+    project = fresh
     done = build(project)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 0, explain(project, done)
     assert statuses(done) == {"mini-en": "built", "mini-zh": "built"}
     for lang in ("en", "zh"):
         for ext in ("png", "pdf", "json"):
@@ -90,25 +62,30 @@ def test_build_then_noop_then_rebuild_on_each_kind_of_change(project):
     assert [f["id"] for f in manifest["figures"]] == ["mini-trade"]
 
     # nothing changed: everything skipped
-    assert set(statuses(build(project)).values()) == {"skipped"}
+    done = build(project)
+    assert set(statuses(done).values()) == {"skipped"}, explain(project, done)
 
-    # a data file the notebook does not read: still skipped
-    p = project / "data" / "patents.csv"
-    p.write_text(p.read_text(encoding="utf-8").replace(",6185,", ",6186,"), encoding="utf-8")
+    # a data file the notebook does not read (and no check reads): still skipped
+    p = project / "data" / "waic_2023.csv"
+    p.write_text(p.read_text(encoding="utf-8").replace(",133,", ",134,"), encoding="utf-8")
     rehash(project)
-    assert set(statuses(build(project)).values()) == {"skipped"}
+    done = build(project)
+    assert set(statuses(done).values()) == {"skipped"}, explain(project, done)
 
     # a data file it reads: rebuilt, and the new value reaches the commentary
     p = project / "data" / "yrd_technology_trade.csv"
     p.write_text(p.read_text(encoding="utf-8").replace(",1491,", ",1492,"), encoding="utf-8")
     rehash(project)
-    assert set(statuses(build(project)).values()) == {"built"}
+    done = build(project)
+    assert set(statuses(done).values()) == {"built"}, explain(project, done)
     executed = (project / "build" / "notebooks" / "mini-zh.ipynb").read_text(encoding="utf-8")
     assert "1492亿元" in executed
 
     # a parameter: rebuilt; and back again
-    assert set(statuses(build(project, "--dpi", "120")).values()) == {"built"}
-    assert set(statuses(build(project)).values()) == {"built"}
+    done = build(project, "--dpi", "120")
+    assert set(statuses(done).values()) == {"built"}, explain(project, done)
+    done = build(project)
+    assert set(statuses(done).values()) == {"built"}, explain(project, done)
 
     # the notebook's code: only that change matters, not its outputs
     nb_path = project / "notebooks" / "mini.ipynb"
@@ -116,20 +93,23 @@ def test_build_then_noop_then_rebuild_on_each_kind_of_change(project):
     nb.cells.append(nbformat.v4.new_markdown_cell("A note the researcher added."))
     nb.cells[-1]["id"] = "added"
     nbformat.write(nb, nb_path)
-    assert set(statuses(build(project, "--lang", "en")).values()) == {"built"}
+    done = build(project, "--lang", "en")
+    assert set(statuses(done).values()) == {"built"}, explain(project, done)
 
     # an output file modified by hand: that run is rebuilt
     (project / "figures" / "zh" / "mini-trade.png").write_bytes(b"not a png")
-    assert statuses(build(project)) == {"mini-en": "skipped", "mini-zh": "built"}
+    done = build(project)
+    assert statuses(done) == {"mini-en": "skipped", "mini-zh": "built"}, explain(project, done)
 
     # --force rebuilds everything
-    assert set(statuses(build(project, "--force")).values()) == {"built"}
+    done = build(project, "--force")
+    assert set(statuses(done).values()) == {"built"}, explain(project, done)
 
 
-def test_manifest_is_rewritten_byte_identically(project):
-    assert build(project).returncode == 0
+def test_manifest_is_rewritten_byte_identically_and_lists_exactly_the_files(project):
     before = {n: (project / "figures" / n).read_bytes() for n in ("manifest.json", "manifest.csv")}
-    assert build(project, "--force").returncode == 0
+    done = build(project, "--force")
+    assert done.returncode == 0, explain(project, done)
     for n, data in before.items():
         assert (project / "figures" / n).read_bytes() == data, n
     m = json.loads(before["manifest.json"])
@@ -137,81 +117,223 @@ def test_manifest_is_rewritten_byte_identically(project):
     assert set(fig["title"]) == {"en", "zh"} and fig["sections"] == ["§8.2"]
     assert all(len(f["sha256"]) == 64 for f in fig["files"])
     assert "timestamp" not in before["manifest.json"].decode() and "seconds" not in before["manifest.json"].decode()
+    assert unaccounted(project / "figures") == ([], [])
 
 
-def test_failing_notebook_keeps_previous_figures_and_others_still_build(project, tmp_path):
-    assert build(project).returncode == 0
-    good = {p.name: p.read_bytes() for p in (project / "figures" / "en").iterdir()}
-    manifest = (project / "figures" / "manifest.json").read_bytes()
-    # a second notebook that works, and the mini notebook broken after it publishes
-    _mini_notebook(project / "notebooks" / "other.ipynb")
-    nb = nbformat.read(project / "notebooks" / "other.ipynb", as_version=4)
-    nb.cells[-1].source = nb.cells[-1].source.replace('"mini-trade"', '"other-trade"').replace('"mini"', '"other"')
-    nbformat.write(nb, project / "notebooks" / "other.ipynb")
-    _mini_notebook(project / "notebooks" / "mini.ipynb", extra="\nraise RuntimeError('deliberate failure')\n")
-    try:
-        done = build(project, "--lang", "en")
-        assert done.returncode == 1
-        assert statuses(done) == {"mini-en": "failed", "other-en": "built"}
-        assert "deliberate failure" in done.stdout
-        assert (project / "build" / "failed" / "mini-en.ipynb").exists()
-        for name, data in good.items():
-            assert (project / "figures" / "en" / name).read_bytes() == data, f"{name} was touched"
-        assert (project / "figures" / "en" / "other-trade.png").exists()
-        assert not list(project.rglob(".*.tmp")), "no half-written files"
-        assert not (project / "build" / "staging").exists() or not any((project / "build" / "staging").iterdir())
-        m = json.loads((project / "figures" / "manifest.json").read_text(encoding="utf-8"))
-        assert {f["id"] for f in m["figures"]} == {"mini-trade", "other-trade"}
-    finally:
-        (project / "notebooks" / "other.ipynb").unlink()
-        _mini_notebook(project / "notebooks" / "mini.ipynb")
-        for lang in ("en", "zh"):
-            for f in (project / "figures" / lang).glob("other-trade.*"):
-                f.unlink()
-    # the next run picks up where it stopped
+def test_failing_notebook_keeps_previous_figures_and_others_still_build(project):
+    good = snapshot(project / "figures" / "en")
+    write_notebook(project / "notebooks" / "other.ipynb")
+    write_notebook(project / "notebooks" / "mini.ipynb", extra="\nraise RuntimeError('deliberate failure')\n")
     done = build(project, "--lang", "en")
-    assert done.returncode == 0 and statuses(done)["mini-en"] == "built"
-    del manifest
+    assert done.returncode == 1, explain(project, done)
+    assert statuses(done) == {"mini-en": "failed", "other-en": "built"}
+    failed_line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED"))
+    assert "RuntimeError: deliberate failure" in failed_line and "build/failed/mini-en.log" in failed_line
+    # the full error is kept where a person can read it, with the executed notebook
+    assert "deliberate failure" in (project / "build" / "failed" / "mini-en.log").read_text(encoding="utf-8")
+    assert (project / "build" / "failed" / "mini-en.ipynb").exists()
+    after = snapshot(project / "figures" / "en")
+    assert {k: v for k, v in after.items() if not k.startswith("other-")} == good
+    assert (project / "figures" / "en" / "other-trade.png").exists()
+    assert not temp_files(project), "no half-written files"
+    assert not any((project / "build" / "staging").glob("*"))
+    m = json.loads((project / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    assert {f["id"] for f in m["figures"]} == {"mini-trade", "other-trade"}
+    # fixed again, the notebook is what it was at the last good build, whose record the failure
+    # left alone: nothing to do
+    write_notebook(project / "notebooks" / "mini.ipynb")
+    done = build(project, "--lang", "en")
+    assert done.returncode == 0 and statuses(done)["mini-en"] == "skipped", explain(project, done)
 
 
-@pytest.mark.skipif(os.name != "posix", reason="SIGINT to a process is POSIX")
-def test_interrupted_build_leaves_only_complete_files(project):
-    assert build(project).returncode == 0
-    before = {p: p.read_bytes() for p in (project / "figures").rglob("*") if p.is_file()}
-    proc = subprocess.Popen([*SHDATA, "build", "--force", "--jobs", "2", "--formats", "png,pdf", "--dpi", "100"],
-                            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)  # the kernels are starting
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out + err
-    assert "interrupted" in err
-    after = {p: p.read_bytes() for p in (project / "figures").rglob("*") if p.is_file()}
-    assert set(after) == set(before), "no new or missing files"
-    for p, data in after.items():
-        # untouched, or replaced whole by the identical file of a finished run
-        assert data == before[p], p
-    assert not list(project.rglob(".*.tmp"))
-    # and the next build completes
-    assert build(project).returncode == 0
+def test_figures_of_a_deleted_notebook_leave_figures_and_the_manifest(project):
+    write_notebook(project / "notebooks" / "other.ipynb")
+    done = build(project)
+    assert done.returncode == 0, explain(project, done)
+    assert (project / "figures" / "zh" / "other-trade.pdf").exists()
+    (project / "notebooks" / "other.ipynb").unlink()
+    done = build(project)
+    assert done.returncode == 0, explain(project, done)
+    assert "files of other-en (notebooks/other.ipynb no longer exists)" in done.stdout
+    assert not list((project / "figures").rglob("other-trade.*"))
+    m = json.loads((project / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    assert [f["id"] for f in m["figures"]] == ["mini-trade"]
+    assert unaccounted(project / "figures") == ([], [])
+
+
+def test_files_no_notebook_publishes_are_removed_or_kept_on_request(project):
+    stray = project / "figures" / "en" / "old-figure.png"
+    leftover = project / "figures" / "en" / ".mini-trade.pdf.1234.abc.tmp"
+    stray.write_bytes(b"old")
+    leftover.write_bytes(b"half")
+    done = build(project, "--keep-orphans")
+    assert done.returncode == 0 and stray.exists(), explain(project, done)
+    assert "kept     figures/en/old-figure.png" in done.stdout
+    done = build(project)
+    assert done.returncode == 0, explain(project, done)
+    assert not stray.exists() and not leftover.exists()
+    assert "removed  figures/en/old-figure.png: no notebook publishes it" in done.stdout
+    assert unaccounted(project / "figures") == ([], [])
+
+
+def test_untagged_parameters_cell_fails_with_one_line_and_writes_nothing(project):
+    before = snapshot(project / "figures")
+    write_notebook(project / "notebooks" / "mini.ipynb", tag_parameters=False)
+    done = build(project)
+    assert done.returncode == 1, explain(project, done)
+    assert statuses(done) == {"mini-en": "failed", "mini-zh": "failed"}
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
+    assert "notebooks/mini.ipynb has no cell tagged 'parameters'" in line and "tag the cell" in line
+    assert snapshot(project / "figures") == before
+
+
+def test_publish_refuses_any_folder_but_the_staging_one(project):
+    """A notebook that points its output elsewhere (here: straight at figures/) cannot publish."""
+    before = snapshot(project / "figures")
+    redirect = '\nP.output_dir = P.output_dir.parent.parent.parent.parent.parent / "figures"\n'
+    write_notebook(project / "notebooks" / "mini.ipynb", extra=redirect + 'P.publish(fig, "sneaky", '
+                   'sources=["yrd_technology_trade"], title="t", caption="c")\n')
+    done = build(project, "--lang", "en")
+    assert done.returncode == 1, explain(project, done)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
+    assert "ParameterError: publish:" in line and "staging folder" in line
+    assert snapshot(project / "figures") == before
+    assert not list(project.rglob("sneaky.*"))
+
+
+def test_overridden_parameters_are_refused_by_setup(project):
+    """The runtime half of the injection check: parameters reset after the injected cell."""
+    nb_path = project / "notebooks" / "mini.ipynb"
+    write_notebook(nb_path)
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell('output_dir = "figures"'))
+    nb.cells[2]["id"] = "reset"
+    nbformat.write(nb, nb_path)
+    before = snapshot(project / "figures")
+    done = build(project, "--lang", "en")
+    assert done.returncode == 1, explain(project, done)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
+    assert "the build's parameters were overridden" in line and "'parameters'" in line
+    assert snapshot(project / "figures") == before
+
+
+def test_undeclared_files_fail_the_run(project):
+    before = snapshot(project / "figures")
+    write_notebook(project / "notebooks" / "mini.ipynb",
+                   extra='\n(P.output_dir / P.lang / "extra.csv").write_text("a,b")\n')
+    done = build(project, "--lang", "en")
+    assert done.returncode == 1, explain(project, done)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
+    assert "it wrote en/extra.csv without declaring it" in line
+    assert snapshot(project / "figures") == before
+
+
+def test_a_second_build_exits_at_once_with_no_wait_or_waits_for_the_first(project):
+    from filelock import FileLock
+
+    lock = FileLock(str(project / "build" / "build.lock"))
+    (project / "build" / "build.lock.json").write_text(json.dumps({"pid": os.getpid(), "started": "now"}))
+    with lock:
+        done = build(project, "--no-wait")
+        assert done.returncode == 2
+        line = one_line(done.stderr)
+        assert line.startswith("shdata: error: another shdata build is running") and f"pid {os.getpid()}" in line
+        waiting = subprocess.Popen([*SHDATA, "build", *FAST], cwd=project, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        first = waiting.stdout.readline()
+        assert first.startswith("Waiting for the shdata build already running"), first
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, first + out + err
+    assert not (project / "build" / "staging").exists() or not any((project / "build" / "staging").iterdir())
+
+
+def test_two_concurrent_forced_builds_lose_nothing(project):
+    before = snapshot(project / "figures")
+    procs = [subprocess.Popen([*SHDATA, "build", *FAST, "--force"], cwd=project, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, out + err
+    assert snapshot(project / "figures") == before
+    assert not temp_files(project)
+    assert not any((project / "build" / "staging").glob("*"))
+
+
+def _start_blocking_build(project, *args):
+    write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
+    proc = subprocess.Popen([*SHDATA, "build", *FAST, "slow", "--lang", "en", *args], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+    wait_for(lambda: list((project / "build" / "staging").glob("*/slow-en/running")) or proc.poll() is not None,
+             "the slow notebook to start running")
+    assert proc.poll() is None, proc.communicate()
+    return proc
+
+
+@posix_only
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                             (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_signal_stops_workers_and_kernels_and_leaves_only_complete_files(project, sig, code, word):
+    before = snapshot(project / "figures")
+    proc = _start_blocking_build(project)
+    assert project_processes(project), "a worker and a kernel run"
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, out + err
+    assert one_line(err).startswith(f"shdata: {word}")
+    wait_for(lambda: not project_processes(project), "the workers and kernels to exit")
+    assert snapshot(project / "figures") == before
+    assert not temp_files(project)
+    assert not any((project / "build" / "staging").glob("*"))
+    os.remove(project / "notebooks" / "slow.ipynb")
+    done = build(project, "--no-wait")
+    assert done.returncode == 0, explain(project, done)
+
+
+@posix_only
+def test_workers_and_kernels_exit_when_the_build_is_killed(project):
+    proc = _start_blocking_build(project)
+    assert project_processes(project)
+    proc.kill()
+    proc.communicate(timeout=60)
+    wait_for(lambda: not project_processes(project), "the orphaned workers and kernels to exit")
+    # the lock died with the build: the next build runs at once and clears the dead build's staging
+    os.remove(project / "notebooks" / "slow.ipynb")
+    done = build(project, "--no-wait")
+    assert done.returncode == 0, explain(project, done)
+    assert not (project / "build" / "staging").exists() or not any((project / "build" / "staging").iterdir())
+
+
+@posix_only
+def test_a_runaway_notebook_times_out_and_the_others_go_on(project):
+    write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
+    proc = subprocess.Popen([*SHDATA, "build", *FAST, "--force", "--lang", "en", "--timeout", "60"], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out + err
+    line = next(line for line in out.splitlines() if line.startswith("FAILED slow (en)"))
+    assert "timed out after 60 s (--timeout)" in line
+    assert statuses(subprocess.CompletedProcess([], 1, out, err))["mini-en"] == "built"
+    wait_for(lambda: not project_processes(project), "the timed-out kernel to exit")
 
 
 def test_selection_and_bad_options(project):
-    done = build(project, "mini", "--lang", "zh", "--jobs", "1")
-    assert done.returncode == 0 and list(statuses(done)) == ["mini-zh"]
+    done = build(project, "mini", "--lang", "zh", "--jobs", "1", "--force")
+    assert done.returncode == 0 and list(statuses(done)) == ["mini-zh"], explain(project, done)
     bad = build(project, "minni")
-    assert bad.returncode == 2 and "unknown notebook 'minni'; did you mean 'mini'?" in bad.stderr
-    bad = subprocess.run([*SHDATA, "build", "--jobs", "0"], cwd=project, capture_output=True, text=True)
-    assert bad.returncode == 2 and "--jobs must be at least 1" in bad.stderr
-    outside = subprocess.run([*SHDATA, "build"], cwd=project.parent, capture_output=True, text=True)
-    assert outside.returncode == 2 and "needs a project folder" in outside.stderr
+    assert bad.returncode == 2 and "unknown notebook 'minni'; did you mean 'mini'?" in one_line(bad.stderr)
+    bad = run(project, "build", "--jobs", "0")
+    assert bad.returncode == 2 and "--jobs must be at least 1" in one_line(bad.stderr)
+    bad = run(project, "build", "--timeout", "0")
+    assert bad.returncode == 2 and "--timeout must be a positive number" in one_line(bad.stderr)
+    outside = run(project.parent, "build")
+    assert outside.returncode == 2 and "needs a project folder" in one_line(outside.stderr)
 
 
-def cite(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*SHDATA, "cite", *args], cwd=project, capture_output=True, text=True)
+def cite(project, *args: str) -> subprocess.CompletedProcess:
+    return run(project, "cite", *args)
 
 
 def test_cite_text_credits_the_report_first(project):
-    assert build(project).returncode == 0
     done = cite(project, "mini-trade")
     assert done.returncode == 0
     text = done.stdout

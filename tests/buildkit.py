@@ -1,0 +1,212 @@
+"""Helpers for the build tests: private project copies, small notebooks, process tracking.
+
+Every test gets its own copy of a project (never a shared mutable one). The
+session-wide template is built once and only ever copied, never changed.
+Nothing here synchronises with sleeps: waits poll an observable condition
+(a file, a line of output, a process) up to a generous deadline.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SHDATA = [sys.executable, "-m", "shdata.cli"]
+FAST = ("--jobs", "2", "--formats", "png,pdf", "--dpi", "100")
+DEADLINE = 120.0  # seconds; generous for a busy 2-core machine, and only reached on failure
+
+MINI_CODE = '''
+import shdata
+from shdata import fmt, notebook, style
+
+P = notebook.setup(globals(), notebook="{name}")
+t = shdata.value("yrd_technology_trade", "total_trade")
+fig, ax = P.figure(height=0.3)
+ax.bar([P.label(t)[:12]], [float(t)], color=style.BASE)
+P.publish(fig, "{figure}", sources=["yrd_technology_trade"], title=P.t("Trade", "交易"),
+          caption=P.t("Caption.", "说明。"), commentary=fmt.quantity(t, P.lang))
+'''
+
+# Blocks inside a run after announcing it with a file in the run's staging
+# folder, which is the event the signal tests wait for.
+BLOCK_CODE = '''
+from pathlib import Path
+(Path(P.output_dir).parent / "running").write_text("running")
+while True:
+    pass
+'''
+
+
+def write_notebook(path: Path, name: str | None = None, figure: str | None = None, extra: str = "",
+                   tag_parameters: bool = True) -> None:
+    """A small notebook with the real parameters cell that publishes one figure (then runs ``extra``)."""
+    name = name or path.stem
+    figure = figure or f"{name}-trade"
+    nb = nbformat.read(ROOT / "notebooks" / "talent.ipynb", as_version=4)
+    pcell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    pcell = nbformat.from_dict(dict(pcell))
+    if not tag_parameters:
+        pcell.metadata = {}
+    new = nbformat.v4.new_notebook()
+    new.metadata = nb.metadata
+    new.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), pcell,
+                 nbformat.v4.new_code_cell(MINI_CODE.format(name=name, figure=figure) + extra)]
+    for i, c in enumerate(new.cells):
+        c["id"] = f"c{i}"
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    nbformat.write(new, path)
+
+
+def new_project(root: Path, notebooks=("mini",)) -> Path:
+    """A project folder: data, lock, pyproject, and only small notebooks."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "data", root / "data")
+    for name in ("pyproject.toml", "requirements.lock"):
+        shutil.copy(ROOT / name, root / name)
+    (root / "notebooks").mkdir()
+    for nb in notebooks:
+        write_notebook(root / "notebooks" / f"{nb}.ipynb")
+    return root
+
+
+def copy_project(template: Path, dest: Path) -> Path:
+    shutil.copytree(template, dest, symlinks=True)
+    return dest
+
+
+def run(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*SHDATA, *args], cwd=project, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def build(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return run(project, "build", *FAST, *args, env=env)
+
+
+def explain(project: Path, done: subprocess.CompletedProcess) -> str:
+    """Everything a person needs when a build assertion fails: output and the kept error logs."""
+    logs = "".join(f"\n--- {p}:\n{p.read_text(encoding='utf-8', errors='replace')}"
+                   for p in sorted((project / "build" / "failed").glob("*.log")))
+    return f"exit {done.returncode}\n--- stdout:\n{done.stdout}\n--- stderr:\n{done.stderr}{logs}"
+
+
+def statuses(done: subprocess.CompletedProcess) -> dict[str, str]:
+    out = {}
+    for line in done.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 5 and parts[2] in ("built", "skipped", "failed"):
+            out[f"{parts[0]}-{parts[1]}"] = parts[2]
+    return out
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file (and symlink target) under ``folder``."""
+    out = {}
+    if folder.is_file():
+        return {"": hashlib.sha256(folder.read_bytes()).hexdigest()}
+    if folder.exists():
+        for p in sorted(folder.rglob("*")):
+            if p.is_symlink():
+                out[p.relative_to(folder).as_posix()] = "symlink:" + os.readlink(p)
+            elif p.is_file():
+                out[p.relative_to(folder).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def temp_files(project: Path) -> list[Path]:
+    return [p for p in project.rglob("*.tmp") if ".venv" not in p.parts]
+
+
+def wait_for(condition, what: str, deadline: float = DEADLINE):
+    """Poll ``condition()`` until it returns something truthy; fail naming ``what`` at the deadline."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)  # polling interval, not synchronisation: the condition decides
+    raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}")
+
+
+def default_sigint() -> None:
+    """preexec_fn: a child started from a background job inherits an ignored SIGINT; restore it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def descendants(pid: int) -> set[int]:
+    """Pids of every process below ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_text(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def alive(pids: set[int]) -> set[int]:
+    """The pids that still run (zombies count as gone)."""
+    out = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text(errors="replace")
+        except OSError:
+            continue
+        if state[state.rfind(")") + 2:].split()[0] not in ("Z", "X"):
+            out.add(pid)
+    return out
+
+
+def kernels_of(pid: int) -> set[int]:
+    """Descendants of ``pid`` that are Jupyter kernels."""
+    out = set()
+    for d in descendants(pid):
+        try:
+            cmd = Path(f"/proc/{d}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"ipykernel" in cmd:
+            out.add(d)
+    return out
+
+
+def one_line(text: str) -> str:
+    """The single non-empty line of ``text``; fails if there are more or none."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got {len(lines)}:\n{text}"
+    return lines[0]
+
+
+def project_processes(project: Path) -> set[int]:
+    """Running processes started for ``project``'s build (workers and kernels carry its SHDATA_DATA_DIR)."""
+    marker = f"SHDATA_DATA_DIR={project / 'data'}".encode()
+    found = set()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            env = Path(f"/proc/{name}/environ").read_bytes()
+        except OSError:
+            continue
+        if marker in env.split(b"\0"):
+            found.add(int(name))
+    return alive(found)

@@ -1,0 +1,138 @@
+"""Fast, in-process tests of the build's safety rules: temporary names, confined paths, state reading."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from shdata._io import atomic_path, write_text
+from shdata.build import Project, confined, load_state, parameters_problem
+
+from .buildkit import write_notebook
+
+
+def test_temporary_names_are_unique_per_write(tmp_path):
+    target = tmp_path / "figure.pdf"
+    with atomic_path(target) as first, atomic_path(target) as second:
+        assert first != second and first.parent == second.parent == tmp_path
+        assert first.name.startswith(".figure.pdf.") and first.name.endswith(".tmp")
+        first.write_text("one")
+        second.write_text("two")
+    assert target.read_text() in ("one", "two")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.pdf"], "no temporary file left"
+
+
+def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path):
+    target = tmp_path / "manifest.json"
+    write_text(target, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("disk full")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
+def test_published_files_keep_ordinary_permissions(tmp_path):
+    target = tmp_path / "f.txt"
+    write_text(target, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.fixture
+def project(tmp_path) -> Project:
+    root = tmp_path / "project"
+    for sub in ("figures/en", "build/notebooks", "notebooks"):
+        (root / sub).mkdir(parents=True)
+    (root / "figures" / "en" / "a.png").write_bytes(b"a")
+    (tmp_path / "victim.txt").write_text("keep")
+    (root / "figures" / "en" / "out").symlink_to(tmp_path)
+    (root / "figures" / "en" / "victim-link.png").symlink_to(tmp_path / "victim.txt")
+    return Project(root)
+
+
+@pytest.mark.parametrize("rel, inside", [
+    ("figures/en/a.png", True),
+    ("figures/en/standalone/b.svg", True),          # subfolders under figures/<lang>/ are fine
+    ("build/notebooks/x.ipynb", True),
+    ("figures/../../victim.txt", False),            # traversal
+    ("figures/en/../../../victim.txt", False),
+    ("/etc/passwd", False),                          # absolute
+    ("C:/Windows/win.ini", False),
+    ("figures/en/out/victim.txt", False),            # through a symlinked folder
+    ("figures/en/victim-link.png", False),           # a symlink pointing outside
+    ("data/datapackage.json", False),                # inside the project, but not figures/ or build/
+    ("figures", False),                              # the folder itself
+    ("", False),
+    (42, False), (None, False), (["figures/en/a.png"], False), ("figures/en/\0.png", False),
+])
+def test_confined_paths(project, rel, inside):
+    assert (confined(project, rel) is not None) is inside
+
+
+def write_state(project: Project, content) -> None:
+    project.state_path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        project.state_path.write_bytes(content)
+    else:
+        project.state_path.write_text(json.dumps(content))
+
+
+SHA = "0" * 64
+
+
+@pytest.mark.parametrize("content, warning", [
+    (b"\x89PNG\x00\xff\xfe", "is unreadable"),
+    (b"{not json", "is unreadable"),
+    ([], "is not a build state"),
+    ({"version": 1, "runs": []}, "is not a build state"),
+    ({"version": 1, "runs": {"x-en": "text"}}, "run 'x-en' is malformed"),
+    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": [], "tables": []}}}, "is malformed"),
+    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {}, "tables": [1]}}}, "is malformed"),
+    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/../../v": SHA}}}}, "ignoring output"),
+    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"/tmp/v": SHA}}}}, "ignoring output"),
+    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": 5}}}}, "bad sha256"),
+])
+def test_hostile_or_broken_state_is_dropped_with_one_line_warnings(project, content, warning):
+    write_state(project, content)
+    warnings: list[str] = []
+    state = load_state(project, warn=warnings.append)
+    assert warnings and all(len(w.splitlines()) == 1 and w.startswith("shdata: warning:") for w in warnings)
+    assert warning in warnings[0]
+    for entry in state["runs"].values():
+        assert all(confined(project, rel) for rel in entry["outputs"])
+
+
+def test_good_state_is_kept(project):
+    good = {"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": SHA},
+                                            "tables": ["t"], "figures": 1}}}
+    write_state(project, good)
+    warnings: list[str] = []
+    assert load_state(project, warn=warnings.append)["runs"] == good["runs"] and not warnings
+
+
+def test_parameters_cell_problems_are_named(tmp_path):
+    write_notebook(tmp_path / "ok.ipynb", name="ok")
+    assert parameters_problem(tmp_path / "ok.ipynb") is None
+    write_notebook(tmp_path / "untagged.ipynb", name="untagged", tag_parameters=False)
+    msg = parameters_problem(tmp_path / "untagged.ipynb")
+    assert msg.startswith("notebooks/untagged.ipynb has no cell tagged 'parameters'; tag the cell")
+    (tmp_path / "bad.ipynb").write_text("{")
+    assert "is not a readable notebook" in parameters_problem(tmp_path / "bad.ipynb")
+    assert Path(tmp_path / "ok.ipynb").exists()
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """`shdata list | head -1`: the reader goes away; no error line, exit 0."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "shdata.cli", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # before anything is written: the first write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0 and "shdata: error" not in err
