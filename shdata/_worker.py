@@ -135,9 +135,13 @@ def _run(req: dict, papermill, exporter) -> dict:
         last = _tail(detail, 1) or type(exc).__name__
         return {"ok": False, "error": last, "detail": detail}
     try:
-        body, _ = exporter.from_filename(req["output"])
-        with open(req["html"], "w", encoding="utf-8") as fh:
-            fh.write(body)
+        from pathlib import Path
+
+        from shdata.sync import render_html
+
+        # Previews point at the published figures from build/html/, where the rendering is moved.
+        render_html(Path(req["output"]), Path(req["html"]), figures_dir=Path(req["figures"]),
+                    shown_from=Path(req["html_dir"]), exporter=exporter)
     except Exception as exc:
         detail = "".join(traceback.format_exception(exc))
         return {"ok": False, "error": "HTML export failed: " + (_tail(str(exc), 1) or type(exc).__name__),

@@ -158,54 +158,117 @@ def _file_sha(path: Path) -> str | None:
         return None
 
 
-def notebook_code_hash(path: Path) -> str:
-    """Hash of a notebook's cells (type, source, tags), ignoring outputs and counts."""
+def notebook_cells(path: Path) -> list[str]:
+    """One hash per cell of a notebook (type, source, tags), ignoring outputs and counts."""
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
-        cells = [[c.get("cell_type"), "".join(c.get("source", "")), sorted(c.get("metadata", {}).get("tags", []))]
-                 for c in nb.get("cells", [])]
+        return [_sha(json.dumps([c.get("cell_type"), "".join(c.get("source", "")),
+                                 sorted(c.get("metadata", {}).get("tags", []))], ensure_ascii=False).encode())
+                for c in nb.get("cells", [])]
     except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
-        return "unreadable:" + (_file_sha(path) or "missing")  # the run fails later with one line
-    return _sha(json.dumps(cells, ensure_ascii=False).encode())
+        return ["unreadable:" + (_file_sha(path) or "missing")]  # the run fails later with one line
+
+
+def notebook_code_hash(path: Path) -> str:
+    """Hash of a notebook's cells (type, source, tags), ignoring outputs and counts."""
+    return _sha(json.dumps(notebook_cells(path)).encode())
+
+
+def package_files() -> dict[str, str]:
+    """sha256 of every file of the shdata package (sources, fonts, templates), by relative path."""
+    here = Path(__file__).resolve().parent
+    return {p.relative_to(here).as_posix(): _sha(p.read_bytes()) for p in sorted(here.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
 
 
 def package_hash() -> str:
     """Hash of the shdata package: every source file and font, by relative path."""
-    here = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for p in sorted(here.rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc",):
-            h.update(str(p.relative_to(here)).encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()
+    return _sha(json.dumps(package_files(), sort_keys=True).encode())
+
+
+def _descriptor(project: Project) -> dict | None:
+    try:
+        desc = json.loads((project.data_dir / "datapackage.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return desc if isinstance(desc, dict) else None
+
+
+def data_parts(project: Project, tables: list[str]) -> dict:
+    """What a run read from the data: the descriptor's header and, per table, its entry and CSV bytes."""
+    desc = _descriptor(project)
+    if desc is None:
+        return {"descriptor": "none", "tables": {}}
+    res = {r.get("name"): r for r in desc.get("resources", []) if isinstance(r, dict)}
+    header = {k: v for k, v in desc.items() if k != "resources"}
+    out = {}
+    for tid in sorted(tables):
+        entry = res.get(tid)
+        csv_sha = (_file_sha(project.data_dir / entry["path"]) or "missing") if entry else "missing"
+        out[tid] = _sha((json.dumps(entry, sort_keys=True, ensure_ascii=False) + csv_sha).encode())
+    return {"descriptor": _sha(json.dumps(header, sort_keys=True, ensure_ascii=False).encode()), "tables": out}
 
 
 def data_fingerprint(project: Project, tables: list[str]) -> str:
     """Hash of the data a run read: descriptor header, and each table's entry and CSV bytes."""
-    try:
-        desc = json.loads((project.data_dir / "datapackage.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return "no-descriptor"
-    res = {r.get("name"): r for r in desc.get("resources", [])}
-    header = {k: v for k, v in desc.items() if k != "resources"}
-    h = hashlib.sha256(json.dumps(header, sort_keys=True, ensure_ascii=False).encode())
-    for tid in sorted(tables):
-        entry = res.get(tid)
-        h.update(json.dumps(entry, sort_keys=True, ensure_ascii=False).encode())
-        if entry:
-            h.update((_file_sha(project.data_dir / entry["path"]) or "missing").encode())
-    return h.hexdigest()
+    return _sha(json.dumps(data_parts(project, tables), sort_keys=True).encode())
 
 
-def run_fingerprint(project: Project, run: Run, tables: list[str], pkg_hash: str, lock_hash: str) -> str:
-    parts = {
-        "notebook": notebook_code_hash(project.notebooks / f"{run.notebook}.ipynb"),
+def fingerprint_parts(project: Project, run: Run, tables: list[str], pkg_files: dict[str, str],
+                      lock_hash: str) -> dict:
+    """Everything a run's output depends on, itemised so that ``--explain`` can name what changed."""
+    return {
+        "cells": notebook_cells(project.notebooks / f"{run.notebook}.ipynb"),
         "params": run.params,
-        "data": data_fingerprint(project, tables),
-        "package": pkg_hash,
+        "data": data_parts(project, tables),
+        "package": pkg_files,
         "lock": lock_hash,
         "python": sys.version.split()[0],
     }
+
+
+def fingerprint_of(parts: dict) -> str:
     return _sha(json.dumps(parts, sort_keys=True).encode())
+
+
+def run_fingerprint(project: Project, run: Run, tables: list[str], pkg_hash: dict[str, str] | str,
+                    lock_hash: str) -> str:
+    files = pkg_hash if isinstance(pkg_hash, dict) else {"": pkg_hash}
+    return fingerprint_of(fingerprint_parts(project, run, tables, files, lock_hash))
+
+
+def _changed(old: dict, new: dict) -> list[str]:
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def explain_parts(old: dict, new: dict) -> list[str]:
+    """Plain-language reasons why ``new`` fingerprint parts differ from the recorded ``old`` ones."""
+    reasons = []
+    oc, nc = old.get("cells", []), new.get("cells", [])
+    if oc != nc:
+        if len(oc) != len(nc):
+            reasons.append(f"the notebook has {len(nc)} cells, {len(oc)} when last built")
+        else:
+            idx = [str(i + 1) for i, (a, b) in enumerate(zip(oc, nc)) if a != b]
+            reasons.append(f"notebook cell{'s' if len(idx) > 1 else ''} {', '.join(idx)} changed")
+    params = _changed(old.get("params", {}), new.get("params", {}))
+    if params:
+        reasons.append(f"parameter{'s' if len(params) > 1 else ''} {', '.join(params)} changed")
+    od, nd = old.get("data", {}), new.get("data", {})
+    if od.get("descriptor") != nd.get("descriptor"):
+        reasons.append("the data package's descriptor header changed")
+    tables = _changed(od.get("tables", {}), nd.get("tables", {}))
+    if tables:
+        reasons.append(f"table{'s' if len(tables) > 1 else ''} {', '.join(tables)} changed")
+    files = _changed(old.get("package", {}), new.get("package", {}))
+    if files:
+        shown = ", ".join(f"shdata/{f}" for f in files[:4]) + (f" and {len(files) - 4} more" if len(files) > 4 else "")
+        reasons.append(f"package file{'s' if len(files) > 1 else ''} {shown} changed")
+    if old.get("lock") != new.get("lock"):
+        reasons.append("requirements.lock changed")
+    if old.get("python") != new.get("python"):
+        reasons.append(f"Python changed ({old.get('python')} -> {new.get('python')})")
+    return reasons
 
 
 # -- paths read from state files ------------------------------------------------
@@ -521,7 +584,7 @@ def execute(project: Project, run: Run, workers: _Workers, previous_outputs: dic
     answer = workers.request({
         "input": str(source), "output": str(executed),
         "params": {**run.params, "output_dir": str(fig_stage)}, "cwd": str(project.root),
-        "html": str(html),
+        "html": str(html), "figures": str(project.figures), "html_dir": str(project.build / "html"),
         "env": {BUILD_OUTPUT_ENV: str(fig_stage), BUILD_DECLARED_ENV: str(run_dir / "declared.jsonl")}})
     warnings = "\n".join(answer.get("warnings", []))
     if not answer.get("ok"):
@@ -649,9 +712,57 @@ def plan(project: Project, notebooks: list[str] | None, langs: list[str] | None,
     return [Run(nb, lang, opts) for nb in (notebooks or known) for lang in (langs or DEFAULT_LANGS)]
 
 
+def explain(project: Project, notebooks: list[str] | None = None, langs: list[str] | None = None,
+            options: dict | None = None, force: bool = False) -> list[tuple[Run, bool, list[str]]]:
+    """Why each run would rebuild, or that it is up to date, without running anything.
+
+    Returns
+    -------
+    list of (run, rebuild, reasons)
+        One entry per planned run; ``reasons`` names what changed since the run was
+        last built (notebook cells, parameters, tables, package files, lock,
+        Python, missing or modified outputs), or why it is up to date.
+    """
+    runs = plan(project, notebooks, langs, options)
+    state = load_state(project, warn=lambda m: None)
+    pkg_files = package_files()
+    lock_hash = _file_sha(project.root / "requirements.lock") or "no-lock"
+    out = []
+    for run in runs:
+        entry = state["runs"].get(run.key)
+        if entry is None:
+            out.append((run, True, ["never built (no record in build/state.json)"]))
+            continue
+        parts = fingerprint_parts(project, run, entry.get("tables", []), pkg_files, lock_hash)
+        reasons = []
+        if force:
+            reasons.append("--force")
+        if fingerprint_of(parts) != entry.get("fingerprint"):
+            old = entry.get("parts")
+            found = explain_parts(old, parts) if isinstance(old, dict) else []
+            reasons += found or ["its fingerprint changed (recorded by an older shdata without details)"]
+        for rel, sha in sorted(entry.get("outputs", {}).items()):
+            path = confined(project, rel)
+            now = _file_sha(path) if path is not None else None
+            if now is None:
+                reasons.append(f"output {rel} is missing")
+                break
+            if now != sha:
+                reasons.append(f"output {rel} was modified")
+                break
+        if reasons:
+            out.append((run, True, reasons))
+        else:
+            n = len(entry.get("outputs", {}))
+            out.append((run, False, [f"up to date: same cells, parameters, {len(entry.get('tables', []))} tables, "
+                                     f"package, lock and Python; {n} outputs intact"]))
+    return out
+
+
 def build(project: Project, notebooks: list[str] | None = None, langs: list[str] | None = None,
           jobs: int | None = None, force: bool = False, echo=print, options: dict | None = None,
-          timeout: float = DEFAULT_TIMEOUT, wait: bool = True, keep_orphans: bool = False) -> list[Outcome]:
+          timeout: float = DEFAULT_TIMEOUT, wait: bool = True, keep_orphans: bool = False,
+          sync: bool = True) -> list[Outcome]:
     """Run the build; see the module docstring. Returns one outcome per run.
 
     Parameters
@@ -666,6 +777,9 @@ def build(project: Project, notebooks: list[str] | None = None, langs: list[str]
         raise :class:`BuildError` at once (False).
     keep_orphans : bool
         Keep files under ``figures/`` that no notebook publishes (they are reported).
+    sync : bool
+        Write each canonical run's outputs (English, default parameters) back into
+        ``notebooks/<name>.ipynb``, so that the committed notebooks match a fresh run.
 
     Raises
     ------
@@ -687,18 +801,59 @@ def build(project: Project, notebooks: list[str] | None = None, langs: list[str]
     lock = _ProjectLock(project)
     lock.acquire(wait, echo)
     try:
-        return _locked_build(project, runs, jobs, force, echo, timeout, keep_orphans)
+        return _locked_build(project, runs, jobs, force, echo, timeout, keep_orphans, sync)
     finally:
         lock.release()
 
 
+def canonical(run: Run) -> bool:
+    """The run whose outputs are committed in ``notebooks/``: English, the build's default parameters."""
+    return run.lang == DEFAULT_LANGS[0] and not run.options
+
+
+def sync_notebooks(project: Project, runs: list[Run], outcomes: dict, state: dict, echo) -> None:
+    """Write each canonical run's outputs back into ``notebooks/<name>.ipynb`` (only on change).
+
+    The committed notebooks then hold exactly what a fresh run shows, which is what
+    nbval compares; ``state`` remembers the bytes last synced so that a no-op build
+    does not re-read every notebook.
+    """
+    from . import sync
+
+    for run in runs:
+        if not canonical(run) or outcomes.get(run.key) is None or outcomes[run.key].status == "failed":
+            continue
+        entry = state["runs"].get(run.key)
+        executed = project.build / "notebooks" / f"{run.key}.ipynb"
+        source = project.notebooks / f"{run.notebook}.ipynb"
+        if entry is None or not executed.is_file():
+            continue
+        key = f"{_file_sha(source)}:{_file_sha(executed)}"
+        if entry.get("synced") == key:
+            continue
+        if sync.write_back(source, executed, figures_dir=project.figures):
+            echo(f"  synced   notebooks/{source.name} (outputs of the canonical run)")
+        entry["synced"] = f"{_file_sha(source)}:{_file_sha(executed)}"
+
+
+def write_contact_sheets(project: Project, runs: list[Run], outcomes: dict) -> None:
+    """``figures/contact-sheet-<lang>.png`` for every language a run of this build touched or that lacks one."""
+    from .contact_sheet import write_contact_sheet
+
+    for lang in sorted({r.lang for r in runs}):
+        sheet = project.figures / f"contact-sheet-{lang}.png"
+        built = any(o.status == "built" for o in outcomes.values() if o.run.lang == lang)
+        if (built or not sheet.exists()) and any((project.figures / lang).glob("*.png")):
+            write_contact_sheet(project.figures, lang)
+
+
 def _locked_build(project: Project, runs: list[Run], jobs: int, force: bool, echo, timeout: float,
-                  keep_orphans: bool) -> list[Outcome]:
+                  keep_orphans: bool, sync: bool = True) -> list[Outcome]:
     # Staging left by a build that was killed outright: nobody else can be using it now.
     shutil.rmtree(project.build / "staging", ignore_errors=True)
     preflight(project, runs)
     state = load_state(project, warn=echo)
-    pkg_hash = package_hash()
+    pkg_hash = package_files()
     lock_hash = _file_sha(project.root / "requirements.lock") or "no-lock"
 
     todo, outcomes = [], {}
@@ -729,8 +884,9 @@ def _locked_build(project: Project, runs: list[Run], jobs: int, force: bool, ech
         if record is not None:
             with state_lock:
                 # Re-fingerprint with the tables this run actually read.
-                fp = run_fingerprint(project, run, record["tables"], pkg_hash, lock_hash)
-                state["runs"][run.key] = {"fingerprint": fp, "figures": outcome.figures, **record}
+                parts = fingerprint_parts(project, run, record["tables"], pkg_hash, lock_hash)
+                state["runs"][run.key] = {"fingerprint": fingerprint_of(parts), "figures": outcome.figures,
+                                          "parts": parts, **record}
                 write_json(project.state_path, state)
         mark = {"built": "done", "failed": "FAILED"}.get(outcome.status, outcome.status)
         echo(f"  {mark:8} {run.notebook} ({run.lang}) {outcome.seconds:.1f} s, {outcome.figures} figures")
@@ -758,8 +914,11 @@ def _locked_build(project: Project, runs: list[Run], jobs: int, force: bool, ech
 
     with state_lock:
         prune(project, state, keep_orphans, echo)
+        if sync:
+            sync_notebooks(project, runs, outcomes, state, echo)
         write_json(project.state_path, state, only_if_changed=True)
     write_manifest(project)
+    write_contact_sheets(project, runs, outcomes)
     timings = {o.run.key: round(o.seconds, 2) for o in outcomes.values() if o.status != "skipped"}
     if timings:
         write_json(project.build / "timings.json", timings)

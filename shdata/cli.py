@@ -123,15 +123,22 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build, find_project, summary_table
 
     project = find_project()
+    options = {"dpi": args.dpi, "width": args.width, "formats": args.formats.split(",") if args.formats else None}
+    if args.explain:
+        from .build import explain
+
+        for run, rebuild, reasons in explain(project, notebooks=args.notebooks or None, langs=args.lang or None,
+                                             options=options, force=args.force):
+            print(f"{run.notebook} ({run.lang}): {'rebuild' if rebuild else 'skip'}: {'; '.join(reasons)}")
+        return 0
     signal.signal(signal.SIGTERM, _stop_on_signal)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # an ignored SIGINT (background job) stays so
         signal.signal(signal.SIGINT, _stop_on_signal)
     started = time.perf_counter()
     outcomes = build(project, notebooks=args.notebooks or None, langs=args.lang or None,
                      jobs=args.jobs, force=args.force, echo=lambda m: print(m, flush=True),
-                     options={"dpi": args.dpi, "width": args.width,
-                              "formats": args.formats.split(",") if args.formats else None},
-                     timeout=args.timeout, wait=not args.no_wait, keep_orphans=args.keep_orphans)
+                     options=options, timeout=args.timeout, wait=not args.no_wait,
+                     keep_orphans=args.keep_orphans, sync=not args.no_sync)
     elapsed = time.perf_counter() - started
     print()
     print(summary_table(outcomes))
@@ -272,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="if another build is running in this project, exit at once instead of waiting")
     p.add_argument("--keep-orphans", action="store_true",
                    help="keep files under figures/ that no notebook publishes any more (they are listed)")
+    p.add_argument("--no-sync", action="store_true",
+                   help="do not write the English default run's outputs back into notebooks/*.ipynb")
+    p.add_argument("--explain", action="store_true",
+                   help="print why each run would rebuild (or is up to date) and run nothing")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("cite", help="print a citation for a figure, or for the report")

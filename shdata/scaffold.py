@@ -8,7 +8,7 @@ computed from the data. What the example draws is decided from the table's
 metadata (its shape, units, kinds and periods), never from its id.
 
 The notebook is executed once with the default parameters and written with its
-outputs (as ``shdata build --sync`` would write it), so it passes nbval at once;
+outputs (as ``shdata build`` would write it), so it passes nbval at once;
 ``shdata build`` then builds it in every language and adds its figure to the
 manifest. Nothing is written when the name or table is refused or the example
 fails to run.
@@ -228,7 +228,7 @@ def create(root: Path, name: str, table_id: str | None = None, run: bool = True)
         The table the example figure draws; default: the first table of the data package.
     run : bool, default True
         Execute the notebook with the default parameters and write it with its outputs
-        (its English figure goes to ``figures/en/``), as ``shdata build --sync`` would.
+        (its English figure goes to ``figures/en/``), as ``shdata build`` would.
     """
     import shdata
 

@@ -36,7 +36,7 @@ VOLATILE_CELL_METADATA = ("execution", "papermill")
 #: Notebook metadata keys written by papermill on every run.
 VOLATILE_NOTEBOOK_METADATA = ("papermill",)
 INJECTED_TAG = "injected-parameters"
-SYNC_COMMAND = "shdata build --sync"
+SYNC_COMMAND = "shdata build"
 
 
 class SyncError(ShdataError):

@@ -105,7 +105,7 @@ def test_write_back_is_byte_identical_when_nothing_changed(project):
 def test_out_of_sync_names_the_notebook_and_the_command(project):
     root, src, executed = project
     msg = out_of_sync(src, executed, figures_dir=root / "figures", root=root)
-    assert msg == "notebooks/t.ipynb is out of sync with its sources; run `shdata build --sync`"
+    assert msg == "notebooks/t.ipynb is out of sync with its sources; run `shdata build`"
     write_back(src, executed, figures_dir=root / "figures")
     assert out_of_sync(src, executed, figures_dir=root / "figures", root=root) is None
 
@@ -129,7 +129,7 @@ def test_the_pre_commit_check_catches_a_notebook_saved_after_a_partial_run(proje
     nb["cells"][2]["execution_count"] = 7  # run out of order in JupyterLab, then saved
     src.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     assert main(["--check", str(src)]) == 1
-    assert capsys.readouterr().err == f"{src.as_posix()} is not saved as a canonical run; run `shdata build --sync`\n"
+    assert capsys.readouterr().err == f"{src.as_posix()} is not saved as a canonical run; run `shdata build`\n"
 
 
 def test_html_rendering_shows_the_published_figures_from_where_it_lives(project, tmp_path):
