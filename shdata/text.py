@@ -397,14 +397,17 @@ class Quantity:
     unit: str
     value: str
     ref: dict
-    kind: str = "number"          # number | words | period
+    kind: str = "number"          # number | words | period | quantifier
     notes: list[str] = field(default_factory=list)
+    form: str = ""                # for a period: which wording of it (a key of PERIOD_FORMS); "" = "phrase"
 
     def to_dict(self) -> dict:
         d = {"text": self.text, "shown": self.shown, "scale": self.scale, "unit": self.unit,
              "value": self.value, "ref": self.ref, "kind": self.kind}
         if self.notes:
             d["notes"] = list(self.notes)
+        if self.form:
+            d["form"] = self.form
         return d
 
 
@@ -662,12 +665,7 @@ class Writer:
         text = self._label_text(x)
         if not text:
             raise TextError(f"{x.table}: row {x.key!r} has no {self.lang} label")
-        if self.lang == "en":
-            f = self._label_field(x) or {}
-            if f.get("shdata:case") == "sentence":
-                text = sentence_case(text, f.get("shdata:proper", ()))
-            if article and f.get("shdata:article"):
-                text = f"{f['shdata:article']} {text}"
+        text = label_form(text, self._label_field(x) or {}, self.lang, article)
         self.labels.append({"text": text, "table": x.table, "row": _row_filter(self.pkg, x)})
         return text
 
@@ -677,12 +675,18 @@ class Writer:
 
     def period(self, x: Printed) -> str:
         """When a value applies, in words: "in 2023", "at the end of 2023", "in January–September 2023"."""
+        text = self._period_text(x, "phrase")
+        self._periods_said.add(x.period)
+        return text
+
+    def _period_text(self, x: Printed, form: str) -> str:
+        """A value's period in one of :data:`PERIOD_FORMS`, recorded (its years are numbers in the text)."""
         code = x.period
-        text = period_phrase(code, self.lang)
+        text = PERIOD_FORMS[form](code, self.lang)
         years = re.findall(r"\d{4}", code)
         self.quantities.append(Quantity(text=text, shown=",".join(years), scale="1", unit="period", value=code,
-                                        ref={"period_of": ref(self.pkg, x)}, kind="period"))
-        self._periods_said.add(code)
+                                        ref={"period_of": ref(self.pkg, x)}, kind="period",
+                                        form="" if form == "phrase" else form))
         return text
 
     # -- claims ---------------------------------------------------------------------
@@ -827,7 +831,7 @@ class Writer:
                 if _PARTIAL_YEAR.fullmatch(cell.period or "") and cell.period not in self._periods_said \
                         and key not in seen:
                     seen.add(key)
-                    out.append(partial_year_sentence(cell.period, self.lang))
+                    out.append(self._period_text(cell, "partial-year"))
         if not stateless:
             self._quoted = []
         return (" " if self.lang == "en" else "").join(out)
@@ -893,6 +897,27 @@ class Writer:
                 cseen.add(key)
                 caveats.append(c)
         return {"quantities": quantities, "labels": labels, "caveats": caveats}
+
+
+def label_form(text: str, field_def: dict, lang: str, article: bool = True) -> str:
+    """A row label as it reads inside a sentence, by its field's ``shdata:case`` and ``shdata:article``."""
+    if lang == "en":
+        if field_def.get("shdata:case") == "sentence":
+            text = sentence_case(text, field_def.get("shdata:proper", ()))
+        if article and field_def.get("shdata:article"):
+            text = f"{field_def['shdata:article']} {text}"
+    return text
+
+
+def label_forms(pkg: Package, table: str, row: dict, lang: str) -> set[str]:
+    """Every way :meth:`Writer.label` may write the label of the row ``row`` of ``table`` in ``lang``."""
+    meta = pkg.metadata(table)
+    name = f"indicator_{lang}" if meta.shape == "indicator" else next(
+        (n for n in meta.label_fields if n.endswith(f"_{lang}")), None)
+    if name is None or not row.get(name):
+        return set()
+    fdef = next((f for f in meta.fields if f["name"] == name), {})
+    return {label_form(row[name], fdef, lang, article) for article in (True, False)}
 
 
 def _span_pattern(span: str) -> str:
@@ -1024,6 +1049,9 @@ def partial_year_sentence(code: str, lang: str) -> str:
     return f"That figure covers {period_phrase(code, 'en').removeprefix('in ')} only, not the full year."
 
 
+#: The wordings of a period a text may record: ``T.period`` (phrase) and the partial-year caveat.
+PERIOD_FORMS = {"phrase": period_phrase, "partial-year": partial_year_sentence}
+
 _FULL_WIDTH = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 
@@ -1112,7 +1140,10 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
             cell = resolve(pkg, q["ref"]["period_of"])
             if cell.period != q["value"]:
                 return f"period {q['value']!r} recorded, but the data says {cell.period!r}"
-            if q["text"] != period_phrase(cell.period, lang):
+            form = PERIOD_FORMS.get(q.get("form") or "phrase")
+            if form is None:
+                return f"period text {q['text']!r} has an unknown form {q.get('form')!r}"
+            if q["text"] != form(cell.period, lang):
                 return f"period text {q['text']!r} does not say {cell.period!r}"
             return None
         x = resolve(pkg, q["ref"])
@@ -1182,6 +1213,10 @@ def verify_record(pkg: Package, record: dict) -> list[str]:
             continue
         if len(hits) != 1:
             problems.append(f"{fig} [{lang}]: label {lab['text']!r} names {len(hits)} rows of {lab['table']}")
+        elif lab["text"] not in label_forms(pkg, lab["table"], hits[0], lang):
+            # A label excuses the digits inside it ("Global Top-100"), so it must be the row's label as printed.
+            problems.append(f"{fig} [{lang}]: label {lab['text']!r} is not the {lang} label of "
+                            f"{lab['table']} row {lab['row']} in the data")
     for c in record.get("caveats", []):
         note = next((n for n in pkg.metadata(c["table"]).notes if n.id == c["note"]), None) \
             if c.get("table") in pkg.ids() else None
