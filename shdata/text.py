@@ -117,9 +117,15 @@ def digits(d: Decimal, lang: str) -> str:
     return format_decimal(Decimal(text), format=pattern, locale=LOCALES["en"])
 
 
-def spell(n: int, lang: str) -> str:
-    """Small whole numbers in words ("three" / "三"); larger ones as digits."""
+def spell(n: int, lang: str, counting: bool = False) -> str:
+    """Small whole numbers in words ("three" / "三"); larger ones as digits.
+
+    ``counting=True`` is the form before a classifier or a counted noun: Chinese
+    counts two as 两 (两项, 两个榜单), never 二 (二 is the digit: 第二, 十二).
+    """
     if lang == "zh":
+        if counting and n == 2:
+            return "两"
         if 0 <= n <= 10:
             return _DIGITS_ZH[n]
         return str(n)
@@ -129,6 +135,14 @@ def spell(n: int, lang: str) -> str:
         tens, unit = divmod(n, 10)
         return _TENS_EN[tens * 10] + (f"-{_SMALL_EN[unit]}" if unit else "")
     return digits(Decimal(n), "en")
+
+
+def count_words(n: int, lang: str) -> tuple[str, ...]:
+    """Every word a count of ``n`` may be written as: counted form first (两, "both"), then :func:`spell`."""
+    forms = [spell(n, lang, counting=True), spell(n, lang)]
+    if lang == "en" and n == 2:
+        forms.insert(0, "both")
+    return tuple(dict.fromkeys(forms))
 
 
 def ordinal(n: int, lang: str) -> str:
@@ -726,16 +740,19 @@ class Writer:
             else:
                 text = f"{spell(ki, 'en')} of the {spell(ni, 'en')}{sp}"
         else:
-            # "4个榜单中的3个": the classifier (个, 类, 家...) is repeated, the noun is not.
+            # "4个榜单中的3个": the classifier (个, 类, 家...) is repeated, the noun is not. A number before a
+            # classifier or noun is counted (两个, not 二个).
             cls = noun[0] if noun[:1] in _CLASSIFIERS_ZH else ""
             if ki == ni:
-                text = f"全部{spell(ni, 'zh')}{noun}"
+                text = f"全部{spell(ni, 'zh', counting=bool(noun))}{noun}"
             elif ki == 0:
-                text = f"{spell(ni, 'zh')}{noun}中没有一{cls or '个'}"
+                text = f"{spell(ni, 'zh', counting=bool(noun))}{noun}中没有一{cls or '个'}"
             else:
-                text = f"{spell(ni, 'zh')}{noun}中的{spell(ki, 'zh')}{cls or noun}"
+                text = (f"{spell(ni, 'zh', counting=bool(noun))}{noun}中的"
+                        f"{spell(ki, 'zh', counting=bool(cls or noun))}{cls or noun}")
         for c in (k, n):
-            self._record(c, spell(int(c.value), lang), str(int(c.value)), 0, "", kind="words")
+            said = [w for w in count_words(int(c.value), lang) if w in text]
+            self._record(c, said[0] if said else spell(int(c.value), lang), str(int(c.value)), 0, "", kind="words")
         return text
 
     def position(self, x, among: Sequence, largest: bool = True, what_en: str = "largest",
@@ -1157,8 +1174,8 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
         return (f"{q['text']!r} shows {q['shown']} (×{q['scale']}), but the data gives "
                 f"{_plain(value)} {q['unit']}")
     if q.get("kind") == "words":
-        word = spell(int(Decimal(q["shown"])), lang)
-        if word.lower() not in q["text"].lower() and ordinal(int(Decimal(q["shown"])), lang) not in q["text"]:
+        n = int(Decimal(q["shown"]))
+        if not any(w.lower() in q["text"].lower() for w in count_words(n, lang)) and ordinal(n, lang) not in q["text"]:
             return f"{q['text']!r} does not say {q['shown']}"
         return None
     shown_text = digits(Decimal(q["shown"]), lang)

@@ -494,3 +494,19 @@ def test_digits_inside_a_recorded_label_are_the_labels(pkg):
     forged["labels"][0]["text"] = forged["labels"][0]["text"].replace("100", "200")
     forged["commentary"] = forged["commentary"].replace("100", "200")
     assert any("is not the en label of gii_2023_shanghai_suzhou" in p for p in tx.verify_record(pkg, forged))
+
+
+def test_chinese_counts_two_as_liang_and_the_text_verifies_with_parity(pkg):
+    rows = Writer("en", pkg).cells(NSFC, "projects", where={"row_type": "item"})
+    five, two = rows[:5], rows[:2]
+    recs = {}
+    for lang in tx.LANGS:
+        T = Writer(lang, pkg)
+        phrase = T.count_phrase(two, five, "lists" if lang == "en" else "项")
+        both = T.count_phrase(two, two, "lists" if lang == "en" else "个榜单")
+        recs[lang] = _rec(T, T.paragraph(phrase, both))
+        assert tx.verify_record(pkg, recs[lang]) == []
+    assert recs["zh"]["commentary"] == "五项中的两项。全部两个榜单。"
+    assert recs["en"]["commentary"] == "Two of the five lists. Both lists."
+    assert tx.parity(recs["en"], recs["zh"]) == []
+    assert tx.spell(2, "zh") == "二" and tx.ordinal(2, "zh") == "第二" and tx.spell(12, "zh", counting=True) == "12"
