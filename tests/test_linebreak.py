@@ -86,3 +86,25 @@ def test_a_line_may_break_before_or_after_a_number_with_its_unit():
     assert bad_breaks("博士生\n5.10万人") == []
     assert bad_breaks("5.10万人\n博士生") == []
     assert wrap("在读博士研究生5.10万人", 14, "zh").split("\n")[-1] == "5.10万人"
+
+
+@pytest.mark.parametrize("text", [
+    "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2 · Chart:\nshdata",     # yrd-technology-flows en
+    "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2 ·\nChart: shdata",
+    "Source:\n上海市科学技术委员会《2023上海科技进步报告》§8.2, §4.3 · Chart: shdata",
+    "Shanghai–Suzhou (上海-苏州), cluster\nrank 5",
+])
+def test_a_break_that_replaced_a_space_is_not_a_break_inside_a_word(text):
+    assert bad_breaks(text) == []
+
+
+def test_the_wrapped_english_source_line_passes_at_every_width():
+    credit = "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2, §7.3 · Chart: shdata"
+    for width in range(20, 90, 3):
+        assert bad_breaks(wrap(credit, width, "en")) == [], (width, wrap(credit, width, "en"))
+
+
+def test_a_break_beside_chinese_or_inside_a_number_with_its_unit_is_still_caught():
+    assert bad_breaks("（2023年1—\n9月）") == [("cjk-break", "9月）")]
+    assert bad_breaks("技术合同成交额48\n50亿元") == [("cjk-break", "50亿元")]
+    assert bad_breaks("Chart: shdata 研\n发载体") == [("cjk-break", "发载体")]
