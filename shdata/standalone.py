@@ -78,8 +78,13 @@ def credit_line(sources: Iterable[str], lang: str) -> str:
     return f"Source: {REPORT_PUBLISHER_ZH}《{title_zh}》{', '.join(sections)} · Chart: shdata"
 
 
-def texts(sources: list[str], lang: str, headline: str, subtitle: str) -> StandaloneText:
-    """Everything a standalone figure draws, from the publish arguments and the data notes."""
+def texts(sources: list[str], lang: str, headline: str, subtitle: str,
+          notes: Iterable[str] | None = None) -> StandaloneText:
+    """Everything a standalone figure draws, from the publish arguments and the data notes.
+
+    ``notes`` are the notes shown under the figure (:func:`shdata.notebook.caveats`
+    of what it draws); by default those of every cell of its sources.
+    """
     from .errors import ParameterError
     from .notebook import caveats
 
@@ -89,7 +94,7 @@ def texts(sources: list[str], lang: str, headline: str, subtitle: str) -> Standa
     if not isinstance(subtitle, str) or not subtitle.strip():
         raise ParameterError("the standalone variant needs subtitle=, the units and period of the figure")
     return StandaloneText(headline.strip(), subtitle.strip(), credit_line(sources, lang),
-                          tuple(caveats(sources, lang)))
+                          tuple(caveats(sources, lang) if notes is None else notes))
 
 
 def _fit(fig, renderer, text: str, lang: str, size: float, width_px: float, **kw):

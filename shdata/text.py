@@ -808,13 +808,13 @@ class Writer:
         out: list[str] = []
         for cell in _cells(x):
             row = None
-            for note_def in _descriptor_notes(self.pkg, cell.table):
+            for note_def in descriptor_notes(self.pkg, cell.table):
                 applies = note_def.get("applies_to")
                 if not applies:
                     continue
                 if row is None:
                     row = self.pkg.rows(cell.table, _row_filter(self.pkg, cell))[0]
-                if _applies(applies, row, cell.field) and note_def["id"] not in out:
+                if note_applies(applies, row, cell.field) and note_def["id"] not in out:
                     out.append(note_def["id"])
         return out
 
@@ -980,13 +980,14 @@ def _cells(x) -> list[Printed]:
     return [x]
 
 
-def _descriptor_notes(pkg: Package, table: str) -> list[dict]:
+def descriptor_notes(pkg: Package, table: str) -> list[dict]:
+    """A table's notes as declared in the descriptor (with ``applies_to``, which :class:`~shdata.package.Note` omits)."""
     pkg.metadata(table)  # UnknownTableError, with close matches, for a table not in the package
     res = next(r for r in pkg.descriptor["resources"] if r["name"] == table)
     return res.get("notes", [])
 
 
-def _applies(applies: dict, row: dict[str, str], column: str) -> bool:
+def note_applies(applies: dict, row: dict[str, str], column: str) -> bool:
     """Whether a note's ``applies_to`` ({"rows": filter or list of filters, "columns": [...]}) covers a cell."""
     cols = applies.get("columns")
     if cols and column not in cols:
