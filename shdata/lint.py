@@ -449,7 +449,7 @@ def _describe_axes(ax) -> str:
 
 
 def lint_figure(fig, figure_id: str, lang: str, waive: Any = None,
-                printed: Iterable[str] | None = None) -> list[Defect]:
+                printed: Iterable[str] | None = None, dpi: float | None = None) -> list[Defect]:
     """All layout and typography defects of a figure, after waivers.
 
     Parameters
@@ -468,6 +468,9 @@ def lint_figure(fig, figure_id: str, lang: str, waive: Any = None,
         The registry of printed numbers for ``precision``
         (:func:`printed_registry` of the figure's sources); without it the rule
         is not applied.
+    dpi : float, optional
+        The dpi the figure is saved at (PNG); text is measured there, since hinted
+        text is not the same width at every dpi. Default: the figure's own dpi.
 
     Returns
     -------
@@ -481,12 +484,20 @@ def lint_figure(fig, figure_id: str, lang: str, waive: Any = None,
     demo-figure: margin: '0': 0.2 mm from the left edge; keep 1 mm
     """
     waivers = normalize_waivers(waive)
-    kept, used = apply_waivers(find_defects(fig, figure_id, lang, printed), waivers)
+    kept, used = apply_waivers(find_defects(fig, figure_id, lang, printed, dpi), waivers)
     return sorted_defects(kept + unused_waivers(figure_id, waivers, used))
 
 
-def find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None = None) -> list[Defect]:
-    """Every defect of a figure, before waivers (see :func:`lint_figure`)."""
+def find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None = None,
+                 dpi: float | None = None) -> list[Defect]:
+    """Every defect of a figure, before waivers (see :func:`lint_figure`), measured at ``dpi``."""
+    from .render import at_dpi
+
+    with at_dpi(fig, dpi):
+        return _find_defects(fig, figure_id, lang, printed)
+
+
+def _find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None) -> list[Defect]:
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     W, H = fig.bbox.width, fig.bbox.height

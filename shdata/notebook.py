@@ -347,7 +347,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     st = standalone.texts(sources, P.lang, headline, subtitle, notes) if "standalone" in P.variants else None
     # Lint before writing anything: a defect fails the run and leaves old files alone.
     registry = lint.printed_registry(sources)
-    defects = lint.find_defects(fig, figure_id, P.lang, registry)
+    defects = lint.find_defects(fig, figure_id, P.lang, registry, dpi=P.dpi)
     kept, used = lint.apply_waivers(defects, waivers)
     if kept:
         raise FigureLintError(lint.sorted_defects(kept))
@@ -370,8 +370,8 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     if "journal" in P.variants:
         out["journal"] = render.render_all(fig, P.formats, meta, P.dpi)
     if st is not None:
-        standalone.grow(fig, P.lang, st)
-        sa_defects = lint.find_defects(fig, f"{figure_id} [standalone]", P.lang, registry)
+        standalone.grow(fig, P.lang, st, dpi=P.dpi)
+        sa_defects = lint.find_defects(fig, f"{figure_id} [standalone]", P.lang, registry, dpi=P.dpi)
         sa_kept, sa_used = lint.apply_waivers(sa_defects, waivers)
         used |= sa_used
         if sa_kept:

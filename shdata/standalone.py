@@ -110,7 +110,7 @@ def _fit(fig, renderer, text: str, lang: str, size: float, width_px: float, **kw
         cols -= 2
 
 
-def grow(fig, lang: str, st: StandaloneText) -> None:
+def grow(fig, lang: str, st: StandaloneText, dpi: float | None = None) -> None:
     """Add the standalone texts to ``fig`` in place, growing its height.
 
     Parameters
@@ -120,7 +120,17 @@ def grow(fig, lang: str, st: StandaloneText) -> None:
     lang : {"en", "zh"}
     st : StandaloneText
         From :func:`texts`.
+    dpi : float, optional
+        The dpi the figure is saved at: texts are wrapped to the width they have
+        there (hinted text is wider at 300 dpi than at the figure's 100).
     """
+    from .render import at_dpi
+
+    with at_dpi(fig, dpi):
+        _grow(fig, lang, st)
+
+
+def _grow(fig, lang: str, st: StandaloneText) -> None:
     if fig.get_layout_engine() is not None:
         fig.draw_without_rendering()      # settle the journal layout first (publish has frozen it already)
     renderer = fig.canvas.get_renderer()
