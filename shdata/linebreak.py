@@ -138,8 +138,9 @@ def allowed_breaks(text: str) -> frozenset[int]:
     return frozenset(out)
 
 
-def _wrap_zh(text: str, width: int) -> str:
-    text = full_width_brackets(text)
+def _wrap_zh(text: str, width: int, full_width: bool = True) -> str:
+    if full_width:
+        text = full_width_brackets(text)
     breaks = sorted(allowed_breaks(text))
     pieces, start = [], 0
     for b in [*breaks, len(text)]:
@@ -178,7 +179,8 @@ def wrap(text: str, width: int = 28, lang: str = "en") -> str:
         longer than ``width`` gets a line of its own rather than being cut.
     lang : {"en", "zh"}
         ``"zh"`` (or any text containing Chinese) breaks at phrase boundaries
-        with 禁则 applied and full-width brackets.
+        with 禁则 applied; ``"zh"`` also makes brackets full-width, while English
+        text quoting Chinese terms ("technology (科技) score") keeps its own brackets.
 
     Returns
     -------
@@ -196,7 +198,10 @@ def wrap(text: str, width: int = 28, lang: str = "en") -> str:
         raise ParameterError(f"wrap width {width!r} is not allowed; use a whole number of columns >= 4")
     out = []
     for line in str(text).split("\n"):
-        out.append(_wrap_zh(line, width) if (lang == "zh" or has_cjk(line)) else _wrap_en(line, width))
+        if lang == "zh" or has_cjk(line):
+            out.append(_wrap_zh(line, width, full_width=lang == "zh"))
+        else:
+            out.append(_wrap_en(line, width))
     return "\n".join(out)
 
 

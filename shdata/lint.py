@@ -20,7 +20,7 @@ Rules (the names used in waivers)
 ``kinsoku-start``     a Chinese line starts with closing punctuation (行首禁则)
 ``kinsoku-end``       a Chinese line ends with opening punctuation (行尾禁则)
 ``cjk-break``         a Chinese line break inside a word or a number with its unit
-``fullwidth-brackets`` half-width brackets in Chinese text
+``fullwidth-brackets`` half-width brackets in Chinese text (figures in Chinese)
 ``thousands``         an English number of 1,000 or more without thousands separators
 ``precision``         a number with more significant digits than the report printed
 
@@ -590,7 +590,8 @@ def _find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None)
             add("font-max", it.text, f"{size:g} pt; use at most {MAX_FONT_PT:g} pt")
         text = it.text
         if linebreak.has_cjk(text):
-            if re.search(r"[()]", text):
+            # Full-width brackets are Chinese typography; an English text quoting a Chinese term keeps its own.
+            if lang == "zh" and re.search(r"[()]", text):
                 add("fullwidth-brackets", text, "half-width bracket in Chinese text; use （ ）")
             for rule, line in linebreak.bad_breaks(text):
                 add(rule, text, f"line {line!r}")

@@ -108,3 +108,10 @@ def test_a_break_beside_chinese_or_inside_a_number_with_its_unit_is_still_caught
     assert bad_breaks("（2023年1—\n9月）") == [("cjk-break", "9月）")]
     assert bad_breaks("技术合同成交额48\n50亿元") == [("cjk-break", "50亿元")]
     assert bad_breaks("Chart: shdata 研\n发载体") == [("cjk-break", "发载体")]
+
+
+def test_english_text_quoting_chinese_keeps_its_brackets_and_chinese_text_gets_full_width():
+    note = "Hong Kong's technology (科技) score is printed 1.71, which is not a multiple of 100/170"
+    out = wrap(note, 40, "en")
+    assert "(科技)" in out.replace("\n", " ") and "（" not in out and bad_breaks(out) == []
+    assert "（科技）" in wrap("香港的科技 (科技) 得分印为1.71", 40, "zh")
