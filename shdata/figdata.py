@@ -179,7 +179,7 @@ def derivation(table_id: str, *, row: str, value: Any, unit: str, label_en: str,
                     "period": period, "derived": "true", "method": method}])
 
 
-def drawn_cells(records: Iterable[dict[str, str]], pkg: "Package | None" = None
+def drawn_cells(records: Iterable[dict[str, str]], pkg: Package | None = None
                 ) -> dict[str, list[tuple[dict[str, str], str]]]:
     """The printed cells a figure draws, per table: ``(printed row, column)`` pairs.
 

@@ -981,7 +981,8 @@ def _cells(x) -> list[Printed]:
 
 
 def descriptor_notes(pkg: Package, table: str) -> list[dict]:
-    """A table's notes as declared in the descriptor (with ``applies_to``, which :class:`~shdata.package.Note` omits)."""
+    """A table's notes as declared in the descriptor, with the ``applies_to`` that
+    :class:`~shdata.package.Note` omits."""
     pkg.metadata(table)  # UnknownTableError, with close matches, for a table not in the package
     res = next(r for r in pkg.descriptor["resources"] if r["name"] == table)
     return res.get("notes", [])

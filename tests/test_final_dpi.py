@@ -1,6 +1,7 @@
 """Text is measured at the dpi the PNG is drawn at: hinted glyphs are about 5 % wider at 300 dpi
 than at a figure's 100 dpi, so a line wrapped or linted at 100 dpi could run past the edge of the
 300-dpi PNG (the en standalone rankings-ideal-city note "...unrounded co|")."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,10 @@ from shdata.render import at_dpi
 
 plt = pytest.importorskip("matplotlib.pyplot")
 MM = 1 / 25.4
-NOTE = ("For Shanghai and Mumbai the cause is rounding: the composite was computed from unrounded component "
-        "scores, so it can differ from the mean of the printed components by 0.01.")
+NOTE = (
+    "For Shanghai and Mumbai the cause is rounding: the composite was computed from unrounded component "
+    "scores, so it can differ from the mean of the printed components by 0.01."
+)
 
 
 @pytest.fixture
@@ -46,10 +49,10 @@ def test_the_linter_measures_at_the_output_dpi(house):
     def edges(defects):
         return [d for d in defects if d.rule in ("canvas", "margin")]
 
-    assert edges(lint.lint_figure(fig, "demo", "en")) == []               # at the figure's own 100 dpi
+    assert edges(lint.lint_figure(fig, "demo", "en")) == []  # at the figure's own 100 dpi
     defects = edges(lint.lint_figure(fig, "demo", "en", dpi=300))
     assert [d.rule for d in defects] == ["canvas"] and "beyond the right edge" in defects[0].detail
-    assert fig.dpi == 100                                                  # given back its own dpi
+    assert fig.dpi == 100  # given back its own dpi
 
 
 def test_at_dpi_restores_the_figure(house):
@@ -64,15 +67,19 @@ def test_standalone_texts_are_wrapped_to_fit_the_300_dpi_png(house, lang):
     style.apply(lang)
     fig, ax = plt.subplots(figsize=(89 * MM, 45 * MM), layout="constrained")
     ax.plot([0, 1], [0, 1])
-    notes = (NOTE, "印刷值很可能是截断而非四舍五入；综合得分由未取整的分项得分计算，因此与印刷分项的平均值可能相差0.01。" * 2)
-    st = standalone.StandaloneText("Shanghai ranks third of twenty cities as an ideal city for scientists",
-                                   "Composite score, %", "Source: 上海市科学技术委员会《2023上海科技进步报告》智库看上海科技 · Chart: shdata",
-                                   notes)
+    notes = (
+        NOTE,
+        "印刷值很可能是截断而非四舍五入；综合得分由未取整的分项得分计算，因此与印刷分项的平均值可能相差0.01。" * 2,
+    )
+    source = "Source: 上海市科学技术委员会《2023上海科技进步报告》智库看上海科技 · Chart: shdata"
+    st = standalone.StandaloneText(
+        "Shanghai ranks third of twenty cities as an ideal city for scientists", "Composite score, %", source, notes
+    )
     standalone.grow(fig, lang, st, dpi=300)
     with at_dpi(fig, 300):
         fig.draw_without_rendering()
         renderer = fig.canvas.get_renderer()
-        right = fig.bbox.width - 1.0 * 300 * MM          # the linter's 1 mm margin
+        right = fig.bbox.width - 1.0 * 300 * MM  # the linter's 1 mm margin
         for t in fig.texts:
             assert t.get_window_extent(renderer).x1 <= right, t.get_text()
     assert [d for d in lint.lint_figure(fig, "demo", lang, dpi=300) if d.rule in ("canvas", "margin")] == []

@@ -2,6 +2,7 @@
 memory address, so the same figure solved in two processes may differ in the last bits of an axes
 position (PYTHONHASHSEED does not matter), and matplotlib's SVG backend hashes the exact clip box
 into its clip-path ids. render.freeze_layout rounds the solved positions."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,11 +14,11 @@ import textwrap
 
 import pytest
 
-from shdata import render, style
+from shdata import render
 
 plt = pytest.importorskip("matplotlib.pyplot")
 
-FIGURE = textwrap.dedent('''
+FIGURE = textwrap.dedent("""
     import matplotlib.pyplot as plt
     from shdata import style
     style.apply("en")
@@ -30,7 +31,7 @@ FIGURE = textwrap.dedent('''
         ax.set_yticks(range(len(names)), names)
         ax.set_title(f"Panel {k + 1}", loc="left", fontsize=6.5)
     axes[-1].set_xlabel("Count")
-''')
+""")
 
 
 def _svg(fig) -> bytes:
@@ -50,8 +51,8 @@ def test_a_last_bit_difference_in_the_solved_layout_does_not_change_the_file():
         files = []
         for nudge in (False, True):
             fig = _build()
-            fig.draw_without_rendering()                    # the layout is solved
-            if nudge:                                       # what another process's solver may return
+            fig.draw_without_rendering()  # the layout is solved
+            if nudge:  # what another process's solver may return
                 ax = fig.axes[1]
                 x0, y0, x1, y1 = ax.get_position().extents
                 from matplotlib.transforms import Bbox
@@ -70,15 +71,17 @@ def test_rounding_keeps_the_layout_and_the_axes_in_it():
         before = [ax.get_position().extents for ax in fig.axes]
         render.freeze_layout(fig)
         after = [ax.get_position().extents for ax in fig.axes]
-        assert all(abs(a - b) < 1e-9 for e0, e1 in zip(before, after) for a, b in zip(e0, e1))
+        assert all(abs(a - b) < 1e-9 for e0, e1 in zip(before, after, strict=True) for a, b in zip(e0, e1, strict=True))
         assert all(ax.get_in_layout() for ax in fig.axes)
-        assert type(fig.get_layout_engine()).__name__ == "PlaceHolderLayoutEngine"   # no more solving
+        assert type(fig.get_layout_engine()).__name__ == "PlaceHolderLayoutEngine"  # no more solving
         plt.close(fig)
 
 
 def test_svg_is_identical_across_processes_with_different_hash_seeds(tmp_path):
     script = tmp_path / "figure.py"
-    script.write_text(FIGURE + textwrap.dedent('''
+    script.write_text(
+        FIGURE
+        + textwrap.dedent("""
         import hashlib, io
         from shdata import render
         fig.draw_without_rendering()
@@ -86,7 +89,9 @@ def test_svg_is_identical_across_processes_with_different_hash_seeds(tmp_path):
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
         print(hashlib.sha256(buf.getvalue()).hexdigest())
-    '''), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     digests = set()
     for seed in ("0", "1", "2", "3", "random"):
         env = {**os.environ, "PYTHONHASHSEED": seed, "MPLBACKEND": "Agg"}

@@ -434,7 +434,8 @@ def test_a_caveat_quoted_from_a_note_with_numbers_passes_and_only_its_span_is_ex
     assert [c["note"] for c in rec["caveats"]] == ["share-rounding"]
     # a number just outside the note's span is still checked
     extra = dict(rec, commentary=rec["commentary"] + " (17)")
-    assert tx.verify_record(pkg, extra) == [f"test-figure [{lang}] commentary: number '17' matches no recorded quantity"]
+    unmatched = f"test-figure [{lang}] commentary: number '17' matches no recorded quantity"
+    assert tx.verify_record(pkg, extra) == [unmatched]
     # a recorded "caveat" that is not the note's text excuses nothing
     forged = json.loads(json.dumps(rec))
     forged["caveats"][0]["text"] = forged["caveats"][0]["text"].replace("1491", "1490")
