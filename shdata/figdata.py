@@ -179,6 +179,30 @@ def derivation(table_id: str, *, row: str, value: Any, unit: str, label_en: str,
                     "period": period, "derived": "true", "method": method}])
 
 
+def drawn_cells(records: Iterable[dict[str, str]], pkg: Package | None = None
+                ) -> dict[str, list[tuple[dict[str, str], str]]]:
+    """The printed cells a figure draws, per table: ``(printed row, column)`` pairs.
+
+    ``records`` are figure-data rows (:func:`check_frame`). A derived value counts
+    as drawing the printed row it is named after, if any (``<level>_previous``
+    from :func:`derived_data` is computed from ``<level>``); a value computed by
+    :func:`derivation` under a name of its own draws no printed cell.
+    """
+    pkg = _pkg(pkg)
+    by_key: dict[str, dict[str, dict[str, str]]] = {}
+    out: dict[str, list[tuple[dict[str, str], str]]] = {}
+    for r in records:
+        table = r["table"]
+        if table not in by_key:
+            by_key[table] = {row_key(pkg, table, raw): raw for raw in pkg.parsed(table).raw}
+        raw = by_key[table].get(r["row"])
+        if raw is None and r["derived"] == "true":
+            raw = by_key[table].get(r["row"].removesuffix("_previous"))
+        if raw is not None:
+            out.setdefault(table, []).append((raw, r["field"]))
+    return out
+
+
 # -- writing --------------------------------------------------------------------
 
 def check_frame(df: Any, figure_id: str, sources: Iterable[str]) -> list[dict[str, str]]:

@@ -126,7 +126,11 @@ def allowed_breaks(text: str) -> frozenset[int]:
         if not 0 < i < len(text) or i in protected:
             continue
         before, after = text[i - 1], text[i]
-        if after in NO_LINE_START or before in NO_LINE_END:
+        # At a space the wrapper drops the space: judge the characters that end and start the lines.
+        after_s, before_s = text[i:].lstrip(" "), text[:i].rstrip(" ")
+        if not after_s or not before_s:
+            continue
+        if after_s[0] in NO_LINE_START or before_s[-1] in NO_LINE_END:
             continue
         if before.isascii() and after.isascii() and before.isalnum() and after.isalnum():
             continue
@@ -134,8 +138,9 @@ def allowed_breaks(text: str) -> frozenset[int]:
     return frozenset(out)
 
 
-def _wrap_zh(text: str, width: int) -> str:
-    text = full_width_brackets(text)
+def _wrap_zh(text: str, width: int, full_width: bool = True) -> str:
+    if full_width:
+        text = full_width_brackets(text)
     breaks = sorted(allowed_breaks(text))
     pieces, start = [], 0
     for b in [*breaks, len(text)]:
@@ -174,7 +179,8 @@ def wrap(text: str, width: int = 28, lang: str = "en") -> str:
         longer than ``width`` gets a line of its own rather than being cut.
     lang : {"en", "zh"}
         ``"zh"`` (or any text containing Chinese) breaks at phrase boundaries
-        with 禁则 applied and full-width brackets.
+        with 禁则 applied; ``"zh"`` also makes brackets full-width, while English
+        text quoting Chinese terms ("technology (科技) score") keeps its own brackets.
 
     Returns
     -------
@@ -192,7 +198,10 @@ def wrap(text: str, width: int = 28, lang: str = "en") -> str:
         raise ParameterError(f"wrap width {width!r} is not allowed; use a whole number of columns >= 4")
     out = []
     for line in str(text).split("\n"):
-        out.append(_wrap_zh(line, width) if (lang == "zh" or has_cjk(line)) else _wrap_en(line, width))
+        if lang == "zh" or has_cjk(line):
+            out.append(_wrap_zh(line, width, full_width=lang == "zh"))
+        else:
+            out.append(_wrap_en(line, width))
     return "\n".join(out)
 
 
@@ -227,16 +236,28 @@ def bad_breaks(text: str) -> list[tuple[str, str]]:
     joined, cut = "", []
     for k, ln in enumerate(lines):
         piece = ln.strip() if k else ln.rstrip()
-        # A break that replaced a space between Latin words is a space again.
-        if joined and piece and joined[-1].isascii() and piece[0].isascii() and joined[-1].isalnum() \
-                and piece[0].isalnum():
+        spaced = False
+        # A break between two narrow (non-Chinese) characters is where the wrapper dropped a space
+        # ("Chart:⏎shdata", "§8.2 ·⏎Chart:", "cluster⏎rank"): put the space back and judge the break
+        # as one at that space. A break beside a Chinese character, or between two digits, never
+        # replaced a space.
+        if joined and piece and _narrow(joined[-1]) and _narrow(piece[0]) \
+                and not (joined[-1].isdigit() and piece[0].isdigit()):
             joined += " "
+            spaced = True
         if k:
-            cut.append((len(joined), ln))
+            cut.append((len(joined), spaced, ln))
         joined += piece
     ok = allowed_breaks(joined)
-    for i, ln in cut:
-        if 0 < i < len(joined) and i not in ok and joined[i] not in NO_LINE_START \
-                and joined[i - 1] not in NO_LINE_END and joined[i - 1] != " ":
-            out.append(("cjk-break", ln.strip()))
+    for i, spaced, ln in cut:
+        if not 0 < i < len(joined) or joined[i] in NO_LINE_START or joined[i - 1] in NO_LINE_END:
+            continue  # reported by the kinsoku rules
+        if (i - 1 in ok or i in ok) if spaced else i in ok:
+            continue
+        out.append(("cjk-break", ln.strip()))
     return out
+
+
+def _narrow(ch: str) -> bool:
+    """A character that is not full-width or wide (Latin, digits, ASCII and Latin-1 punctuation)."""
+    return unicodedata.east_asian_width(ch) not in "WF"

@@ -20,7 +20,7 @@ Rules (the names used in waivers)
 ``kinsoku-start``     a Chinese line starts with closing punctuation (行首禁则)
 ``kinsoku-end``       a Chinese line ends with opening punctuation (行尾禁则)
 ``cjk-break``         a Chinese line break inside a word or a number with its unit
-``fullwidth-brackets`` half-width brackets in Chinese text
+``fullwidth-brackets`` half-width brackets in Chinese text (figures in Chinese)
 ``thousands``         an English number of 1,000 or more without thousands separators
 ``precision``         a number with more significant digits than the report printed
 
@@ -449,7 +449,7 @@ def _describe_axes(ax) -> str:
 
 
 def lint_figure(fig, figure_id: str, lang: str, waive: Any = None,
-                printed: Iterable[str] | None = None) -> list[Defect]:
+                printed: Iterable[str] | None = None, dpi: float | None = None) -> list[Defect]:
     """All layout and typography defects of a figure, after waivers.
 
     Parameters
@@ -468,6 +468,9 @@ def lint_figure(fig, figure_id: str, lang: str, waive: Any = None,
         The registry of printed numbers for ``precision``
         (:func:`printed_registry` of the figure's sources); without it the rule
         is not applied.
+    dpi : float, optional
+        The dpi the figure is saved at (PNG); text is measured there, since hinted
+        text is not the same width at every dpi. Default: the figure's own dpi.
 
     Returns
     -------
@@ -481,12 +484,20 @@ def lint_figure(fig, figure_id: str, lang: str, waive: Any = None,
     demo-figure: margin: '0': 0.2 mm from the left edge; keep 1 mm
     """
     waivers = normalize_waivers(waive)
-    kept, used = apply_waivers(find_defects(fig, figure_id, lang, printed), waivers)
+    kept, used = apply_waivers(find_defects(fig, figure_id, lang, printed, dpi), waivers)
     return sorted_defects(kept + unused_waivers(figure_id, waivers, used))
 
 
-def find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None = None) -> list[Defect]:
-    """Every defect of a figure, before waivers (see :func:`lint_figure`)."""
+def find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None = None,
+                 dpi: float | None = None) -> list[Defect]:
+    """Every defect of a figure, before waivers (see :func:`lint_figure`), measured at ``dpi``."""
+    from .render import at_dpi
+
+    with at_dpi(fig, dpi):
+        return _find_defects(fig, figure_id, lang, printed)
+
+
+def _find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None) -> list[Defect]:
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     W, H = fig.bbox.width, fig.bbox.height
@@ -579,7 +590,8 @@ def find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None =
             add("font-max", it.text, f"{size:g} pt; use at most {MAX_FONT_PT:g} pt")
         text = it.text
         if linebreak.has_cjk(text):
-            if re.search(r"[()]", text):
+            # Full-width brackets are Chinese typography; an English text quoting a Chinese term keeps its own.
+            if lang == "zh" and re.search(r"[()]", text):
                 add("fullwidth-brackets", text, "half-width bracket in Chinese text; use （ ）")
             for rule, line in linebreak.bad_breaks(text):
                 add(rule, text, f"line {line!r}")

@@ -325,15 +325,44 @@ def data_hash(table_ids: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def caveats(sources: Iterable[str], lang: str) -> list[str]:
-    """Data notes (discrepancies, printed footnotes) of the source tables, in ``lang``."""
-    from . import _pkg
+def caveats(sources: Iterable[str], lang: str, data=None) -> list[str]:
+    """Data notes shown under a figure (discrepancies, printed footnotes), in ``lang``.
 
+    A note that applies to some cells only (its ``applies_to`` rows and columns)
+    is shown when the figure draws one of them; a note without ``applies_to``
+    is about the whole table and is always shown.
+
+    Parameters
+    ----------
+    sources : iterable of str
+        The figure's source tables, in order.
+    lang : {"en", "zh"}
+    data : pandas.DataFrame or list of dict, optional
+        The values the figure draws (``publish(data=...)``, see
+        :mod:`shdata.figdata`); without it the figure is taken to draw every
+        cell of its source tables.
+    """
+    from . import _pkg, figdata
+    from .text import descriptor_notes, note_applies
+
+    pkg = _pkg()
+    if data is not None and hasattr(data, "to_dict"):
+        data = data.to_dict("records")
+    drawn = figdata.drawn_cells(data, pkg) if data is not None else None
     out = []
     for tid in sources:
-        for note in _pkg().metadata(tid).notes:
-            if note.kind in NOTE_KINDS_SHOWN:
-                out.append(note.render(lang))
+        if drawn is None:
+            cells = [(raw, f) for raw in pkg.parsed(tid).raw for f in pkg.metadata(tid).value_fields if raw.get(f)]
+        else:
+            cells = drawn.get(tid, [])
+        applies = {n["id"]: n.get("applies_to") for n in descriptor_notes(pkg, tid)}
+        for note in pkg.metadata(tid).notes:
+            if note.kind not in NOTE_KINDS_SHOWN:
+                continue
+            scope = applies.get(note.id)
+            if scope and not any(note_applies(scope, raw, f) for raw, f in cells):
+                continue
+            out.append(note.render(lang))
     return out
 
 
@@ -360,10 +389,11 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
 
         data_rows = figdata.check_frame(data, figure_id, sources)
     waivers = lint.normalize_waivers(waive)
-    st = standalone.texts(sources, P.lang, headline, subtitle) if "standalone" in P.variants else None
+    notes = caveats(sources, P.lang, data_rows if data is not None else None)
+    st = standalone.texts(sources, P.lang, headline, subtitle, notes) if "standalone" in P.variants else None
     # Lint before writing anything: a defect fails the run and leaves old files alone.
     registry = lint.printed_registry(sources)
-    defects = lint.find_defects(fig, figure_id, P.lang, registry)
+    defects = lint.find_defects(fig, figure_id, P.lang, registry, dpi=P.dpi)
     kept, used = lint.apply_waivers(defects, waivers)
     if kept:
         raise FigureLintError(lint.sorted_defects(kept))
@@ -386,8 +416,8 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     if "journal" in P.variants:
         out["journal"] = render.render_all(fig, P.formats, meta, P.dpi)
     if st is not None:
-        standalone.grow(fig, P.lang, st)
-        sa_defects = lint.find_defects(fig, f"{figure_id} [standalone]", P.lang, registry)
+        standalone.grow(fig, P.lang, st, dpi=P.dpi)
+        sa_defects = lint.find_defects(fig, f"{figure_id} [standalone]", P.lang, registry, dpi=P.dpi)
         sa_kept, sa_used = lint.apply_waivers(sa_defects, waivers)
         used |= sa_used
         if sa_kept:
@@ -397,7 +427,6 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     if unused:
         raise FigureLintError(unused)
 
-    notes = caveats(sources, P.lang)
     text_fields = textlayer.sidecar_fields(P.writer, commentary=commentary, headline=headline, alt=alt)
     P.writer = None  # the next figure starts with a fresh writer
     quotes = figure_quotes(pkg, sources)

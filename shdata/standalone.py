@@ -78,8 +78,13 @@ def credit_line(sources: Iterable[str], lang: str) -> str:
     return f"Source: {REPORT_PUBLISHER_ZH}《{title_zh}》{', '.join(sections)} · Chart: shdata"
 
 
-def texts(sources: list[str], lang: str, headline: str, subtitle: str) -> StandaloneText:
-    """Everything a standalone figure draws, from the publish arguments and the data notes."""
+def texts(sources: list[str], lang: str, headline: str, subtitle: str,
+          notes: Iterable[str] | None = None) -> StandaloneText:
+    """Everything a standalone figure draws, from the publish arguments and the data notes.
+
+    ``notes`` are the notes shown under the figure (:func:`shdata.notebook.caveats`
+    of what it draws); by default those of every cell of its sources.
+    """
     from .errors import ParameterError
     from .notebook import caveats
 
@@ -89,7 +94,7 @@ def texts(sources: list[str], lang: str, headline: str, subtitle: str) -> Standa
     if not isinstance(subtitle, str) or not subtitle.strip():
         raise ParameterError("the standalone variant needs subtitle=, the units and period of the figure")
     return StandaloneText(headline.strip(), subtitle.strip(), credit_line(sources, lang),
-                          tuple(caveats(sources, lang)))
+                          tuple(caveats(sources, lang) if notes is None else notes))
 
 
 def _fit(fig, renderer, text: str, lang: str, size: float, width_px: float, **kw):
@@ -105,7 +110,7 @@ def _fit(fig, renderer, text: str, lang: str, size: float, width_px: float, **kw
         cols -= 2
 
 
-def grow(fig, lang: str, st: StandaloneText) -> None:
+def grow(fig, lang: str, st: StandaloneText, dpi: float | None = None) -> None:
     """Add the standalone texts to ``fig`` in place, growing its height.
 
     Parameters
@@ -115,7 +120,17 @@ def grow(fig, lang: str, st: StandaloneText) -> None:
     lang : {"en", "zh"}
     st : StandaloneText
         From :func:`texts`.
+    dpi : float, optional
+        The dpi the figure is saved at: texts are wrapped to the width they have
+        there (hinted text is wider at 300 dpi than at the figure's 100).
     """
+    from .render import at_dpi
+
+    with at_dpi(fig, dpi):
+        _grow(fig, lang, st)
+
+
+def _grow(fig, lang: str, st: StandaloneText) -> None:
     if fig.get_layout_engine() is not None:
         fig.draw_without_rendering()      # settle the journal layout first (publish has frozen it already)
     renderer = fig.canvas.get_renderer()

@@ -117,9 +117,15 @@ def digits(d: Decimal, lang: str) -> str:
     return format_decimal(Decimal(text), format=pattern, locale=LOCALES["en"])
 
 
-def spell(n: int, lang: str) -> str:
-    """Small whole numbers in words ("three" / "三"); larger ones as digits."""
+def spell(n: int, lang: str, counting: bool = False) -> str:
+    """Small whole numbers in words ("three" / "三"); larger ones as digits.
+
+    ``counting=True`` is the form before a classifier or a counted noun: Chinese
+    counts two as 两 (两项, 两个榜单), never 二 (二 is the digit: 第二, 十二).
+    """
     if lang == "zh":
+        if counting and n == 2:
+            return "两"
         if 0 <= n <= 10:
             return _DIGITS_ZH[n]
         return str(n)
@@ -129,6 +135,14 @@ def spell(n: int, lang: str) -> str:
         tens, unit = divmod(n, 10)
         return _TENS_EN[tens * 10] + (f"-{_SMALL_EN[unit]}" if unit else "")
     return digits(Decimal(n), "en")
+
+
+def count_words(n: int, lang: str) -> tuple[str, ...]:
+    """Every word a count of ``n`` may be written as: counted form first (两, "both"), then :func:`spell`."""
+    forms = [spell(n, lang, counting=True), spell(n, lang)]
+    if lang == "en" and n == 2:
+        forms.insert(0, "both")
+    return tuple(dict.fromkeys(forms))
 
 
 def ordinal(n: int, lang: str) -> str:
@@ -397,14 +411,17 @@ class Quantity:
     unit: str
     value: str
     ref: dict
-    kind: str = "number"          # number | words | period
+    kind: str = "number"          # number | words | period | quantifier
     notes: list[str] = field(default_factory=list)
+    form: str = ""                # for a period: which wording of it (a key of PERIOD_FORMS); "" = "phrase"
 
     def to_dict(self) -> dict:
         d = {"text": self.text, "shown": self.shown, "scale": self.scale, "unit": self.unit,
              "value": self.value, "ref": self.ref, "kind": self.kind}
         if self.notes:
             d["notes"] = list(self.notes)
+        if self.form:
+            d["form"] = self.form
         return d
 
 
@@ -662,12 +679,7 @@ class Writer:
         text = self._label_text(x)
         if not text:
             raise TextError(f"{x.table}: row {x.key!r} has no {self.lang} label")
-        if self.lang == "en":
-            f = self._label_field(x) or {}
-            if f.get("shdata:case") == "sentence":
-                text = sentence_case(text, f.get("shdata:proper", ()))
-            if article and f.get("shdata:article"):
-                text = f"{f['shdata:article']} {text}"
+        text = label_form(text, self._label_field(x) or {}, self.lang, article)
         self.labels.append({"text": text, "table": x.table, "row": _row_filter(self.pkg, x)})
         return text
 
@@ -677,12 +689,18 @@ class Writer:
 
     def period(self, x: Printed) -> str:
         """When a value applies, in words: "in 2023", "at the end of 2023", "in January–September 2023"."""
+        text = self._period_text(x, "phrase")
+        self._periods_said.add(x.period)
+        return text
+
+    def _period_text(self, x: Printed, form: str) -> str:
+        """A value's period in one of :data:`PERIOD_FORMS`, recorded (its years are numbers in the text)."""
         code = x.period
-        text = period_phrase(code, self.lang)
+        text = PERIOD_FORMS[form](code, self.lang)
         years = re.findall(r"\d{4}", code)
         self.quantities.append(Quantity(text=text, shown=",".join(years), scale="1", unit="period", value=code,
-                                        ref={"period_of": ref(self.pkg, x)}, kind="period"))
-        self._periods_said.add(code)
+                                        ref={"period_of": ref(self.pkg, x)}, kind="period",
+                                        form="" if form == "phrase" else form))
         return text
 
     # -- claims ---------------------------------------------------------------------
@@ -722,16 +740,19 @@ class Writer:
             else:
                 text = f"{spell(ki, 'en')} of the {spell(ni, 'en')}{sp}"
         else:
-            # "4个榜单中的3个": the classifier (个, 类, 家...) is repeated, the noun is not.
+            # "4个榜单中的3个": the classifier (个, 类, 家...) is repeated, the noun is not. A number before a
+            # classifier or noun is counted (两个, not 二个).
             cls = noun[0] if noun[:1] in _CLASSIFIERS_ZH else ""
             if ki == ni:
-                text = f"全部{spell(ni, 'zh')}{noun}"
+                text = f"全部{spell(ni, 'zh', counting=bool(noun))}{noun}"
             elif ki == 0:
-                text = f"{spell(ni, 'zh')}{noun}中没有一{cls or '个'}"
+                text = f"{spell(ni, 'zh', counting=bool(noun))}{noun}中没有一{cls or '个'}"
             else:
-                text = f"{spell(ni, 'zh')}{noun}中的{spell(ki, 'zh')}{cls or noun}"
+                text = (f"{spell(ni, 'zh', counting=bool(noun))}{noun}中的"
+                        f"{spell(ki, 'zh', counting=bool(cls or noun))}{cls or noun}")
         for c in (k, n):
-            self._record(c, spell(int(c.value), lang), str(int(c.value)), 0, "", kind="words")
+            said = [w for w in count_words(int(c.value), lang) if w in text]
+            self._record(c, said[0] if said else spell(int(c.value), lang), str(int(c.value)), 0, "", kind="words")
         return text
 
     def position(self, x, among: Sequence, largest: bool = True, what_en: str = "largest",
@@ -787,13 +808,13 @@ class Writer:
         out: list[str] = []
         for cell in _cells(x):
             row = None
-            for note_def in _descriptor_notes(self.pkg, cell.table):
+            for note_def in descriptor_notes(self.pkg, cell.table):
                 applies = note_def.get("applies_to")
                 if not applies:
                     continue
                 if row is None:
                     row = self.pkg.rows(cell.table, _row_filter(self.pkg, cell))[0]
-                if _applies(applies, row, cell.field) and note_def["id"] not in out:
+                if note_applies(applies, row, cell.field) and note_def["id"] not in out:
                     out.append(note_def["id"])
         return out
 
@@ -827,7 +848,7 @@ class Writer:
                 if _PARTIAL_YEAR.fullmatch(cell.period or "") and cell.period not in self._periods_said \
                         and key not in seen:
                     seen.add(key)
-                    out.append(partial_year_sentence(cell.period, self.lang))
+                    out.append(self._period_text(cell, "partial-year"))
         if not stateless:
             self._quoted = []
         return (" " if self.lang == "en" else "").join(out)
@@ -895,6 +916,27 @@ class Writer:
         return {"quantities": quantities, "labels": labels, "caveats": caveats}
 
 
+def label_form(text: str, field_def: dict, lang: str, article: bool = True) -> str:
+    """A row label as it reads inside a sentence, by its field's ``shdata:case`` and ``shdata:article``."""
+    if lang == "en":
+        if field_def.get("shdata:case") == "sentence":
+            text = sentence_case(text, field_def.get("shdata:proper", ()))
+        if article and field_def.get("shdata:article"):
+            text = f"{field_def['shdata:article']} {text}"
+    return text
+
+
+def label_forms(pkg: Package, table: str, row: dict, lang: str) -> set[str]:
+    """Every way :meth:`Writer.label` may write the label of the row ``row`` of ``table`` in ``lang``."""
+    meta = pkg.metadata(table)
+    name = f"indicator_{lang}" if meta.shape == "indicator" else next(
+        (n for n in meta.label_fields if n.endswith(f"_{lang}")), None)
+    if name is None or not row.get(name):
+        return set()
+    fdef = next((f for f in meta.fields if f["name"] == name), {})
+    return {label_form(row[name], fdef, lang, article) for article in (True, False)}
+
+
 def _span_pattern(span: str) -> str:
     """Regex for a recorded span in text: also capitalised at a sentence start, never inside a longer
     number or word ("3" is not in "2023", "four" is not in "fourteen")."""
@@ -938,13 +980,15 @@ def _cells(x) -> list[Printed]:
     return [x]
 
 
-def _descriptor_notes(pkg: Package, table: str) -> list[dict]:
+def descriptor_notes(pkg: Package, table: str) -> list[dict]:
+    """A table's notes as declared in the descriptor, with the ``applies_to`` that
+    :class:`~shdata.package.Note` omits."""
     pkg.metadata(table)  # UnknownTableError, with close matches, for a table not in the package
     res = next(r for r in pkg.descriptor["resources"] if r["name"] == table)
     return res.get("notes", [])
 
 
-def _applies(applies: dict, row: dict[str, str], column: str) -> bool:
+def note_applies(applies: dict, row: dict[str, str], column: str) -> bool:
     """Whether a note's ``applies_to`` ({"rows": filter or list of filters, "columns": [...]}) covers a cell."""
     cols = applies.get("columns")
     if cols and column not in cols:
@@ -1023,6 +1067,9 @@ def partial_year_sentence(code: str, lang: str) -> str:
         return f"该数据为{period_phrase(code, 'zh')}数据，并非全年。"
     return f"That figure covers {period_phrase(code, 'en').removeprefix('in ')} only, not the full year."
 
+
+#: The wordings of a period a text may record: ``T.period`` (phrase) and the partial-year caveat.
+PERIOD_FORMS = {"phrase": period_phrase, "partial-year": partial_year_sentence}
 
 _FULL_WIDTH = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
@@ -1112,7 +1159,10 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
             cell = resolve(pkg, q["ref"]["period_of"])
             if cell.period != q["value"]:
                 return f"period {q['value']!r} recorded, but the data says {cell.period!r}"
-            if q["text"] != period_phrase(cell.period, lang):
+            form = PERIOD_FORMS.get(q.get("form") or "phrase")
+            if form is None:
+                return f"period text {q['text']!r} has an unknown form {q.get('form')!r}"
+            if q["text"] != form(cell.period, lang):
                 return f"period text {q['text']!r} does not say {cell.period!r}"
             return None
         x = resolve(pkg, q["ref"])
@@ -1126,8 +1176,8 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
         return (f"{q['text']!r} shows {q['shown']} (×{q['scale']}), but the data gives "
                 f"{_plain(value)} {q['unit']}")
     if q.get("kind") == "words":
-        word = spell(int(Decimal(q["shown"])), lang)
-        if word.lower() not in q["text"].lower() and ordinal(int(Decimal(q["shown"])), lang) not in q["text"]:
+        n = int(Decimal(q["shown"]))
+        if not any(w.lower() in q["text"].lower() for w in count_words(n, lang)) and ordinal(n, lang) not in q["text"]:
             return f"{q['text']!r} does not say {q['shown']}"
         return None
     shown_text = digits(Decimal(q["shown"]), lang)
@@ -1182,6 +1232,10 @@ def verify_record(pkg: Package, record: dict) -> list[str]:
             continue
         if len(hits) != 1:
             problems.append(f"{fig} [{lang}]: label {lab['text']!r} names {len(hits)} rows of {lab['table']}")
+        elif lab["text"] not in label_forms(pkg, lab["table"], hits[0], lang):
+            # A label excuses the digits inside it ("Global Top-100"), so it must be the row's label as printed.
+            problems.append(f"{fig} [{lang}]: label {lab['text']!r} is not the {lang} label of "
+                            f"{lab['table']} row {lab['row']} in the data")
     for c in record.get("caveats", []):
         note = next((n for n in pkg.metadata(c["table"]).notes if n.id == c["note"]), None) \
             if c.get("table") in pkg.ids() else None

@@ -19,14 +19,22 @@ SIDECARS = sorted(p for p in (ROOT / "figures").glob("*/*.json")
 
 
 def _publish(tmp_path: Path, data, fid: str = "test-credit", sources=("tech_credit_products",)) -> Path:
-    import matplotlib
+    """Publish a small lint-clean figure with ``data``: the house style (constrained layout, margins)
+    applies as in a notebook, inside an rc_context so no other test sees it."""
+    import matplotlib.pyplot as plt
 
-    matplotlib.use("Agg")
+    from shdata import style
+
     P = notebook.validate(lang="en", formats=["svg"], output_dir=str(tmp_path))
     P.notebook = "test"
-    fig, ax = P.figure(height=0.3)
-    ax.plot([0, 1], [0, 1])
-    P.publish(fig, fid, sources=list(sources), title="Credit products", caption="Caption.", data=data)
+    with plt.rc_context():
+        style.apply("en")
+        fig, ax = P.figure(height=0.3)
+        ax.plot([0, 1], [0, 1])
+        try:
+            P.publish(fig, fid, sources=list(sources), title="Credit products", caption="Caption.", data=data)
+        finally:
+            plt.close(fig)
     return tmp_path / "en"
 
 

@@ -86,3 +86,32 @@ def test_a_line_may_break_before_or_after_a_number_with_its_unit():
     assert bad_breaks("博士生\n5.10万人") == []
     assert bad_breaks("5.10万人\n博士生") == []
     assert wrap("在读博士研究生5.10万人", 14, "zh").split("\n")[-1] == "5.10万人"
+
+
+@pytest.mark.parametrize("text", [
+    "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2 · Chart:\nshdata",     # yrd-technology-flows en
+    "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2 ·\nChart: shdata",
+    "Source:\n上海市科学技术委员会《2023上海科技进步报告》§8.2, §4.3 · Chart: shdata",
+    "Shanghai–Suzhou (上海-苏州), cluster\nrank 5",
+])
+def test_a_break_that_replaced_a_space_is_not_a_break_inside_a_word(text):
+    assert bad_breaks(text) == []
+
+
+def test_the_wrapped_english_source_line_passes_at_every_width():
+    credit = "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2, §7.3 · Chart: shdata"
+    for width in range(20, 90, 3):
+        assert bad_breaks(wrap(credit, width, "en")) == [], (width, wrap(credit, width, "en"))
+
+
+def test_a_break_beside_chinese_or_inside_a_number_with_its_unit_is_still_caught():
+    assert bad_breaks("（2023年1—\n9月）") == [("cjk-break", "9月）")]
+    assert bad_breaks("技术合同成交额48\n50亿元") == [("cjk-break", "50亿元")]
+    assert bad_breaks("Chart: shdata 研\n发载体") == [("cjk-break", "发载体")]
+
+
+def test_english_text_quoting_chinese_keeps_its_brackets_and_chinese_text_gets_full_width():
+    note = "Hong Kong's technology (科技) score is printed 1.71, which is not a multiple of 100/170"
+    out = wrap(note, 40, "en")
+    assert "(科技)" in out.replace("\n", " ") and "（" not in out and bad_breaks(out) == []
+    assert "（科技）" in wrap("香港的科技 (科技) 得分印为1.71", 40, "zh")

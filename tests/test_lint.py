@@ -210,3 +210,10 @@ def test_overlap_waiver_may_name_either_text_even_over_two_lines(house):
     assert "text-overlap" in rules(fig)
     assert rules(fig, waive={"text-overlap": "second\nlabel"}) == set()
     assert rules(fig, waive={"text-overlap": "first label"}) == set()
+
+
+def test_english_figures_may_quote_chinese_in_half_width_brackets(house):
+    fig, ax = bars(width_mm=120, height_mm=60)
+    ax.set_xlabel("Technology (科技) score")
+    assert "fullwidth-brackets" not in rules(fig, "en")
+    assert "fullwidth-brackets" in rules(fig, "zh")

@@ -414,3 +414,100 @@ def test_caveats_of_given_values_are_stateless(en):
     first, second = en.caveats(total), en.caveats(total)
     assert first == second and "counted twice" in first
     assert en.caveats(en.cell(NSFC, {"row_type": "total"}, "projects")) == ""
+
+
+# -- numbers inside caveats, periods and labels (spans the number check accepts) ------------------
+
+def _rec(T, commentary):
+    rec = {"id": "test-figure", "lang": T.lang}
+    rec.update(tx.sidecar_fields(T, commentary=commentary, headline="", alt=""))
+    return rec
+
+
+@pytest.mark.parametrize("lang", tx.LANGS)
+def test_a_caveat_quoted_from_a_note_with_numbers_passes_and_only_its_span_is_excused(pkg, lang):
+    # The YRD share note prints "592/1491 = 39.7%": numbers of the note, not of the figure.
+    T = Writer(lang, pkg)
+    share = T.cell("yrd_technology_trade", "shanghai_outflow_share")
+    rec = _rec(T, T.paragraph(f"{T.period(share)} {T.q(share)}", T.caveats()))
+    assert "1491" in rec["commentary"] and tx.verify_record(pkg, rec) == []
+    assert [c["note"] for c in rec["caveats"]] == ["share-rounding"]
+    # a number just outside the note's span is still checked
+    extra = dict(rec, commentary=rec["commentary"] + " (17)")
+    unmatched = f"test-figure [{lang}] commentary: number '17' matches no recorded quantity"
+    assert tx.verify_record(pkg, extra) == [unmatched]
+    # a recorded "caveat" that is not the note's text excuses nothing
+    forged = json.loads(json.dumps(rec))
+    forged["caveats"][0]["text"] = forged["caveats"][0]["text"].replace("1491", "1490")
+    forged["commentary"] = forged["commentary"].replace("1491", "1490")
+    assert any("is not the text of note yrd_technology_trade#share-rounding" in p
+               for p in tx.verify_record(pkg, forged))
+
+
+@pytest.mark.parametrize("lang", tx.LANGS)
+def test_the_nsfc_double_counting_note_with_its_printed_totals_passes(editor, lang):
+    # The discrepancy note on the project total prints 4900, 10, 32, 4868, 328963.89 and 339644.66; once it
+    # applies to the quoted total (as a caveat), every one of those numbers is the note's.
+    desc = editor.descriptor
+    note = next(n for n in editor.resource(desc, NSFC)["notes"] if n["id"] == "total-double-counts-projects")
+    note["applies_to"] = {"rows": {"row_type": "total"}, "columns": ["projects", "amount"]}
+    editor.save_descriptor(desc)
+    pkg = editor.package()
+    T = Writer(lang, pkg)
+    total = T.cell(NSFC, {"row_type": "total"}, "projects")
+    amount = T.cell(NSFC, {"row_type": "total"}, "amount")
+    said = (f"Shanghai won {T.q(total)} projects and {T.q(amount)}" if lang == "en"
+            else f"上海获项目{T.q(total)}，资助额{T.q(amount)}")
+    rec = _rec(T, T.paragraph(said, T.caveats()))
+    assert {c["note"] for c in rec["caveats"]} == {"double-counting", "total-double-counts-projects"}
+    assert "339644.66" in rec["commentary"] and "328963.89" in rec["commentary"]
+    assert tx.verify_record(pkg, rec) == []
+
+
+@pytest.mark.parametrize("lang", tx.LANGS)
+def test_the_partial_year_caveat_records_its_period(pkg, lang):
+    T = Writer(lang, pkg)
+    trade = T.cell("yrd_technology_trade", "total_trade")
+    said = f"Trade was {T.q(trade)}" if lang == "en" else f"交易额{T.q(trade)}"
+    rec = _rec(T, T.paragraph(said, T.caveats()))
+    assert "2023" in rec["commentary"] and tx.verify_record(pkg, rec) == []
+    (period,) = [q for q in rec["quantities"] if q["kind"] == "period"]
+    assert period["form"] == "partial-year" and period["value"] == "2023-01/09"
+    # the same sentence for another period does not verify
+    wrong = json.loads(json.dumps(rec))
+    for q in wrong["quantities"]:
+        if q["kind"] == "period":
+            q["text"] = tx.partial_year_sentence("2022-01/09", lang)
+    wrong["commentary"] = wrong["commentary"].replace(period["text"], tx.partial_year_sentence("2022-01/09", lang))
+    assert any("does not say '2023-01/09'" in p for p in tx.verify_record(pkg, wrong))
+
+
+def test_digits_inside_a_recorded_label_are_the_labels(pkg):
+    T = Writer("en", pkg)
+    rank = T.cell("gii_2023_shanghai_suzhou", "cluster_rank")
+    rec = _rec(T, T.sentence(f"{T.label(rank)}: {T.q(rank)}"))
+    assert "top 100" in rec["commentary"] and tx.verify_record(pkg, rec) == []
+    # typed, the same words are an unrecorded number
+    typed = dict(rec, labels=[])
+    assert tx.verify_record(pkg, typed) == ["test-figure [en] commentary: number '100' matches no recorded quantity"]
+    # a recorded label must be the row's label as printed
+    forged = json.loads(json.dumps(rec))
+    forged["labels"][0]["text"] = forged["labels"][0]["text"].replace("100", "200")
+    forged["commentary"] = forged["commentary"].replace("100", "200")
+    assert any("is not the en label of gii_2023_shanghai_suzhou" in p for p in tx.verify_record(pkg, forged))
+
+
+def test_chinese_counts_two_as_liang_and_the_text_verifies_with_parity(pkg):
+    rows = Writer("en", pkg).cells(NSFC, "projects", where={"row_type": "item"})
+    five, two = rows[:5], rows[:2]
+    recs = {}
+    for lang in tx.LANGS:
+        T = Writer(lang, pkg)
+        phrase = T.count_phrase(two, five, "lists" if lang == "en" else "项")
+        both = T.count_phrase(two, two, "lists" if lang == "en" else "个榜单")
+        recs[lang] = _rec(T, T.paragraph(phrase, both))
+        assert tx.verify_record(pkg, recs[lang]) == []
+    assert recs["zh"]["commentary"] == "五项中的两项。全部两个榜单。"
+    assert recs["en"]["commentary"] == "Two of the five lists. Both lists."
+    assert tx.parity(recs["en"], recs["zh"]) == []
+    assert tx.spell(2, "zh") == "二" and tx.ordinal(2, "zh") == "第二" and tx.spell(12, "zh", counting=True) == "12"
