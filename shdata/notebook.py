@@ -296,6 +296,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         "id": figure_id, "lang": P.lang, "title": title, "caption": caption, "notebook": P.notebook,
         "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
         "files": files, "provenance": provenance, "notes": notes, "derived": derived,
+        "commentary": commentary,
     }
     if data_resource is not None:
         record["data"] = data_resource
