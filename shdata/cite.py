@@ -51,8 +51,8 @@ STYLES = {"gbt7714": "china-national-standard-gb-t-7714-2015-numeric", "apa": "a
 REPORT_ID = "shanghai_st_progress_2023"
 
 
-def package_info() -> dict:
-    """Name, version, year and repository URL of the installed package."""
+@functools.lru_cache(maxsize=1)
+def _package_info() -> tuple:
     url = ""
     try:
         for entry in _md.metadata("shdata").get_all("Project-URL") or []:
@@ -62,7 +62,12 @@ def package_info() -> dict:
                 break
     except _md.PackageNotFoundError:  # running from a source tree without installing
         pass
-    return {"name": "shdata", "version": __version__, "year": __release_date__[:4], "url": url}
+    return (("name", "shdata"), ("version", __version__), ("year", __release_date__[:4]), ("url", url))
+
+
+def package_info() -> dict:
+    """Name, version, year and repository URL of the installed package (read once per process)."""
+    return dict(_package_info())
 
 
 def _report(source: dict | None = None) -> dict:

@@ -191,17 +191,36 @@ class _Renderer:
     """Jinja2 environment, UI strings and lazily computed shared results."""
 
     def __init__(self, project, figures: dict[str, Figure], descriptor: dict):
-        import jinja2
-
         self.project = project
         self.figures = figures
         self.descriptor = descriptor
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                                      autoescape=True, keep_trailing_newline=True,
-                                      undefined=jinja2.StrictUndefined)
-        self.strings = json.loads((TEMPLATES / "strings.json").read_text(encoding="utf-8"))
-        self._pkg = None
-        self._checks = None
+        self._env = self._strings = self._pkg = self._checks = self._exporter = None
+
+    # Everything below is made on first use: a build with nothing to render imports none of it.
+    @property
+    def env(self):
+        if self._env is None:
+            import jinja2
+
+            self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                                           autoescape=True, keep_trailing_newline=True,
+                                           undefined=jinja2.StrictUndefined)
+        return self._env
+
+    @property
+    def strings(self) -> dict:
+        if self._strings is None:
+            self._strings = json.loads((TEMPLATES / "strings.json").read_text(encoding="utf-8"))
+        return self._strings
+
+    @property
+    def exporter(self):
+        if self._exporter is None:
+            from nbconvert import HTMLExporter
+
+            self._exporter = HTMLExporter(template_name="shdata_lab",
+                                          extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
+        return self._exporter
 
     def s(self, lang: str) -> dict[str, str]:
         return {k: v[lang] for k, v in self.strings.items()}
@@ -676,7 +695,6 @@ def clean_notebook(nb: dict, lang: str, root: str, default_output_dir: str = "fi
 
 def _notebook_page(r: _Renderer, src: Path, name: str, lang: str, other_path: str) -> bytes:
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = clean_notebook(json.loads(src.read_text(encoding="utf-8")), lang, str(Path(r.project.root).resolve()))
     node = nbformat.reads(json.dumps(nb, ensure_ascii=False), as_version=4)  # joins multi-line sources
@@ -685,8 +703,7 @@ def _notebook_page(r: _Renderer, src: Path, name: str, lang: str, other_path: st
         s=r.s(lang), home=_home(path, lang), section="notebooks",
         other_href=_root(path) + other_path, other_html_lang=HTML_LANG["zh" if lang == "en" else "en"])
     header += f'<p class="nb-note">{r.s(lang)["notebook_note"]}</p>'
-    exporter = HTMLExporter(template_name="shdata_lab", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
-    body, _ = exporter.from_notebook_node(node, resources={"shdata": {"root": _root(path), "header": header}})
+    body, _ = r.exporter.from_notebook_node(node, resources={"shdata": {"root": _root(path), "header": header}})
     body = body.replace('<html>', f'<html lang="{HTML_LANG[lang]}">', 1)
     body = re.sub(r"<title>[^<]*</title>", f"<title>{name} ({lang}) · shdata</title>", body, count=1)
     return body.encode("utf-8")
