@@ -669,7 +669,7 @@ def _tables_index(r: _Renderer, lang: str, other_path: str) -> bytes:
 _PARAM_LINE = re.compile(r"^(output_dir\s*=\s*).*$", re.M)
 
 
-def clean_notebook(nb: dict, lang: str, root: str, default_output_dir: str = "figures") -> dict:
+def clean_notebook(nb: dict, lang: str, roots: list[str], default_output_dir: str = "figures") -> dict:
     """The executed notebook as a reader should see it in ``lang``.
 
     Drops Markdown cells tagged for the other language (``lang-en``/``lang-zh``),
@@ -688,7 +688,8 @@ def clean_notebook(nb: dict, lang: str, root: str, default_output_dir: str = "fi
             cell = {**cell, "source": _PARAM_LINE.sub(lambda m: f'{m.group(1)}"{default_output_dir}"', src)}
         cells.append(cell)
     text = json.dumps({**nb, "cells": cells}, ensure_ascii=False)
-    for prefix in sorted({root, root.replace("\\", "\\\\")}, key=len, reverse=True):
+    prefixes = {p for r in roots for p in (r, r.replace("\\", "\\\\"))}  # as written, and JSON-escaped
+    for prefix in sorted(prefixes, key=len, reverse=True):
         text = text.replace(prefix + "/", "").replace(prefix, ".")
     return json.loads(text)
 
@@ -696,7 +697,8 @@ def clean_notebook(nb: dict, lang: str, root: str, default_output_dir: str = "fi
 def _notebook_page(r: _Renderer, src: Path, name: str, lang: str, other_path: str) -> bytes:
     import nbformat
 
-    nb = clean_notebook(json.loads(src.read_text(encoding="utf-8")), lang, str(Path(r.project.root).resolve()))
+    root = Path(r.project.root)
+    nb = clean_notebook(json.loads(src.read_text(encoding="utf-8")), lang, [str(root), str(root.resolve())])
     node = nbformat.reads(json.dumps(nb, ensure_ascii=False), as_version=4)  # joins multi-line sources
     path = _site_path(lang, f"notebooks/{name}.html")
     header = r.env.get_template("header.html").render(
@@ -704,6 +706,6 @@ def _notebook_page(r: _Renderer, src: Path, name: str, lang: str, other_path: st
         other_href=_root(path) + other_path, other_html_lang=HTML_LANG["zh" if lang == "en" else "en"])
     header += f'<p class="nb-note">{r.s(lang)["notebook_note"]}</p>'
     body, _ = r.exporter.from_notebook_node(node, resources={"shdata": {"root": _root(path), "header": header}})
-    body = body.replace('<html>', f'<html lang="{HTML_LANG[lang]}">', 1)
+    body = re.sub(r"<html[^>]*>", f'<html lang="{HTML_LANG[lang]}">', body, count=1)
     body = re.sub(r"<title>[^<]*</title>", f"<title>{name} ({lang}) · shdata</title>", body, count=1)
     return body.encode("utf-8")
