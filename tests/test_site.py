@@ -224,3 +224,12 @@ def test_table_page_lists_checks_notes_and_derived_values(built_site):
     assert "Derived values (computed by shdata, not printed)" in page and "_previous" in page
     unicorns = (_site(root) / "tables" / "unicorns_shanghai.html").read_text(encoding="utf-8")
     assert "known discrepancy (documented)" in unicorns
+
+
+def test_every_chinese_interface_string_renders_in_the_bundled_font():
+    from fontTools.ttLib import TTFont
+
+    cmap = TTFont(site.FONTS / "NotoSansCJKsc-Regular-subset.ttf").getBestCmap()
+    strings = json.loads((site.TEMPLATES / "strings.json").read_text(encoding="utf-8"))
+    missing = {ch: key for key, v in strings.items() for ch in v["zh"] if ord(ch) >= 0x2E80 and ord(ch) not in cmap}
+    assert not missing, f"characters the site's web font lacks (they would show as boxes): {missing}"
