@@ -103,7 +103,8 @@ def _site(project, force: bool = False) -> bool:
     except SiteError as exc:
         print(f"shdata site: error: {exc}", file=sys.stderr)
         return False
-    print(f"Site: {len(res.written)} files written, {res.unchanged} up to date, {len(res.removed)} removed "
+    print(f"Site: {res.rendered} files rendered ({len(res.written)} changed), {res.unchanged} up to date, "
+          f"{len(res.removed)} removed "
           f"in {time.perf_counter() - started:.2f} s: {res.folder}/index.html")
     return True
 

@@ -77,7 +77,8 @@ class Output:
 @dataclass
 class SiteResult:
     folder: Path
-    written: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)   # rendered, and different from the file in place
+    rendered: int = 0                                   # outputs whose inputs changed (or missing files)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     failed: list[str] = field(default_factory=list)
@@ -463,6 +464,7 @@ def build_site(project, out: Path | None = None, echo: Callable[[str], None] | N
             new_state[o.path] = fp
             result.unchanged += 1
             continue
+        result.rendered += 1
         try:
             data = o.make()
         except Exception as exc:  # one broken page must not cost the others
