@@ -141,6 +141,8 @@ def read_figures(figures_dir: Path) -> dict[str, Figure]:
             raise SiteError(f"{side}: malformed JSON at line {exc.lineno}: {exc.msg}; rebuild the figure") from None
         if not isinstance(rec, dict) or "id" not in rec or "provenance" not in rec:
             continue
+        if rec.get("variant") not in (None, "", "default", "journal"):
+            continue  # a variant's own sidecar: its files are offered on the figure's page (see _variants)
         fig = out.setdefault(rec["id"], Figure(rec["id"], {}, {}))
         fig.records[rec["lang"]] = rec
         fig.sidecar_sha[rec["lang"]] = _sha(data)
@@ -318,10 +320,10 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
         src = FONTS / name
         add(f"assets/fonts/{name}", [src.stat().st_size, src.stat().st_mtime_ns], lambda src=src: src.read_bytes())
 
-    # Tables: CSV copies (verified by their recorded hash) and the descriptor.
+    # Tables: CSV copies (checked against their recorded hash) and the descriptor.
     for tid, res in resources.items():
         src = Path(project.data_dir) / res["path"]
-        add(f"data/{res['path']}", [res.get("hash")], lambda src=src: src.read_bytes())
+        add(f"data/{res['path']}", [res.get("hash")], lambda src=src, res=res: _verified(src, res.get("hash")))
     add("data/datapackage.json", [_sha(desc_path.read_bytes())], lambda: desc_path.read_bytes())
 
     # Figure files: every variant's files, the data CSV, a thumbnail.
@@ -414,6 +416,14 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
             lambda src=src, name=name, lang=lang, other=other: _notebook_page(
                 r, src, name, lang, _site_path(other, f"notebooks/{name}.html")))
     return outputs, r
+
+
+def _verified(src: Path, recorded: str | None) -> bytes:
+    data = src.read_bytes()
+    if recorded and recorded.removeprefix("sha256:") != _sha(data):
+        raise SiteError(f"{src.name}: content differs from the sha256 recorded in datapackage.json; "
+                        "if the edit is intended, run `shdata rehash`")
+    return data
 
 
 def _fingerprint(o: Output) -> str:
