@@ -150,22 +150,48 @@ def _cmd_build(args: argparse.Namespace) -> int:
     for o in failed:
         print(f"FAILED {o.run.notebook} ({o.run.lang}): {o.error} [full error: {o.log}; "
               f"previous figures left untouched]")
-    return 1 if failed else 0
+    site_ok = _site(project)  # last step: the static site, from whatever figures are in place
+    return 1 if failed or not site_ok else 0
+
+
+def _site(project, force: bool = False) -> bool:
+    from .site import SiteError, build_site
+
+    started = time.perf_counter()
+    try:
+        res = build_site(project, force=force)
+    except SiteError as exc:
+        print(f"shdata site: error: {exc}", file=sys.stderr)
+        return False
+    print(f"Site: {res.rendered} files rendered ({len(res.written)} changed), {res.unchanged} up to date, "
+          f"{len(res.removed)} removed "
+          f"in {time.perf_counter() - started:.2f} s: {res.folder}/index.html")
+    return True
+
+
+def _cmd_site(args: argparse.Namespace) -> int:
+    from .build import find_project
+
+    return 0 if _site(find_project(), force=args.force) else 1
 
 
 def _cmd_cite(args: argparse.Namespace) -> int:
-    from .cite import cite_figure, cite_report
+    from .cite import cite_figure, cite_report, cite_table
     from .manifest import load_manifest
     import shdata
 
     source = shdata._pkg().source
+    given = [name for name, v in (("a FIGURE_ID", args.figure_id), ("--table", args.table), ("--report", args.report)) if v]
+    if len(given) > 1:
+        raise ShdataError(f"give one of a FIGURE_ID, --table ID or --report, not {' and '.join(given)}")
     if args.report:
-        if args.figure_id:
-            raise ShdataError("give either a FIGURE_ID or --report, not both")
-        print(cite_report(args.format, section=args.section, source=source))
+        print(cite_report(args.format, section=args.section, source=source, lang=args.lang))
+        return 0
+    if args.table:
+        print(cite_table(shdata.metadata(args.table), args.format, lang=args.lang, source=source))
         return 0
     if not args.figure_id:
-        raise ShdataError("give a FIGURE_ID (see figures/manifest.json) or --report")
+        raise ShdataError("give a FIGURE_ID (see figures/manifest.json), --table TABLE_ID or --report")
     if args.manifest:
         path = Path(args.manifest)
     else:
@@ -285,10 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print why each run would rebuild (or is up to date) and run nothing")
     p.set_defaults(func=_cmd_build)
 
-    p = sub.add_parser("cite", help="print a citation for a figure, or for the report")
+    p = sub.add_parser("cite", help="print a citation for a figure, a table, or the report")
     p.add_argument("figure_id", nargs="?", metavar="FIGURE_ID")
-    p.add_argument("--format", choices=["text", "bibtex", "csl-json"], default="text")
-    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the figure title")
+    p.add_argument("--format", choices=["text", "bibtex", "ris", "csl-json", "gbt7714", "apa"], default="text")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the citation (GB/T 7714 in Chinese "
+                   "for zh); BibTeX is English")
+    p.add_argument("--table", metavar="TABLE_ID", help="cite a table of the data package")
     p.add_argument("--report", action="store_true", help="cite the report alone")
     p.add_argument("--section", help="with --report: the section, e.g. §2.1")
     p.add_argument("--manifest", help="figure manifest to read (default: figures/manifest.json)")
@@ -311,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", metavar="ID", help="table the example figure draws (default: the first table)")
     p.add_argument("--no-run", action="store_true", help="write the notebook without executing it")
     p.set_defaults(func=_cmd_new)
+
+    p = sub.add_parser("site", help="build the static site (figure and table pages, citations) in build/site/")
+    p.add_argument("--force", action="store_true", help="render every page even if it is up to date")
+    p.set_defaults(func=_cmd_site)
 
     p = sub.add_parser("rehash", help="(maintainers) record the sha256 of edited data files")
     p.set_defaults(func=_cmd_rehash)

@@ -164,3 +164,17 @@ def use_data(monkeypatch):
 
     yield _use
     shdata._default = None
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    """A temporary project (committed figures, data, small executed notebooks) with its
+    site built once per session; tests that change it work on a copy."""
+    from shdata.build import Project
+    from shdata.site import build_site
+
+    from .sitekit import make_project
+
+    root = make_project(tmp_path_factory.mktemp("siteproject") / "project")
+    result = build_site(Project(root))
+    return root, result

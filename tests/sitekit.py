@@ -1,0 +1,57 @@
+"""Helpers for the site tests: a temporary project with the committed figures,
+the data, and small executed notebooks, and its site built once per session."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from .conftest import ROOT
+
+STAGING_SUFFIX = "build/staging/{key}/figures"
+
+
+def executed_notebook(root: Path, lang: str) -> nbformat.NotebookNode:
+    """A small notebook as `shdata build` leaves it: injected parameters naming the
+    staging folder by its absolute path, narrative cells tagged by language, an
+    output that prints the project path."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('lang: str = "en"\noutput_dir: str = "figures"')
+    params.metadata["tags"] = ["parameters"]
+    injected = nbformat.v4.new_code_cell(
+        f'# Parameters\nlang = "{lang}"\noutput_dir = "{root / STAGING_SUFFIX.format(key="funding-" + lang)}"\n')
+    injected.metadata["tags"] = ["injected-parameters"]
+    en = nbformat.v4.new_markdown_cell("## Funding, told in English")
+    en.metadata["tags"] = ["lang-en"]
+    zh = nbformat.v4.new_markdown_cell("## 科技投入（中文叙述）")
+    zh.metadata["tags"] = ["lang-zh"]
+    both = nbformat.v4.new_markdown_cell("Shared cell: `shdata` 0.1")
+    code = nbformat.v4.new_code_cell("print(P.output_dir)")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{root}/figures/{lang}\n")]
+    code.execution_count = 1
+    nb.cells = [nbformat.v4.new_markdown_cell("# Funding"), params, injected, en, zh, both, code]
+    for i, c in enumerate(nb.cells):
+        c["id"] = f"cell-{i}"
+    return nb
+
+
+def make_project(dest: Path) -> Path:
+    """Copy what the site reads into ``dest``: data, figures, notebooks, pyproject."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("data", "figures", "notebooks"):
+        shutil.copytree(ROOT / name, dest / name)
+    shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    (dest / "build" / "notebooks").mkdir(parents=True)
+    for lang in ("en", "zh"):
+        nbformat.write(executed_notebook(dest, lang), dest / "build" / "notebooks" / f"funding-{lang}.ipynb")
+    return dest
+
+
+def copy_built(src: Path, dest: Path) -> Path:
+    """A private copy of a built project (to change and rebuild)."""
+    shutil.copytree(src, dest, symlinks=True)
+    for lang in ("en", "zh"):  # as if executed here: the notebooks name their own project folder
+        nbformat.write(executed_notebook(dest, lang), dest / "build" / "notebooks" / f"funding-{lang}.ipynb")
+    return dest

@@ -1,0 +1,181 @@
+"""The site in a real browser: headless Chromium through Playwright.
+
+One browser per session, the site built once per session (``built_site``) and
+served by a local static server, as ``python -m http.server`` serves it. In CI
+(``CI=true``) these tests never skip: a missing browser is a failure. Outside
+CI they skip when no Chromium is installed (``apt-get install -y chromium``)."""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHROMIUM = Path(os.environ.get("SHDATA_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "build" / "site-screenshots"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+FIGURE = "funding-nsfc-by-programme"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.is_file():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} not found: the browser tests must run in CI (.ci/run installs chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def server(built_site):
+    """The built site over HTTP on a free local port."""
+    root, _ = built_site
+    folder = root / "build" / "site"
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page that records console errors and failed requests."""
+    base, _ = server
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    pg = ctx.new_page()
+    pg.problems = []
+    pg.on("console", lambda m: pg.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.problems.append(f"page error: {e}"))
+    pg.on("requestfailed", lambda r: pg.problems.append(f"request failed: {r.url} ({r.failure})"))
+    pg.on("response", lambda r: pg.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    yield pg
+    ctx.close()
+
+
+def _pages(root: Path) -> list[str]:
+    folder = root / "build" / "site"
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.html"))
+
+
+def test_every_page_loads_without_console_errors_or_failed_requests(page, server):
+    base, root = server
+    pages = _pages(root)
+    assert len(pages) > 200
+    for rel in pages:
+        page.goto(f"{base}/{rel}", wait_until="load")
+        page.evaluate("document.fonts.ready.then(() => true)")  # web fonts load after `load`: let them finish
+        # Gallery thumbnails load lazily: load them all now, and wait for each.
+        page.evaluate("Promise.all(Array.from(document.images).map(i => { i.loading = 'eager'; "
+                      "return i.decode().catch(() => null); }))")
+        broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+                               ".map(i => i.src)")
+        assert not broken, f"{rel}: images that did not load: {broken}"
+        assert not page.problems, f"{rel}: {page.problems}"
+
+
+def test_the_gallery_filters_by_topic_and_searches(page, server):
+    base, _ = server
+    page.goto(f"{base}/index.html")
+    cards = page.locator("[data-card]")
+    total = cards.count()
+    assert total >= 20
+    page.click("[data-topic-button=talent]")
+    visible = page.locator("[data-card]:visible")
+    assert 0 < visible.count() < total
+    assert set(visible.evaluate_all("cs => cs.map(c => c.dataset.topic)")) == {"talent"}
+    assert page.locator("#count").inner_text().startswith(str(visible.count()))
+    page.click("[data-topic-button=all]")
+    page.fill("#q", "nsfc")
+    assert page.locator("[data-card]:visible").count() >= 1
+    assert FIGURE in page.locator("[data-card]:visible a").first.get_attribute("href")
+    page.fill("#q", "no figure is called this")
+    assert page.locator("[data-card]:visible").count() == 0 and page.locator("#no-match").is_visible()
+    assert not page.problems
+
+
+def test_the_language_switch_keeps_you_on_the_same_figure(page, server):
+    base, _ = server
+    page.goto(f"{base}/figures/{FIGURE}.html")
+    page.click("[data-lang-switch]")
+    page.wait_for_url(f"**/zh/figures/{FIGURE}.html")
+    assert page.evaluate("document.documentElement.lang") == "zh-Hans"
+    page.click("[data-lang-switch]")
+    page.wait_for_url(f"**/figures/{FIGURE}.html")
+    assert "/zh/" not in page.url and page.evaluate("document.documentElement.lang") == "en"
+    page.goto(f"{base}/zh/tables/unicorns_shanghai.html")
+    page.click("[data-lang-switch]")
+    assert page.url.endswith("/tables/unicorns_shanghai.html") and "/zh/" not in page.url
+
+
+@pytest.mark.parametrize("where,cli", [
+    (f"figures/{FIGURE}.html", [FIGURE, "--lang", "en"]),
+    (f"zh/figures/{FIGURE}.html", [FIGURE, "--lang", "zh"]),
+    ("zh/tables/nsfc_projects_by_programme.html", ["--table", "nsfc_projects_by_programme", "--lang", "zh"]),
+])
+def test_each_copy_button_copies_exactly_what_the_cli_prints(page, server, where, cli):
+    from shdata.cite import FORMATS
+
+    base, root = server
+    page.goto(f"{base}/{where}")
+    for fmt in FORMATS:
+        page.click(f"[role=tab][data-fmt='{fmt}']")
+        page.click(f"button[data-copy='cite-{fmt}']")
+        page.wait_for_function("() => window.shdataLastCopied !== undefined")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        printed = subprocess.run([sys.executable, "-m", "shdata.cli", "cite", *cli, "--format", fmt,
+                                  "--manifest", str(root / "figures" / "manifest.json")],
+                                 capture_output=True, text=True, check=True,
+                                 env={**os.environ, "SHDATA_DATA_DIR": str(root / "data")}).stdout
+        assert copied == printed, fmt
+        page.evaluate("window.shdataLastCopied = undefined")
+    assert not page.problems
+
+
+def test_the_site_works_from_file_urls(browser, server):
+    _, root = server
+    pg = browser.new_page()
+    failed = []
+    pg.on("requestfailed", lambda r: failed.append(r.url))
+    pg.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+    pg.goto((root / "build" / "site" / "zh" / "figures" / f"{FIGURE}.html").as_uri())
+    assert pg.evaluate("document.images[0].naturalWidth") > 0
+    pg.click("[data-lang-switch]")
+    assert pg.url.endswith(f"/figures/{FIGURE}.html") and not failed
+    pg.close()
+
+
+def test_screenshots_of_the_gallery_and_a_figure_page_in_each_language(browser, server):
+    base, _ = server
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for lang, prefix in (("en", ""), ("zh", "zh/")):
+        for name, rel, width in (("gallery", "index.html", 1280), ("figure", f"figures/{FIGURE}.html", 1100),
+                                 ("gallery-phone", "index.html", 390)):
+            pg = browser.new_page(viewport={"width": width, "height": 900})
+            pg.goto(f"{base}/{prefix}{rel}", wait_until="load")
+            pg.evaluate("document.fonts.ready")
+            out = SHOTS / f"{name}-{lang}.png"
+            pg.screenshot(path=str(out), full_page=name != "gallery-phone")
+            pg.close()
+            assert out.stat().st_size > 10_000
