@@ -3,18 +3,23 @@
 In one run, on a temporary copy of the project, for every notebook in both
 languages (the same notebooks and parameters each time):
 
-a) ``shdata build --force``: parallel (default jobs = cores), HTML included;
-b) a plain sequential loop of the ``papermill`` CLI (the usual way);
-c) ``jupyter nbconvert --execute`` on copies whose parameters cell was edited;
+a) ``shdata build --force``: parallel (default jobs = cores), both figure variants
+   (journal and standalone), HTML renderings, notebook sync, contact sheets and the
+   static site; the site's share is read from the build's own report and shown too;
+b) a plain sequential loop of the ``papermill`` CLI (the usual way), journal
+   variant only (the notebooks' default);
+c) ``jupyter nbconvert --execute`` on copies whose parameters cell was edited
+   (only with ``--with-nbconvert``: it adds minutes and is not the reference);
 d) a no-op ``shdata build`` (nothing changed).
 
-Run: ``.venv/bin/python benchmarks/bench_build.py``. Prints a Markdown table with
-ratios against (b).
+Run: ``.venv/bin/python benchmarks/bench_build.py [--with-nbconvert]``. Prints a
+Markdown table with ratios against (b).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import platform
 import shutil
 import subprocess
@@ -46,7 +51,12 @@ def main() -> None:
     env = {**os.environ, "SHDATA_DATA_DIR": str(proj / "data")}
 
     results = {}
-    results["a"] = timed([str(BIN / "shdata"), "build", "--force"], proj)
+    t = time.perf_counter()
+    done = subprocess.run([str(BIN / "shdata"), "build", "--force"], cwd=proj, check=True, capture_output=True,
+                          text=True)
+    results["a"] = time.perf_counter() - t
+    site = re.search(r"^Site: .* in ([0-9.]+) s", done.stdout, flags=re.M)
+    results["a2"] = results["a"] - (float(site.group(1)) if site else 0.0)
 
     out = work / "papermill"
     out.mkdir()
@@ -61,7 +71,7 @@ def main() -> None:
 
     conv = work / "nbconvert"
     conv.mkdir()
-    for nb in notebooks:
+    for nb in notebooks if "--with-nbconvert" in sys.argv else []:
         for lang in langs:
             data = json.loads((proj / "notebooks" / f"{nb}.ipynb").read_text(encoding="utf-8"))
             for cell in data["cells"]:
@@ -71,7 +81,7 @@ def main() -> None:
                     cell["source"] = src
             (conv / f"{nb}-{lang}.ipynb").write_text(json.dumps(data), encoding="utf-8")
     t = time.perf_counter()
-    for nb in notebooks:
+    for nb in notebooks if "--with-nbconvert" in sys.argv else []:
         for lang in langs:
             subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
                             str(conv / f"{nb}-{lang}.ipynb"), "--output", f"{nb}-{lang}.out.ipynb"],
@@ -87,9 +97,13 @@ def main() -> None:
           f"{len(notebooks) * len(langs)} runs.\n")
     print("| way | seconds | ratio to the papermill loop |")
     print("|---|---:|---:|")
-    names = {"a": "`shdata build --force` (parallel, with HTML)", "b": "sequential `papermill` CLI loop (reference)",
+    names = {"a": "`shdata build --force`: both variants, HTML, sync, contact sheets, site",
+             "a2": "the same without the site step",
+             "b": "sequential `papermill` CLI loop, journal variant (reference)",
              "c": "sequential `jupyter nbconvert --execute`", "d": "no-op `shdata build` (median of 5)"}
-    for k in "abcd":
+    for k in ("a", "a2", "b", "c", "d"):
+        if k == "c" and "--with-nbconvert" not in sys.argv:
+            continue
         print(f"| ({k}) {names[k]} | {results[k]:.2f} | {results[k] / ref:.2f}× |")
     shutil.rmtree(work, ignore_errors=True)
 
