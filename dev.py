@@ -12,6 +12,7 @@ Only the standard library is used here, so the script runs on a fresh machine
 that has nothing but Python 3.11+. The virtual environment is rebuilt only when
 ``requirements.lock`` or ``pyproject.toml`` changed since it was last set up.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -71,8 +72,11 @@ def _run_job(cmd: list[str | Path]) -> int:
             except ProcessLookupError:
                 pass
 
-    old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)
-           if signal.getsignal(sig) is not signal.SIG_IGN}
+    old = {
+        sig: signal.signal(sig, forward)
+        for sig in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    }
     try:
         code = proc.wait()
     finally:
@@ -80,8 +84,12 @@ def _run_job(cmd: list[str | Path]) -> int:
             signal.signal(sig, handler)
     if stopped_by:
         sig = stopped_by[0]
-        print(f"dev.py: {'terminated' if sig == signal.SIGTERM else 'interrupted'}; "
-              f"{Path(str(cmd[0])).name} stopped cleanly (exit {code})", file=sys.stderr, flush=True)
+        print(
+            f"dev.py: {'terminated' if sig == signal.SIGTERM else 'interrupted'}; "
+            f"{Path(str(cmd[0])).name} stopped cleanly (exit {code})",
+            file=sys.stderr,
+            flush=True,
+        )
         sys.exit(128 + sig)
     return code
 
@@ -97,11 +105,22 @@ def setup() -> None:
         print(f"Creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     py = _venv_bin("python")
-    _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          "--require-hashes", "-r", LOCK])
+    _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r", LOCK])
     # The project itself, editable so that notebooks and tests see edits at once.
-    _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          "--no-deps", "--no-build-isolation", "-e", ROOT])
+    _run(
+        [
+            py,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            ROOT,
+        ]
+    )
     STAMP.write_text(want)
 
 
@@ -111,9 +130,24 @@ def main(argv: list[str]) -> None:
         sys.exit(f"usage: python3 dev.py {{{'|'.join(sorted(jobs))}}} [args...]")
     job, rest = argv[0], argv[1:]
     if job == "lock":
-        _run([sys.executable, "-m", "uv", "pip", "compile", "pyproject.toml", "--extra", "dev",
-              "--universal", "--generate-hashes", "--python-version", "3.11",
-              "-o", LOCK])
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "uv",
+                "pip",
+                "compile",
+                "pyproject.toml",
+                "--extra",
+                "dev",
+                "--universal",
+                "--generate-hashes",
+                "--python-version",
+                "3.11",
+                "-o",
+                LOCK,
+            ]
+        )
         return
     setup()
     if job == "build":

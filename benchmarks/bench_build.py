@@ -11,6 +11,7 @@ d) a no-op ``shdata build`` (nothing changed).
 Run: ``.venv/bin/python benchmarks/bench_build.py``. Prints a Markdown table with
 ratios against (b).
 """
+
 from __future__ import annotations
 
 import json
@@ -53,10 +54,26 @@ def main() -> None:
     t = time.perf_counter()
     for nb in notebooks:
         for lang in langs:
-            subprocess.run([str(BIN / "papermill"), "--log-level", "ERROR", f"notebooks/{nb}.ipynb",
-                            str(out / f"{nb}-{lang}.ipynb"), "-p", "lang", lang, "-p", "output_dir",
-                            str(out / "figures")], cwd=proj, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, env=env)
+            subprocess.run(
+                [
+                    str(BIN / "papermill"),
+                    "--log-level",
+                    "ERROR",
+                    f"notebooks/{nb}.ipynb",
+                    str(out / f"{nb}-{lang}.ipynb"),
+                    "-p",
+                    "lang",
+                    lang,
+                    "-p",
+                    "output_dir",
+                    str(out / "figures"),
+                ],
+                cwd=proj,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
     results["b"] = time.perf_counter() - t
 
     conv = work / "nbconvert"
@@ -73,22 +90,42 @@ def main() -> None:
     t = time.perf_counter()
     for nb in notebooks:
         for lang in langs:
-            subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
-                            str(conv / f"{nb}-{lang}.ipynb"), "--output", f"{nb}-{lang}.out.ipynb"],
-                           cwd=proj, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            subprocess.run(
+                [
+                    str(BIN / "jupyter"),
+                    "nbconvert",
+                    "--to",
+                    "notebook",
+                    "--execute",
+                    str(conv / f"{nb}-{lang}.ipynb"),
+                    "--output",
+                    f"{nb}-{lang}.out.ipynb",
+                ],
+                cwd=proj,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
     results["c"] = time.perf_counter() - t
 
     noop = [timed([str(BIN / "shdata"), "build"], proj) for _ in range(5)]
     results["d"] = sorted(noop)[len(noop) // 2]
 
     ref = results["b"]
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}, Python "
-          f"{platform.python_version()}; {len(notebooks)} notebooks x {len(langs)} languages = "
-          f"{len(notebooks) * len(langs)} runs.\n")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}, Python "
+        f"{platform.python_version()}; {len(notebooks)} notebooks x {len(langs)} languages = "
+        f"{len(notebooks) * len(langs)} runs.\n"
+    )
     print("| way | seconds | ratio to the papermill loop |")
     print("|---|---:|---:|")
-    names = {"a": "`shdata build --force` (parallel, with HTML)", "b": "sequential `papermill` CLI loop (reference)",
-             "c": "sequential `jupyter nbconvert --execute`", "d": "no-op `shdata build` (median of 5)"}
+    names = {
+        "a": "`shdata build --force` (parallel, with HTML)",
+        "b": "sequential `papermill` CLI loop (reference)",
+        "c": "sequential `jupyter nbconvert --execute`",
+        "d": "no-op `shdata build` (median of 5)",
+    }
     for k in "abcd":
         print(f"| ({k}) {names[k]} | {results[k]:.2f} | {results[k] / ref:.2f}× |")
     shutil.rmtree(work, ignore_errors=True)

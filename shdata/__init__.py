@@ -11,12 +11,20 @@ Quick start
 Importing shdata is cheap: pandas is imported on the first load, and plotting
 libraries only by :mod:`shdata.figures`.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import (CheckError, DataFileError, DescriptorError, ParameterError, ShdataError,
-                     UnitError, UnknownTableError)
+from .errors import (
+    CheckError,
+    DataFileError,
+    DescriptorError,
+    ParameterError,
+    ShdataError,
+    UnitError,
+    UnknownTableError,
+)
 from .package import Note, Package, Printed, TableMeta, report_citation
 
 if TYPE_CHECKING:
@@ -29,9 +37,27 @@ __version__ = "0.1.0"
 __release_date__ = "2026-11-27"  # also in CITATION.cff (date-released)
 
 __all__ = [
-    "tables", "load", "metadata", "describe", "check", "derived", "value", "trace", "report_citation", "Printed",
-    "Package", "TableMeta", "Note", "ShdataError", "UnknownTableError", "DescriptorError",
-    "DataFileError", "UnitError", "CheckError", "ParameterError", "__version__",
+    "tables",
+    "load",
+    "metadata",
+    "describe",
+    "check",
+    "derived",
+    "value",
+    "trace",
+    "report_citation",
+    "Printed",
+    "Package",
+    "TableMeta",
+    "Note",
+    "ShdataError",
+    "UnknownTableError",
+    "DescriptorError",
+    "DataFileError",
+    "UnitError",
+    "CheckError",
+    "ParameterError",
+    "__version__",
 ]
 
 _default: Package | None = None

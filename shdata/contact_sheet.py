@@ -10,6 +10,7 @@ Examples
 >>> write_contact_sheet(Path("figures"), "zh")                  # doctest: +SKIP
 PosixPath('figures/contact-sheet-zh.png')
 """
+
 from __future__ import annotations
 
 import io
@@ -80,7 +81,7 @@ def write_contact_sheet(figures_dir: Path, lang: str, variant: str = "journal") 
             im = im.convert("RGB")
             h = max(1, round(im.height * CELL_PX / im.width))
             thumbs.append((p.stem, im.resize((CELL_PX, h), Image.Resampling.LANCZOS)))
-    rows = [thumbs[i:i + COLUMNS] for i in range(0, len(thumbs), COLUMNS)]
+    rows = [thumbs[i : i + COLUMNS] for i in range(0, len(thumbs), COLUMNS)]
     row_h = [LABEL_PX + max(t.height for _, t in row) for row in rows]
     header = 70
     width = COLUMNS * CELL_PX + (COLUMNS + 1) * GUTTER_PX

@@ -1,4 +1,5 @@
 """Fast, in-process tests of the build's safety rules: temporary names, confined paths, state reading."""
+
 from __future__ import annotations
 
 import json
@@ -55,21 +56,27 @@ def project(tmp_path) -> Project:
     return Project(root)
 
 
-@pytest.mark.parametrize("rel, inside", [
-    ("figures/en/a.png", True),
-    ("figures/en/standalone/b.svg", True),          # subfolders under figures/<lang>/ are fine
-    ("build/notebooks/x.ipynb", True),
-    ("figures/../../victim.txt", False),            # traversal
-    ("figures/en/../../../victim.txt", False),
-    ("/etc/passwd", False),                          # absolute
-    ("C:/Windows/win.ini", False),
-    ("figures/en/out/victim.txt", False),            # through a symlinked folder
-    ("figures/en/victim-link.png", False),           # a symlink pointing outside
-    ("data/datapackage.json", False),                # inside the project, but not figures/ or build/
-    ("figures", False),                              # the folder itself
-    ("", False),
-    (42, False), (None, False), (["figures/en/a.png"], False), ("figures/en/\0.png", False),
-])
+@pytest.mark.parametrize(
+    "rel, inside",
+    [
+        ("figures/en/a.png", True),
+        ("figures/en/standalone/b.svg", True),  # subfolders under figures/<lang>/ are fine
+        ("build/notebooks/x.ipynb", True),
+        ("figures/../../victim.txt", False),  # traversal
+        ("figures/en/../../../victim.txt", False),
+        ("/etc/passwd", False),  # absolute
+        ("C:/Windows/win.ini", False),
+        ("figures/en/out/victim.txt", False),  # through a symlinked folder
+        ("figures/en/victim-link.png", False),  # a symlink pointing outside
+        ("data/datapackage.json", False),  # inside the project, but not figures/ or build/
+        ("figures", False),  # the folder itself
+        ("", False),
+        (42, False),
+        (None, False),
+        (["figures/en/a.png"], False),
+        ("figures/en/\0.png", False),
+    ],
+)
 def test_confined_paths(project, rel, inside):
     assert (confined(project, rel) is not None) is inside
 
@@ -85,18 +92,24 @@ def write_state(project: Project, content) -> None:
 SHA = "0" * 64
 
 
-@pytest.mark.parametrize("content, warning", [
-    (b"\x89PNG\x00\xff\xfe", "is unreadable"),
-    (b"{not json", "is unreadable"),
-    ([], "is not a build state"),
-    ({"version": 1, "runs": []}, "is not a build state"),
-    ({"version": 1, "runs": {"x-en": "text"}}, "run 'x-en' is malformed"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": [], "tables": []}}}, "is malformed"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {}, "tables": [1]}}}, "is malformed"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/../../v": SHA}}}}, "ignoring output"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"/tmp/v": SHA}}}}, "ignoring output"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": 5}}}}, "bad sha256"),
-])
+@pytest.mark.parametrize(
+    "content, warning",
+    [
+        (b"\x89PNG\x00\xff\xfe", "is unreadable"),
+        (b"{not json", "is unreadable"),
+        ([], "is not a build state"),
+        ({"version": 1, "runs": []}, "is not a build state"),
+        ({"version": 1, "runs": {"x-en": "text"}}, "run 'x-en' is malformed"),
+        ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": [], "tables": []}}}, "is malformed"),
+        ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {}, "tables": [1]}}}, "is malformed"),
+        (
+            {"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/../../v": SHA}}}},
+            "ignoring output",
+        ),
+        ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"/tmp/v": SHA}}}}, "ignoring output"),
+        ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": 5}}}}, "bad sha256"),
+    ],
+)
 def test_hostile_or_broken_state_is_dropped_with_one_line_warnings(project, content, warning):
     write_state(project, content)
     warnings: list[str] = []
@@ -108,8 +121,10 @@ def test_hostile_or_broken_state_is_dropped_with_one_line_warnings(project, cont
 
 
 def test_good_state_is_kept(project):
-    good = {"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": SHA},
-                                            "tables": ["t"], "figures": 1}}}
+    good = {
+        "version": 1,
+        "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": SHA}, "tables": ["t"], "figures": 1}},
+    }
     write_state(project, good)
     warnings: list[str] = []
     assert load_state(project, warn=warnings.append)["runs"] == good["runs"] and not warnings
@@ -131,8 +146,9 @@ def test_a_closed_pipe_is_not_an_error():
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "shdata.cli", "list"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shdata.cli", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.close()  # before anything is written: the first write meets a closed pipe
     err = proc.stderr.read().decode()
     assert proc.wait() == 0 and "shdata: error" not in err

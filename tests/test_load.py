@@ -1,4 +1,5 @@
 """Loading: types, order, metadata, units, round trip."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -60,8 +61,9 @@ def test_base_units_convert_scaled_values_exactly():
     for (_, p), (_, b) in zip(printed.iterrows(), base.iterrows()):
         exp, unit = U.split_unit(p["unit"])
         assert b["unit"] == unit
-        assert Decimal(repr(b["value"])) == Decimal(repr(p["value"])).scaleb(exp) or \
-            b["value"] == pytest.approx(p["value"] * 10 ** exp, rel=1e-12)
+        assert Decimal(repr(b["value"])) == Decimal(repr(p["value"])).scaleb(exp) or b["value"] == pytest.approx(
+            p["value"] * 10**exp, rel=1e-12
+        )
     row = base.set_index("indicator").loc["tech_loan_balance"]
     assert row["unit"] == "元"
 
@@ -117,9 +119,19 @@ def test_derived_change_and_rank_change():
             assert row["value"] == pytest.approx(float(level["value"]) - float(step["value"]))
 
 
-@pytest.mark.parametrize("unit,exp,base", [("亿元", 8, "元"), ("万元", 4, "元"), ("万亿元", 12, "元"),
-                                          ("万人次", 4, "人次"), ("%", 0, "%"), ("个百分点", 0, "个百分点"),
-                                          ("万台（套）", 4, "台(套)"), ("家", 0, "家")])
+@pytest.mark.parametrize(
+    "unit,exp,base",
+    [
+        ("亿元", 8, "元"),
+        ("万元", 4, "元"),
+        ("万亿元", 12, "元"),
+        ("万人次", 4, "人次"),
+        ("%", 0, "%"),
+        ("个百分点", 0, "个百分点"),
+        ("万台（套）", 4, "台(套)"),
+        ("家", 0, "家"),
+    ],
+)
 def test_split_unit(unit, exp, base):
     assert U.split_unit(unit) == (exp, base)
 

@@ -1,4 +1,5 @@
 """The counts the README quotes are the package's counts, never typed by hand and left to drift."""
+
 from __future__ import annotations
 
 import re
