@@ -15,6 +15,7 @@ that has nothing but Python 3.11+. The virtual environment is rebuilt only when
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -67,10 +68,8 @@ def _run_job(cmd: list[str | Path]) -> int:
     def forward(signum, frame) -> None:
         stopped_by.append(signum)
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signum)
-            except ProcessLookupError:
-                pass
 
     old = {
         sig: signal.signal(sig, forward)
@@ -96,7 +95,8 @@ def _run_job(cmd: list[str | Path]) -> int:
 
 def setup() -> None:
     """Create ``.venv`` and install the locked dependencies plus shdata itself."""
-    if sys.version_info < (3, 11):
+    # dev.py runs under whatever python3 the user has, before any .venv exists
+    if sys.version_info < (3, 11):  # noqa: UP036 -- the check is for interpreters older than target-version
         sys.exit(f"dev.py: Python 3.11 or newer is required, this is {sys.version.split()[0]}")
     want = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == want and _venv_bin("python").exists():

@@ -12,6 +12,7 @@ handled; both stop the kernels the worker started and exit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -67,10 +68,8 @@ def stop_kernels() -> None:
         try:
             os.killpg(child, signal.SIGKILL)  # the kernel leads its own session and group
         except OSError:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(child, signal.SIGKILL)
-            except OSError:
-                pass
 
 
 def _exit(code: int) -> None:

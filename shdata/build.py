@@ -262,7 +262,7 @@ def explain_parts(old: dict, new: dict) -> list[str]:
         if len(oc) != len(nc):
             reasons.append(f"the notebook has {len(nc)} cells, {len(oc)} when last built")
         else:
-            idx = [str(i + 1) for i, (a, b) in enumerate(zip(oc, nc)) if a != b]
+            idx = [str(i + 1) for i, (a, b) in enumerate(zip(oc, nc, strict=True)) if a != b]
             reasons.append(f"notebook cell{'s' if len(idx) > 1 else ''} {', '.join(idx)} changed")
     params = _changed(old.get("params", {}), new.get("params", {}))
     if params:
@@ -1026,6 +1026,9 @@ def summary_table(outcomes: list[Outcome]) -> str:
         for o in outcomes
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    lines = [
+        "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

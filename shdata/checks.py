@@ -67,7 +67,7 @@ class CheckResult:
 class _Resolver:
     """Finds the printed values a check refers to, reporting bad refs as :class:`CheckError`."""
 
-    def __init__(self, pkg: "Package", table_id: str):
+    def __init__(self, pkg: Package, table_id: str):
         self.pkg, self.table_id = pkg, table_id
 
     def _cell(self, table_id: str, raw: dict[str, str], field: str) -> Printed:
@@ -121,7 +121,7 @@ def _fmt(d: Decimal) -> str:
     return format(q, "f")
 
 
-def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
+def _evaluate(pkg: Package, table_id: str, check: dict) -> tuple[bool, str]:
     """Return (agrees, detail) for one check."""
     r = _Resolver(pkg, table_id)
     ctype = check.get("type")
@@ -204,7 +204,7 @@ def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
     )
 
 
-def run_checks(pkg: "Package", table_ids: list[str] | None = None) -> list[CheckResult]:
+def run_checks(pkg: Package, table_ids: list[str] | None = None) -> list[CheckResult]:
     """Run every declared consistency check.
 
     Parameters
@@ -242,7 +242,7 @@ def run_checks(pkg: "Package", table_ids: list[str] | None = None) -> list[Check
 _PREVIOUS = {"2023": "2022", "end-2023": "end-2022"}
 
 
-def derived(pkg: "Package", table_id: str) -> "pd.DataFrame":
+def derived(pkg: Package, table_id: str) -> pd.DataFrame:
     """Values implied by the report but not printed, computed and flagged.
 
     For each ``growth``, ``change`` or ``rank_change`` row of an indicator table

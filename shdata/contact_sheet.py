@@ -92,7 +92,7 @@ def write_contact_sheet(figures_dir: Path, lang: str, variant: str = "journal") 
     draw.text((GUTTER_PX, GUTTER_PX), title, fill="black", font=_font(36))
     label_font = _font(24)
     y = header + GUTTER_PX
-    for row, rh in zip(rows, row_h):
+    for row, rh in zip(rows, row_h, strict=True):
         for k, (fid, im) in enumerate(row):
             x = GUTTER_PX + k * (CELL_PX + GUTTER_PX)
             draw.text((x, y), fid, fill="#333333", font=label_font)

@@ -17,7 +17,6 @@ from pathlib import Path, PurePosixPath
 from . import __version__
 from ._io import write_json, write_text
 
-
 VARIANTS = ("journal", "standalone")
 
 # Files under figures/ that the build itself writes (not a notebook run), as

@@ -23,9 +23,10 @@ import json
 import os
 import re
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from . import __version__
 from ._io import atomic_path, write_json
@@ -356,7 +357,7 @@ def _source_date() -> _dt.datetime | None:
     if not epoch:
         return None
     try:
-        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc)
+        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
     except ValueError:
         raise ParameterError(f"SOURCE_DATE_EPOCH {epoch!r} is not a whole number of seconds") from None
 

@@ -321,7 +321,7 @@ class Package:
         return changed
 
     # -- frames ---------------------------------------------------------------
-    def load(self, table_id: str, units: str = "printed") -> "pd.DataFrame":
+    def load(self, table_id: str, units: str = "printed") -> pd.DataFrame:
         """Load one table as a typed DataFrame.
 
         Parameters
@@ -383,14 +383,17 @@ class Package:
             return (
                 [
                     None if r[name] is None else _units.to_base(raw[name], r[col])
-                    for r, raw in zip(table.typed, table.raw)
+                    for r, raw in zip(table.typed, table.raw, strict=True)
                 ],
                 f"(per row: column {col!r}, base units)",
             )
         if not unit:
             return [r[name] for r in table.typed], unit
         return (
-            [None if r[name] is None else _units.to_base(raw[name], unit) for r, raw in zip(table.typed, table.raw)],
+            [
+                None if r[name] is None else _units.to_base(raw[name], unit)
+                for r, raw in zip(table.typed, table.raw, strict=True)
+            ],
             _units.base_unit(unit),
         )
 
@@ -407,7 +410,7 @@ class Package:
             raise DataFileError(f"{table_id}: row must be an indicator id or a {{column: value}} filter")
         return [r for r in self.parsed(table_id).raw if all(r.get(k) == str(v) for k, v in row.items())]
 
-    def printed(self, table_id: str, raw: dict[str, str], field: str = "value") -> "Printed":
+    def printed(self, table_id: str, raw: dict[str, str], field: str = "value") -> Printed:
         """The :class:`Printed` value of one printed row (from :meth:`rows`) and column."""
         meta = self.metadata(table_id)
         fdef = next((f for f in meta.fields if f["name"] == field), None)
@@ -436,7 +439,7 @@ class Package:
             field=field,
         )
 
-    def value(self, table_id: str, row: str | dict, field: str = "value") -> "Printed":
+    def value(self, table_id: str, row: str | dict, field: str = "value") -> Printed:
         """One printed value, for quoting in text.
 
         Parameters
@@ -456,7 +459,7 @@ class Package:
             raise DataFileError(f"{table_id}: row {row!r} matches {len(hits)} rows, expected 1")
         return self.printed(table_id, hits[0], field)
 
-    def tables(self) -> "pd.DataFrame":
+    def tables(self) -> pd.DataFrame:
         """Catalog of every table: id, titles, topic, section, period, units, rows."""
         import pandas as pd
 

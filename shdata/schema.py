@@ -139,7 +139,7 @@ def validate_csv(path: Path, schema: dict[str, Any], label: str | None = None) -
                 raise DataFileError(
                     f"{label}, row {rowno}: {len(cells)} cells, expected {len(names)} ({','.join(names)})"
                 )
-            raw = dict(zip(names, cells))
+            raw = dict(zip(names, cells, strict=True))
             typed: dict[str, Any] = {}
             for name, cell in raw.items():
                 field = by_name[name]
@@ -187,9 +187,8 @@ def validate_csv(path: Path, schema: dict[str, Any], label: str | None = None) -
             if pkey:
                 key = tuple(typed.get(k) for k in pkey)
                 if key in seen_keys:
-                    raise DataFileError(
-                        f"{label}, row {rowno}: primary key {dict(zip(pkey, key))} repeats row {seen_keys[key]}"
-                    )
+                    shown = dict(zip(pkey, key, strict=True))
+                    raise DataFileError(f"{label}, row {rowno}: primary key {shown} repeats row {seen_keys[key]}")
                 seen_keys[key] = rowno
             raw_rows.append(raw)
             typed_rows.append(typed)

@@ -39,11 +39,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import __version__
 from ._io import atomic_path, write_json
@@ -343,7 +343,7 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
         add(f"assets/fonts/{name}", [src.stat().st_size, src.stat().st_mtime_ns], lambda src=src: src.read_bytes())
 
     # Tables: CSV copies (checked against their recorded hash) and the descriptor.
-    for tid, res in resources.items():
+    for res in resources.values():
         src = Path(project.data_dir) / res["path"]
         add(f"data/{res['path']}", [res.get("hash")], lambda src=src, res=res: _verified(src, res.get("hash")))
     add("data/datapackage.json", [_sha(desc_path.read_bytes())], lambda: desc_path.read_bytes())
@@ -442,7 +442,7 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
                 related.setdefault(t, {t}).update(involved)
     for tid in resources:
         figs = sorted(
-            (fid, sorted((l, figures[fid].rec(l)["title"]) for l in figures[fid].records))
+            (fid, sorted((lang, figures[fid].rec(lang)["title"]) for lang in figures[fid].records))
             for fid in table_figs.get(tid, [])
         )
         inputs = [[resources[t] for t in sorted(related[tid]) if t in resources], figs]
@@ -625,7 +625,7 @@ def _manifest_entry(fig: Figure) -> dict:
     """The fields of the figure's manifest entry that `shdata cite` reads, from its sidecars."""
     entry = {
         "id": fig.id,
-        "title": {l: rec["title"] for l, rec in fig.records.items()},
+        "title": {lang: rec["title"] for lang, rec in fig.records.items()},
         "sources": fig.rec("en")["provenance"]["sources"],
     }
     entry["sections"] = list(dict.fromkeys(s["section"] for s in entry["sources"]))
@@ -879,7 +879,7 @@ def clean_notebook(nb: dict, lang: str, roots: list[str], default_output_dir: st
     build's staging folder: shown as its default), and removes the project's
     absolute path from every source and output.
     """
-    drop = {t for l, t in LANG_TAGS.items() if l != lang}
+    drop = {t for other, t in LANG_TAGS.items() if other != lang}
     cells = []
     for cell in nb.get("cells", []):
         tags = set(cell.get("metadata", {}).get("tags", []))

@@ -277,7 +277,7 @@ def test_two_concurrent_forced_builds_lose_nothing(project):
         for _ in range(2)
     ]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, out + err
     assert snapshot(project / "figures") == before
     assert not temp_files(project)

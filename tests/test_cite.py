@@ -65,7 +65,7 @@ def test_bibtex_parses_with_pybtex_and_credits_the_commission(kind):
         assert set(db.entries) >= {"shdata"}
 
 
-@pytest.mark.parametrize("kind,lang", [(k, l) for k in sorted(ARGS) for l in ("en", "zh")])
+@pytest.mark.parametrize("kind,lang", [(k, lang) for k in sorted(ARGS) for lang in ("en", "zh")])
 def test_ris_parses_with_rispy(kind, lang):
     import rispy
 
@@ -79,7 +79,7 @@ def test_ris_parses_with_rispy(kind, lang):
         assert "year" not in refs[0]
 
 
-@pytest.mark.parametrize("kind,lang", [(k, l) for k in sorted(ARGS) for l in ("en", "zh")])
+@pytest.mark.parametrize("kind,lang", [(k, lang) for k in sorted(ARGS) for lang in ("en", "zh")])
 def test_csl_json_is_valid_against_the_csl_schema(kind, lang):
     import jsonschema
 

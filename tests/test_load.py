@@ -30,7 +30,7 @@ def test_every_table_loads_typed_and_round_trips(table_id):
         elif f.get("type") == "number":
             assert col.dtype == "float64", f["name"]
         # every printed cell comes back as the same value
-        for cell, value in zip((r[f["name"]] for r in raw), col):
+        for cell, value in zip((r[f["name"]] for r in raw), col, strict=True):
             if cell == "":
                 assert pd.isna(value)
             elif f.get("type") in ("integer", "number"):
@@ -58,7 +58,7 @@ def test_nsfc_table_is_typed_and_ordered_as_printed():
 def test_base_units_convert_scaled_values_exactly():
     printed = shdata.load("tech_finance_indicators")
     base = shdata.load("tech_finance_indicators", units="base")
-    for (_, p), (_, b) in zip(printed.iterrows(), base.iterrows()):
+    for (_, p), (_, b) in zip(printed.iterrows(), base.iterrows(), strict=True):
         exp, unit = U.split_unit(p["unit"])
         assert b["unit"] == unit
         assert Decimal(repr(b["value"])) == Decimal(repr(p["value"])).scaleb(exp) or b["value"] == pytest.approx(

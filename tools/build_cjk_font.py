@@ -34,6 +34,7 @@ Characters that the source font lacks are reported and skipped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import sys
 from pathlib import Path
@@ -89,10 +90,8 @@ def gb2312_chars(rows: range) -> set[int]:
     chars: set[int] = set()
     for lead in rows:
         for trail in range(0xA1, 0xFF):
-            try:
+            with contextlib.suppress(UnicodeDecodeError):  # undefined cell
                 chars.add(ord(bytes((lead, trail)).decode("gb2312")))
-            except UnicodeDecodeError:
-                pass
     return chars
 
 

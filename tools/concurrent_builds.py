@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             outs = [p.communicate() for p in procs]
             problems = []
-            for n, (p, (out, err)) in enumerate(zip(procs, outs)):
+            for n, (p, (out, err)) in enumerate(zip(procs, outs, strict=True)):
                 refused = (
                     n == 1
                     and no_wait

@@ -18,19 +18,19 @@ and ``shdata check``. ``--report`` lists the cells settled with low confidence.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout: import this checkout's shdata
 
-import itertools
-
-from shdata._io import write_json
-from shdata.package import Package
-from shdata.provenance import (
+# after the sys.path line above, which these imports need
+from shdata._io import write_json  # noqa: E402
+from shdata.package import Package  # noqa: E402
+from shdata.provenance import (  # noqa: E402
     SOURCE_KEY,
     _digits_pattern,
     check_entry,
