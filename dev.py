@@ -82,14 +82,14 @@ def _run_job(cmd: list[str | Path]) -> int:
         for sig, handler in old.items():
             signal.signal(sig, handler)
     if stopped_by:
-        sig = stopped_by[0]
+        signum = stopped_by[0]
         print(
-            f"dev.py: {'terminated' if sig == signal.SIGTERM else 'interrupted'}; "
+            f"dev.py: {'terminated' if signum == signal.SIGTERM else 'interrupted'}; "
             f"{Path(str(cmd[0])).name} stopped cleanly (exit {code})",
             file=sys.stderr,
             flush=True,
         )
-        sys.exit(128 + sig)
+        sys.exit(128 + signum)
     return code
 
 

@@ -42,7 +42,7 @@ def _children(pid: int) -> list[int]:
     Kernels run in their own session (jupyter_client starts them so), so they are
     not in the worker's process group and must be stopped one by one.
     """
-    found = []
+    found: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:

@@ -458,7 +458,6 @@ class _Workers:
     def _worker(self) -> subprocess.Popen:
         proc = getattr(self._local, "proc", None)
         if proc is None or proc.poll() is not None:
-            kw = {"start_new_session": True} if os.name == "posix" else {}
             with self._lock:
                 if self.stopping:
                     raise KeyboardInterrupt
@@ -470,9 +469,10 @@ class _Workers:
                     text=True,
                     encoding="utf-8",
                     env=self.env,
-                    **kw,
+                    start_new_session=os.name == "posix",
                 )
                 self._all.append(proc)
+            assert proc.stdout is not None  # piped above
             if "ready" not in (proc.stdout.readline() or ""):
                 if self.stopping:
                     raise KeyboardInterrupt
@@ -484,6 +484,7 @@ class _Workers:
         if self.stopping:
             raise KeyboardInterrupt
         proc = self._worker()
+        assert proc.stdin is not None and proc.stdout is not None  # _worker pipes both
         proc.stdin.write(json.dumps(req) + "\n")
         proc.stdin.flush()
         expired = threading.Event()
@@ -527,6 +528,7 @@ class _Workers:
             procs = list(self._all)
         for p in procs:
             try:
+                assert p.stdin is not None  # _worker pipes it
                 p.stdin.close()
                 p.wait(timeout=30)
             except (OSError, subprocess.TimeoutExpired):
@@ -648,14 +650,14 @@ def execute(
             tables.update(s["table"] for s in rec.get("provenance", {}).get("sources", []))
         dest = project.figures / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        sha = _file_sha(src)
+        sha = _sha(src.read_bytes())  # the staged file exists (os.replace needs it too)
         os.replace(src, dest)
         outputs[dest.relative_to(project.root).as_posix()] = sha
     for sub, src in (("notebooks", executed), ("html", html)):
         dest_dir = project.build / sub
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / src.name
-        sha = _file_sha(src)
+        sha = _sha(src.read_bytes())  # the staged file exists (os.replace needs it too)
         os.replace(src, dest)
         outputs[dest.relative_to(project.root).as_posix()] = sha
     n_figures = sum(1 for r in declared if r.endswith(".json") and PurePosixPath(r).parent == PurePosixPath(run.lang))

@@ -77,8 +77,8 @@ def write_contact_sheet(figures_dir: Path, lang: str, variant: str = "journal") 
         raise ShdataError(f"no PNG figures in {folder}; run `shdata build --lang {lang}` with png in --formats")
     thumbs = []
     for p in pngs:
-        with Image.open(p) as im:
-            im = im.convert("RGB")
+        with Image.open(p) as opened:
+            im = opened.convert("RGB")
             h = max(1, round(im.height * CELL_PX / im.width))
             thumbs.append((p.stem, im.resize((CELL_PX, h), Image.Resampling.LANCZOS)))
     rows = [thumbs[i : i + COLUMNS] for i in range(0, len(thumbs), COLUMNS)]

@@ -297,7 +297,8 @@ def setup(namespace: dict[str, Any], notebook: str = "") -> Params:
         raise ParameterError(
             "no parameters found: the cell tagged 'parameters' must declare annotated names (lang: str = 'en', ...)"
         )
-    values, unknown = {}, {}
+    values: dict[str, Any] = {}
+    unknown: dict[str, Any] = {}
     for name, val in namespace.items():
         if name.startswith("_") or name in _IPYTHON_NAMES or isinstance(val, types.ModuleType) or callable(val):
             continue
@@ -531,6 +532,7 @@ def _publish(
             "quotes": quotes,  # the printed phrase of every value the figure draws on
         }
         if variant == "standalone":
+            assert st is not None  # out has a standalone variant only when st was made
             record["standalone"] = st.to_dict()
         if data_written is not None:
             record["data"] = data_written[1]

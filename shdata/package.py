@@ -76,9 +76,9 @@ class TableMeta:
         return tuple(f["name"] for f in self.fields if f.get("type") in ("integer", "number"))
 
     @property
-    def units(self) -> dict[str, str]:
-        """Unit of each numeric column; ``"(per row: column 'unit')"`` for indicator tables."""
-        out = {}
+    def units(self) -> dict[str, str | None]:
+        """Unit of each numeric column (``None`` if none); ``"(per row: column 'unit')"`` for indicator tables."""
+        out: dict[str, str | None] = {}
         for f in self.fields:
             if f.get("type") not in ("integer", "number"):
                 continue
@@ -375,7 +375,7 @@ class Package:
         return df
 
     @staticmethod
-    def _to_base(meta: TableMeta, table: ParsedTable, f: dict) -> tuple[list[Decimal | None], str]:
+    def _to_base(meta: TableMeta, table: ParsedTable, f: dict) -> tuple[list[Decimal | None], str | None]:
         name = f["name"]
         unit = f.get("unit")
         if isinstance(unit, dict):  # indicator table: unit per row

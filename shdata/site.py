@@ -42,12 +42,19 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import __version__
 from ._io import atomic_path, write_json
 from .errors import ShdataError
+
+if TYPE_CHECKING:  # annotations only: importing these at import time is what the lazy properties avoid
+    import jinja2
+
+    from .checks import CheckResult
+    from .package import Package
 
 LANGS = ("en", "zh")
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}
@@ -206,11 +213,15 @@ class _Renderer:
         self.project = project
         self.figures = figures
         self.descriptor = descriptor
-        self._env = self._strings = self._pkg = self._checks = self._exporter = None
+        self._env: jinja2.Environment | None = None
+        self._strings: dict | None = None
+        self._pkg: Package | None = None
+        self._checks: list[CheckResult] | None = None
+        self._exporter: Any = None  # nbconvert.HTMLExporter (nbconvert ships no types)
 
     # Everything below is made on first use: a build with nothing to render imports none of it.
     @property
-    def env(self):
+    def env(self) -> jinja2.Environment:
         if self._env is None:
             import jinja2
 
@@ -242,7 +253,7 @@ class _Renderer:
         return {k: v[lang] for k, v in self.strings.items()}
 
     @property
-    def pkg(self):
+    def pkg(self) -> Package:
         if self._pkg is None:
             from .package import Package
 
@@ -250,7 +261,7 @@ class _Renderer:
         return self._pkg
 
     @property
-    def checks(self) -> list:
+    def checks(self) -> list[CheckResult]:
         if self._checks is None:
             from .checks import run_checks
 
@@ -294,7 +305,8 @@ def _site_path(lang: str, rel: str) -> str:
 def _markdown(text: str) -> str:
     import mistune
 
-    return mistune.html(text or "")
+    # the default renderer returns HTML text; the declared type also covers the AST renderer's list
+    return cast(str, mistune.html(text or ""))
 
 
 def _topic(r: _Renderer, fig: Figure) -> str:
@@ -337,41 +349,41 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
     # Static assets, and the bundled CJK font with its licence.
     for name in ("site.css", "site.js"):
         src = TEMPLATES / "static" / name
-        add(f"assets/{name}", [], lambda src=src: src.read_bytes())
+        add(f"assets/{name}", [], src.read_bytes)
     for name in WEB_FONTS:
         src = FONTS / name
-        add(f"assets/fonts/{name}", [src.stat().st_size, src.stat().st_mtime_ns], lambda src=src: src.read_bytes())
+        add(f"assets/fonts/{name}", [src.stat().st_size, src.stat().st_mtime_ns], src.read_bytes)
 
     # Tables: CSV copies (checked against their recorded hash) and the descriptor.
     for res in resources.values():
         src = Path(project.data_dir) / res["path"]
-        add(f"data/{res['path']}", [res.get("hash")], lambda src=src, res=res: _verified(src, res.get("hash")))
+        add(f"data/{res['path']}", [res.get("hash")], partial(_verified, src, res.get("hash")))
     add("data/datapackage.json", [_sha(desc_path.read_bytes())], lambda: desc_path.read_bytes())
 
     # Figure files: every variant's files, the data CSV, a thumbnail.
     fig_files: dict[tuple[str, str], dict] = {}
     for fid, fig in figures.items():
         for lang, rec in sorted(fig.records.items()):
-            info = {"variants": _variants(figures_dir, rec), "csv": None, "png": None}
+            info: dict[str, Any] = {"variants": _variants(figures_dir, rec), "csv": None, "png": None}
             for v in info["variants"]:
                 for fmt, rel in v["files"].items():
                     src = figures_dir / rel
                     if not src.is_file():
                         raise SiteError(f"{src}: listed in {lang}/{fid}.json but missing; run `shdata build`")
-                    add(f"files/{rel}", [fig.sidecar_sha[lang], rel], lambda src=src: src.read_bytes())
+                    add(f"files/{rel}", [fig.sidecar_sha[lang], rel], src.read_bytes)
                     if fmt == "png" and v["name"] == "default":
                         info["png"] = rel
             csv = rec.get("files", {}).get("csv")
             if csv and (figures_dir / csv["path"]).is_file():
                 src = figures_dir / csv["path"]
-                add(f"files/{csv['path']}", [csv["sha256"]], lambda src=src: src.read_bytes())
+                add(f"files/{csv['path']}", [csv["sha256"]], src.read_bytes)
                 info["csv"] = csv["path"]
             if info["png"]:
                 src = figures_dir / info["png"]
                 add(
                     f"files/{lang}/thumbs/{fid}.png",
                     [fig.sidecar_sha[lang], THUMB_WIDTH],
-                    lambda src=src: _thumbnail(src),
+                    partial(_thumbnail, src),
                 )
             fig_files[(fid, lang)] = info
 
@@ -379,6 +391,17 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
 
     def nb_page(name: str, lang: str) -> str | None:
         return f"notebooks/{name}.html" if f"{name}-{lang}" in notebooks_built else None
+
+    def figure_page(fid: str, lang: str, other: str) -> bytes:
+        return _figure_page(
+            r,
+            figures_dir,
+            figures[fid],
+            lang,
+            fig_files[(fid, lang)],
+            nb_page(figures[fid].rec(lang).get("notebook", ""), lang),
+            _site_path(other, f"figures/{fid}.html"),
+        )
 
     # Figure pages.
     table_figs: dict[str, list[str]] = {}
@@ -391,7 +414,7 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
             rec = fig.records[lang]
             path = _site_path(lang, f"figures/{fid}.html")
             other = "zh" if lang == "en" else "en"
-            inputs = [
+            inputs: list[Any] = [
                 sorted(fig.sidecar_sha.items()),
                 fig_files[(fid, lang)],
                 [
@@ -408,15 +431,7 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
             add(
                 path,
                 inputs,
-                lambda fid=fid, lang=lang, other=other: _figure_page(
-                    r,
-                    figures_dir,
-                    figures[fid],
-                    lang,
-                    fig_files[(fid, lang)],
-                    nb_page(figures[fid].rec(lang).get("notebook", ""), lang),
-                    _site_path(other, f"figures/{fid}.html"),
-                ),
+                partial(figure_page, fid, lang, other),
             )
 
     # Galleries.
@@ -429,7 +444,7 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
         add(
             _site_path(lang, "index.html"),
             gallery_inputs,
-            lambda lang=lang, other=other: _gallery(r, lang, fig_files, _site_path(other, "index.html")),
+            partial(_gallery, r, lang, fig_files, _site_path(other, "index.html")),
         )
 
     # Table pages: a table's page depends on its own entry, on the tables its
@@ -451,9 +466,7 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
             add(
                 _site_path(lang, f"tables/{tid}.html"),
                 inputs,
-                lambda tid=tid, lang=lang, other=other: _table_page(
-                    r, tid, lang, table_figs.get(tid, []), _site_path(other, f"tables/{tid}.html")
-                ),
+                partial(_table_page, r, tid, lang, table_figs.get(tid, []), _site_path(other, f"tables/{tid}.html")),
             )
     index_inputs = [
         [
@@ -466,7 +479,7 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
         add(
             _site_path(lang, "tables/index.html"),
             index_inputs,
-            lambda lang=lang, other=other: _tables_index(r, lang, _site_path(other, "tables/index.html")),
+            partial(_tables_index, r, lang, _site_path(other, "tables/index.html")),
         )
 
     # Notebook renderings.
@@ -478,9 +491,7 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
         add(
             _site_path(lang, f"notebooks/{name}.html"),
             [_file_sha(src), str(project.root)],
-            lambda src=src, name=name, lang=lang, other=other: _notebook_page(
-                r, src, name, lang, _site_path(other, f"notebooks/{name}.html")
-            ),
+            partial(_notebook_page, r, src, name, lang, _site_path(other, f"notebooks/{name}.html")),
         )
     return outputs, r
 
@@ -595,8 +606,8 @@ def _thumbnail(src: Path) -> bytes:
 
     from PIL import Image
 
-    with Image.open(src) as im:
-        im = im.convert("RGBA") if im.mode not in ("RGB", "RGBA") else im.copy()
+    with Image.open(src) as opened:
+        im = opened.convert("RGBA") if opened.mode not in ("RGB", "RGBA") else opened.copy()
         w, h = im.size
         if w > THUMB_WIDTH:
             im = im.resize((THUMB_WIDTH, round(h * THUMB_WIDTH / w)), Image.Resampling.LANCZOS)
@@ -795,7 +806,7 @@ def _table_page(r: _Renderer, tid: str, lang: str, fig_ids: list[str], other_pat
     ]
     involved = []
     for c in r.checks:
-        check_def = next((x for x in pkg.metadata(c.table).checks if x.get("id") == c.id), {})
+        check_def: dict = next((x for x in pkg.metadata(c.table).checks if x.get("id") == c.id), {})
         if c.table == tid or tid in _check_tables(check_def):
             involved.append(
                 {

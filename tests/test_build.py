@@ -261,6 +261,7 @@ def test_a_second_build_exits_at_once_with_no_wait_or_waits_for_the_first(projec
         waiting = subprocess.Popen(
             [*SHDATA, "build", *FAST], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        assert waiting.stdout is not None  # piped above
         first = waiting.stdout.readline()
         assert first.startswith("Waiting for the shdata build already running"), first
     out, err = waiting.communicate(timeout=120)

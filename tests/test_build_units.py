@@ -134,9 +134,10 @@ def test_parameters_cell_problems_are_named(tmp_path):
     assert parameters_problem(tmp_path / "ok.ipynb") is None
     write_notebook(tmp_path / "untagged.ipynb", name="untagged", tag_parameters=False)
     msg = parameters_problem(tmp_path / "untagged.ipynb")
-    assert msg.startswith("notebooks/untagged.ipynb has no cell tagged 'parameters'; tag the cell")
+    assert msg is not None and msg.startswith("notebooks/untagged.ipynb has no cell tagged 'parameters'; tag the cell")
     (tmp_path / "bad.ipynb").write_text("{")
-    assert "is not a readable notebook" in parameters_problem(tmp_path / "bad.ipynb")
+    msg = parameters_problem(tmp_path / "bad.ipynb")
+    assert msg is not None and "is not a readable notebook" in msg
     assert Path(tmp_path / "ok.ipynb").exists()
 
 
@@ -148,6 +149,7 @@ def test_a_closed_pipe_is_not_an_error():
     proc = subprocess.Popen(
         [sys.executable, "-m", "shdata.cli", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    assert proc.stdout is not None and proc.stderr is not None  # piped above
     proc.stdout.close()  # before anything is written: the first write meets a closed pipe
     err = proc.stderr.read().decode()
     assert proc.wait() == 0 and "shdata: error" not in err

@@ -24,6 +24,7 @@ def test_declared_check_holds_or_is_a_documented_discrepancy(table_id, check_id)
     result = RESULTS[(table_id, check_id)]
     assert result.status in ("pass", "expected-fail"), f"{result.status}: {result.detail}"
     if result.status == "expected-fail":
+        assert result.note is not None, "an expected failure names its note"
         note = {n.id: n for n in PKG.metadata(table_id).notes}[result.note]
         assert note.kind == "discrepancy"
 

@@ -31,6 +31,7 @@ def embedded_fonts(pdf: bytes):
     fonts = []
     for m in re.finditer(rb"/FontFile2 (\d+) 0 R", pdf):
         obj = re.search(rb"\n" + m.group(1) + rb" 0 obj\n<<.*?>>\nstream\n", pdf, re.DOTALL)
+        assert obj is not None, f"font object {m.group(1)!r} not found in the PDF"
         end = pdf.index(b"endstream", obj.end())
         fonts.append(TTFont(io.BytesIO(zlib.decompress(pdf[obj.end() : end]))))
     return fonts

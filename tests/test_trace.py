@@ -65,7 +65,8 @@ def test_the_report_text_is_in_the_repository_with_its_hash(pkg):
 def test_trace_returns_section_quote_sentence_and_offset(pkg):
     t = shdata.trace("nsfc_projects_by_programme", "Total", "amount")
     assert t.section == "§2.1" and "339644.66" in t.quote and t.quote in t.sentence
-    assert source_text(pkg)[t.offset : t.offset + len(t.quote)] == t.quote
+    text = source_text(pkg)
+    assert text is not None and text[t.offset : t.offset + len(t.quote)] == t.quote
 
 
 def test_trace_accepts_a_row_label_and_records_words(pkg):

@@ -125,6 +125,13 @@ def candidates(text: str, value: str, unit: str, lo: int, hi: int) -> list[tuple
     return out
 
 
+def _digits_end(text: str, value: str, start: int) -> int:
+    """End of the value's digits in a candidate printing that starts at ``start``."""
+    m = _digits_pattern(value).match(text, start)
+    assert m is not None  # candidates() found the digits exactly there
+    return m.end()
+
+
 def label_of(meta, raw: dict[str, str]) -> str:
     zh = [raw[n] for n in meta.label_fields if n.endswith("_zh") and raw.get(n)]
     return zh[0] if zh else ""
@@ -148,8 +155,8 @@ def auto_entry(text: str, ranges, meta, key: str, col: str, raw: dict[str, str])
         s_lo, s_hi = sentence_at(text, start, end)
         sentence = text[s_lo:s_hi]
         words = common_words(label, sentence)
-        has_unit = bool(unit) and end > start + len(_digits_pattern(value).match(text, start).group())
-        score = (len(words[0]) if words else 0) * 2 + (3 if has_unit else 0) - penalty
+        has_unit = bool(unit) and end > _digits_end(text, value, start)
+        score: float = (len(words[0]) if words else 0) * 2 + (3 if has_unit else 0) - penalty
         # the label word nearest to the value
         q_lo, q_hi = start, end
         if words:
@@ -253,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = pkg.descriptor[SOURCE_KEY]
     text = (pkg.data_dir / spec["path"]).read_text(encoding="utf-8")
     ranges = section_ranges(text)
-    review = {"cells": {}, "lists": {}, "grids": {}}
+    review: dict[str, dict] = {"cells": {}, "lists": {}, "grids": {}}
     if REVIEW.exists():
         review.update(json.loads(REVIEW.read_text(encoding="utf-8")))
     entries, unresolved, low = [], [], []
