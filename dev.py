@@ -12,8 +12,10 @@ Only the standard library is used here, so the script runs on a fresh machine
 that has nothing but Python 3.11+. The virtual environment is rebuilt only when
 ``requirements.lock`` or ``pyproject.toml`` changed since it was last set up.
 """
+
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -66,29 +68,35 @@ def _run_job(cmd: list[str | Path]) -> int:
     def forward(signum, frame) -> None:
         stopped_by.append(signum)
         if proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signum)
-            except ProcessLookupError:
-                pass
 
-    old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)
-           if signal.getsignal(sig) is not signal.SIG_IGN}
+    old = {
+        sig: signal.signal(sig, forward)
+        for sig in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    }
     try:
         code = proc.wait()
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
     if stopped_by:
-        sig = stopped_by[0]
-        print(f"dev.py: {'terminated' if sig == signal.SIGTERM else 'interrupted'}; "
-              f"{Path(str(cmd[0])).name} stopped cleanly (exit {code})", file=sys.stderr, flush=True)
-        sys.exit(128 + sig)
+        signum = stopped_by[0]
+        print(
+            f"dev.py: {'terminated' if signum == signal.SIGTERM else 'interrupted'}; "
+            f"{Path(str(cmd[0])).name} stopped cleanly (exit {code})",
+            file=sys.stderr,
+            flush=True,
+        )
+        sys.exit(128 + signum)
     return code
 
 
 def setup() -> None:
     """Create ``.venv`` and install the locked dependencies plus shdata itself."""
-    if sys.version_info < (3, 11):
+    # dev.py runs under whatever python3 the user has, before any .venv exists
+    if sys.version_info < (3, 11):  # noqa: UP036 -- the check is for interpreters older than target-version
         sys.exit(f"dev.py: Python 3.11 or newer is required, this is {sys.version.split()[0]}")
     want = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == want and _venv_bin("python").exists():
@@ -97,11 +105,22 @@ def setup() -> None:
         print(f"Creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     py = _venv_bin("python")
-    _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          "--require-hashes", "-r", LOCK])
+    _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r", LOCK])
     # The project itself, editable so that notebooks and tests see edits at once.
-    _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          "--no-deps", "--no-build-isolation", "-e", ROOT])
+    _run(
+        [
+            py,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "-e",
+            ROOT,
+        ]
+    )
     STAMP.write_text(want)
 
 
@@ -111,9 +130,24 @@ def main(argv: list[str]) -> None:
         sys.exit(f"usage: python3 dev.py {{{'|'.join(sorted(jobs))}}} [args...]")
     job, rest = argv[0], argv[1:]
     if job == "lock":
-        _run([sys.executable, "-m", "uv", "pip", "compile", "pyproject.toml", "--extra", "dev",
-              "--universal", "--generate-hashes", "--python-version", "3.11",
-              "-o", LOCK])
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "uv",
+                "pip",
+                "compile",
+                "pyproject.toml",
+                "--extra",
+                "dev",
+                "--universal",
+                "--generate-hashes",
+                "--python-version",
+                "3.11",
+                "-o",
+                LOCK,
+            ]
+        )
         return
     setup()
     if job == "build":

@@ -15,6 +15,7 @@ d) a no-op ``shdata build`` (nothing changed).
 Run: ``.venv/bin/python benchmarks/bench_build.py [--with-nbconvert]``. Prints a
 Markdown table with ratios against (b).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,9 @@ def main() -> None:
 
     results = {}
     t = time.perf_counter()
-    done = subprocess.run([str(BIN / "shdata"), "build", "--force"], cwd=proj, check=True, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [str(BIN / "shdata"), "build", "--force"], cwd=proj, check=True, capture_output=True, text=True
+    )
     results["a"] = time.perf_counter() - t
     site = re.search(r"^Site: .* in ([0-9.]+) s", done.stdout, flags=re.M)
     results["a2"] = results["a"] - (float(site.group(1)) if site else 0.0)
@@ -63,10 +65,26 @@ def main() -> None:
     t = time.perf_counter()
     for nb in notebooks:
         for lang in langs:
-            subprocess.run([str(BIN / "papermill"), "--log-level", "ERROR", f"notebooks/{nb}.ipynb",
-                            str(out / f"{nb}-{lang}.ipynb"), "-p", "lang", lang, "-p", "output_dir",
-                            str(out / "figures")], cwd=proj, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, env=env)
+            subprocess.run(
+                [
+                    str(BIN / "papermill"),
+                    "--log-level",
+                    "ERROR",
+                    f"notebooks/{nb}.ipynb",
+                    str(out / f"{nb}-{lang}.ipynb"),
+                    "-p",
+                    "lang",
+                    lang,
+                    "-p",
+                    "output_dir",
+                    str(out / "figures"),
+                ],
+                cwd=proj,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
     results["b"] = time.perf_counter() - t
 
     conv = work / "nbconvert"
@@ -83,24 +101,43 @@ def main() -> None:
     t = time.perf_counter()
     for nb in notebooks if "--with-nbconvert" in sys.argv else []:
         for lang in langs:
-            subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute",
-                            str(conv / f"{nb}-{lang}.ipynb"), "--output", f"{nb}-{lang}.out.ipynb"],
-                           cwd=proj, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            subprocess.run(
+                [
+                    str(BIN / "jupyter"),
+                    "nbconvert",
+                    "--to",
+                    "notebook",
+                    "--execute",
+                    str(conv / f"{nb}-{lang}.ipynb"),
+                    "--output",
+                    f"{nb}-{lang}.out.ipynb",
+                ],
+                cwd=proj,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
     results["c"] = time.perf_counter() - t
 
     noop = [timed([str(BIN / "shdata"), "build"], proj) for _ in range(5)]
     results["d"] = sorted(noop)[len(noop) // 2]
 
     ref = results["b"]
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}, Python "
-          f"{platform.python_version()}; {len(notebooks)} notebooks x {len(langs)} languages = "
-          f"{len(notebooks) * len(langs)} runs.\n")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()}, Python "
+        f"{platform.python_version()}; {len(notebooks)} notebooks x {len(langs)} languages = "
+        f"{len(notebooks) * len(langs)} runs.\n"
+    )
     print("| way | seconds | ratio to the papermill loop |")
     print("|---|---:|---:|")
-    names = {"a": "`shdata build --force`: both variants, HTML, sync, contact sheets, site",
-             "a2": "the same without the site step",
-             "b": "sequential `papermill` CLI loop, journal variant (reference)",
-             "c": "sequential `jupyter nbconvert --execute`", "d": "no-op `shdata build` (median of 5)"}
+    names = {
+        "a": "`shdata build --force`: both variants, HTML, sync, contact sheets, site",
+        "a2": "the same without the site step",
+        "b": "sequential `papermill` CLI loop, journal variant (reference)",
+        "c": "sequential `jupyter nbconvert --execute`",
+        "d": "no-op `shdata build` (median of 5)",
+    }
     for k in ("a", "a2", "b", "c", "d"):
         if k == "c" and "--with-nbconvert" not in sys.argv:
             continue

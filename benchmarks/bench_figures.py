@@ -18,6 +18,7 @@ ratios against (a). Headlines of the standalone variant are placeholders here
 
 Run: ``.venv/bin/python benchmarks/bench_figures.py [NOTEBOOK ...]`` (default: funding).
 """
+
 from __future__ import annotations
 
 import io
@@ -77,13 +78,12 @@ def after(fig, figure_id, lang, sources, standalone: bool) -> None:
 
     meta = render.Metadata(title="t", caption="c", provenance="{}")
     registry = lint.printed_registry(sources)
-    lint.find_defects(fig, figure_id, lang, registry)   # defects of today's figures do not stop the bench
+    lint.find_defects(fig, figure_id, lang, registry)  # defects of today's figures do not stop the bench
     render.freeze_layout(fig)
     blobs = render.render_all(fig, FORMATS, meta, DPI)
     render.preview_png(fig, blobs["png"], DPI, 110)
     if standalone:
-        st = sa.texts(sources, lang, "Placeholder headline stating the finding of the figure",
-                      "Units, period")
+        st = sa.texts(sources, lang, "Placeholder headline stating the finding of the figure", "Units, period")
         sa.grow(fig, lang, st)
         lint.find_defects(fig, figure_id, lang, registry)
         render.render_all(fig, FORMATS, meta, DPI)
@@ -111,9 +111,11 @@ def main() -> None:
     base = times["a"]
     print(f"Figures: {len(figures)} ({', '.join(notebooks)}; en and zh), formats {', '.join(FORMATS)}, {DPI} dpi\n")
     print("| way | seconds | ratio to (a) |\n|---|---:|---:|")
-    labels = {"a": "(a) before: 3 savefig + preview, layout per save, stock PDF subsetting",
-              "b": "(b) after, journal: lint + frozen layout + lean PDF subsetting + preview from PNG",
-              "c": "(c) after, journal + standalone"}
+    labels = {
+        "a": "(a) before: 3 savefig + preview, layout per save, stock PDF subsetting",
+        "b": "(b) after, journal: lint + frozen layout + lean PDF subsetting + preview from PNG",
+        "c": "(c) after, journal + standalone",
+    }
     for way in "abc":
         print(f"| {labels[way]} | {times[way]:.2f} | {times[way] / base:.2f}× |")
     print(f"\n{platform.machine()}, {platform.system()}, Python {platform.python_version()}")

@@ -12,6 +12,7 @@ Compares, in one run and on the same machine:
 
 Run: ``.venv/bin/python benchmarks/bench_load.py``. Prints a Markdown table.
 """
+
 from __future__ import annotations
 
 import platform
@@ -28,8 +29,10 @@ REPEAT = 7
 
 def _import_time(module: str) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 check=True).stdout) for _ in range(REPEAT)]
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(REPEAT)
+    ]
     return statistics.median(runs)
 
 
@@ -102,8 +105,10 @@ def main() -> None:
         ("frictionless validate datapackage.json (reference)", _timed(frictionless_all)),
     ]
     ref = rows[2][1]
-    print(f"Machine: {platform.machine()}, {platform.system()}, Python {platform.python_version()}, "
-          f"pandas {pd.__version__}, shdata {shdata.__version__}; median of {REPEAT} runs.\n")
+    print(
+        f"Machine: {platform.machine()}, {platform.system()}, Python {platform.python_version()}, "
+        f"pandas {pd.__version__}, shdata {shdata.__version__}; median of {REPEAT} runs.\n"
+    )
     print("| operation | seconds | ratio to read_csv of all tables |")
     print("|---|---:|---:|")
     for name, secs in rows:

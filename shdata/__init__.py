@@ -11,12 +11,20 @@ Quick start
 Importing shdata is cheap: pandas is imported on the first load, and plotting
 libraries only by :mod:`shdata.figures`.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import (CheckError, DataFileError, DescriptorError, ParameterError, ShdataError,
-                     UnitError, UnknownTableError)
+from .errors import (
+    CheckError,
+    DataFileError,
+    DescriptorError,
+    ParameterError,
+    ShdataError,
+    UnitError,
+    UnknownTableError,
+)
 from .package import Note, Package, Printed, TableMeta, report_citation
 
 if TYPE_CHECKING:
@@ -29,9 +37,27 @@ __version__ = "0.1.0"
 __release_date__ = "2026-11-27"  # also in CITATION.cff (date-released)
 
 __all__ = [
-    "tables", "load", "metadata", "describe", "check", "derived", "value", "trace", "report_citation", "Printed",
-    "Package", "TableMeta", "Note", "ShdataError", "UnknownTableError", "DescriptorError",
-    "DataFileError", "UnitError", "CheckError", "ParameterError", "__version__",
+    "tables",
+    "load",
+    "metadata",
+    "describe",
+    "check",
+    "derived",
+    "value",
+    "trace",
+    "report_citation",
+    "Printed",
+    "Package",
+    "TableMeta",
+    "Note",
+    "ShdataError",
+    "UnknownTableError",
+    "DescriptorError",
+    "DataFileError",
+    "UnitError",
+    "CheckError",
+    "ParameterError",
+    "__version__",
 ]
 
 _default: Package | None = None
@@ -48,12 +74,12 @@ def _pkg() -> Package:
     return _default
 
 
-def tables() -> "pd.DataFrame":
+def tables() -> pd.DataFrame:
     """Catalog of every table: id, titles, topic, section, period, units, row count."""
     return _pkg().tables()
 
 
-def load(table_id: str, units: str = "printed") -> "pd.DataFrame":
+def load(table_id: str, units: str = "printed") -> pd.DataFrame:
     """Load a table as a typed DataFrame; see :meth:`Package.load`."""
     return _pkg().load(table_id, units=units)
 
@@ -70,7 +96,7 @@ def describe(table_id: str, lang: str = "en") -> None:
     print(describe_text(_pkg(), table_id, lang=lang))
 
 
-def check(table_ids: list[str] | None = None) -> "list[CheckResult]":
+def check(table_ids: list[str] | None = None) -> list[CheckResult]:
     """Validate every table and run every consistency check; see :mod:`shdata.checks`."""
     from .checks import run_checks
 
@@ -80,19 +106,19 @@ def check(table_ids: list[str] | None = None) -> "list[CheckResult]":
     return run_checks(pkg, table_ids)
 
 
-def derived(table_id: str) -> "pd.DataFrame":
+def derived(table_id: str) -> pd.DataFrame:
     """Values implied but not printed (e.g. last year's level), flagged as derived."""
     from .checks import derived as _derived
 
     return _derived(_pkg(), table_id)
 
 
-def value(table_id: str, row: "str | dict", field: str = "value") -> "Printed":
+def value(table_id: str, row: str | dict, field: str = "value") -> Printed:
     """One value as printed (text, unit, qualifier, period, labels); see :meth:`Package.value`."""
     return _pkg().value(table_id, row, field)
 
 
-def trace(table_id: str, row: str, column: str = "value") -> "Trace":
+def trace(table_id: str, row: str, column: str = "value") -> Trace:
     """Where one value is printed: section, quote, whole sentence and offset; see :mod:`shdata.provenance`."""
     from .provenance import trace as _trace
 

@@ -9,8 +9,10 @@ A worker never outlives its build: a watchdog thread notices when the parent
 process is gone (even after SIGKILL, which no handler sees) and SIGTERM is
 handled; both stop the kernels the worker started and exit.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -40,7 +42,7 @@ def _children(pid: int) -> list[int]:
     Kernels run in their own session (jupyter_client starts them so), so they are
     not in the worker's process group and must be stopped one by one.
     """
-    found = []
+    found: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -54,7 +56,7 @@ def _children(pid: int) -> list[int]:
         except OSError:
             continue
         # pid (comm) state ppid ...; comm may hold spaces and parentheses
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if len(fields) > 1 and fields[1] == str(pid):
             found.append(int(name))
     return found
@@ -66,10 +68,8 @@ def stop_kernels() -> None:
         try:
             os.killpg(child, signal.SIGKILL)  # the kernel leads its own session and group
         except OSError:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(child, signal.SIGKILL)
-            except OSError:
-                pass
 
 
 def _exit(code: int) -> None:
@@ -125,8 +125,9 @@ def main() -> None:
 
 def _run(req: dict, papermill, exporter) -> dict:
     try:
-        papermill.execute_notebook(req["input"], req["output"], parameters=req["params"], cwd=req["cwd"],
-                                   progress_bar=False, log_output=False)
+        papermill.execute_notebook(
+            req["input"], req["output"], parameters=req["params"], cwd=req["cwd"], progress_bar=False, log_output=False
+        )
     except papermill.PapermillExecutionError as exc:
         detail = _ANSI.sub("", "\n".join(exc.traceback or []))
         return {"ok": False, "error": f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})", "detail": detail}
@@ -140,12 +141,20 @@ def _run(req: dict, papermill, exporter) -> dict:
         from shdata.sync import render_html
 
         # Previews point at the published figures from build/html/, where the rendering is moved.
-        render_html(Path(req["output"]), Path(req["html"]), figures_dir=Path(req["figures"]),
-                    shown_from=Path(req["html_dir"]), exporter=exporter)
+        render_html(
+            Path(req["output"]),
+            Path(req["html"]),
+            figures_dir=Path(req["figures"]),
+            shown_from=Path(req["html_dir"]),
+            exporter=exporter,
+        )
     except Exception as exc:
         detail = "".join(traceback.format_exception(exc))
-        return {"ok": False, "error": "HTML export failed: " + (_tail(str(exc), 1) or type(exc).__name__),
-                "detail": detail}
+        return {
+            "ok": False,
+            "error": "HTML export failed: " + (_tail(str(exc), 1) or type(exc).__name__),
+            "detail": detail,
+        }
     return {"ok": True}
 
 

@@ -31,6 +31,7 @@ descriptor entries), the shdata package source and fonts, the lock file and
 the Python version. The state lives in ``build/state.json``; build times go to
 ``build/timings.json`` so that nothing in ``figures/`` depends on them.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -52,8 +53,8 @@ from .errors import ShdataError, did_you_mean
 
 DEFAULT_LANGS = ("en", "zh")
 DEFAULT_PARAMS = {"formats": ["png", "svg", "pdf"], "dpi": 300, "width": "double", "variant": ["journal", "standalone"]}
-DEFAULT_TIMEOUT = 600.0   # seconds per run; the slowest notebook takes about 20 s
-STOP_GRACE = 5.0          # seconds a worker gets to stop its kernel before SIGKILL
+DEFAULT_TIMEOUT = 600.0  # seconds per run; the slowest notebook takes about 20 s
+STOP_GRACE = 5.0  # seconds a worker gets to stop its kernel before SIGKILL
 STATE_VERSION = 1
 
 
@@ -75,7 +76,7 @@ class Run:
 
     notebook: str
     lang: str
-    options: tuple = ()   # (name, value) pairs overriding DEFAULT_PARAMS
+    options: tuple = ()  # (name, value) pairs overriding DEFAULT_PARAMS
 
     @property
     def key(self) -> str:
@@ -89,11 +90,11 @@ class Run:
 @dataclass
 class Outcome:
     run: Run
-    status: str              # built | skipped | failed
+    status: str  # built | skipped | failed
     seconds: float = 0.0
     figures: int = 0
-    error: str = ""          # one line
-    log: str = ""            # where the full error was kept (relative to the project)
+    error: str = ""  # one line
+    log: str = ""  # where the full error was kept (relative to the project)
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,15 @@ def find_project(start: Path | None = None, command: str = "build") -> Project:
     root = find_project_root(start)
     if root is None:
         hint = " or give --manifest PATH" if command == "cite" else ""
-        raise BuildError(f"shdata {command} needs a project folder (with pyproject.toml and notebooks/); "
-                         f"run it inside the shdata repository{hint}")
+        raise BuildError(
+            f"shdata {command} needs a project folder (with pyproject.toml and notebooks/); "
+            f"run it inside the shdata repository{hint}"
+        )
     return Project(root)
 
 
 # -- fingerprints -------------------------------------------------------------
+
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -162,9 +166,15 @@ def notebook_cells(path: Path) -> list[str]:
     """One hash per cell of a notebook (type, source, tags), ignoring outputs and counts."""
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
-        return [_sha(json.dumps([c.get("cell_type"), "".join(c.get("source", "")),
-                                 sorted(c.get("metadata", {}).get("tags", []))], ensure_ascii=False).encode())
-                for c in nb.get("cells", [])]
+        return [
+            _sha(
+                json.dumps(
+                    [c.get("cell_type"), "".join(c.get("source", "")), sorted(c.get("metadata", {}).get("tags", []))],
+                    ensure_ascii=False,
+                ).encode()
+            )
+            for c in nb.get("cells", [])
+        ]
     except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError):
         return ["unreadable:" + (_file_sha(path) or "missing")]  # the run fails later with one line
 
@@ -177,8 +187,11 @@ def notebook_code_hash(path: Path) -> str:
 def package_files() -> dict[str, str]:
     """sha256 of every file of the shdata package (sources, fonts, templates), by relative path."""
     here = Path(__file__).resolve().parent
-    return {p.relative_to(here).as_posix(): _sha(p.read_bytes()) for p in sorted(here.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    return {
+        p.relative_to(here).as_posix(): _sha(p.read_bytes())
+        for p in sorted(here.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
 
 
 def package_hash() -> str:
@@ -214,8 +227,7 @@ def data_fingerprint(project: Project, tables: list[str]) -> str:
     return _sha(json.dumps(data_parts(project, tables), sort_keys=True).encode())
 
 
-def fingerprint_parts(project: Project, run: Run, tables: list[str], pkg_files: dict[str, str],
-                      lock_hash: str) -> dict:
+def fingerprint_parts(project: Project, run: Run, tables: list[str], pkg_files: dict[str, str], lock_hash: str) -> dict:
     """Everything a run's output depends on, itemised so that ``--explain`` can name what changed."""
     return {
         "cells": notebook_cells(project.notebooks / f"{run.notebook}.ipynb"),
@@ -231,8 +243,9 @@ def fingerprint_of(parts: dict) -> str:
     return _sha(json.dumps(parts, sort_keys=True).encode())
 
 
-def run_fingerprint(project: Project, run: Run, tables: list[str], pkg_hash: dict[str, str] | str,
-                    lock_hash: str) -> str:
+def run_fingerprint(
+    project: Project, run: Run, tables: list[str], pkg_hash: dict[str, str] | str, lock_hash: str
+) -> str:
     files = pkg_hash if isinstance(pkg_hash, dict) else {"": pkg_hash}
     return fingerprint_of(fingerprint_parts(project, run, tables, files, lock_hash))
 
@@ -249,7 +262,7 @@ def explain_parts(old: dict, new: dict) -> list[str]:
         if len(oc) != len(nc):
             reasons.append(f"the notebook has {len(nc)} cells, {len(oc)} when last built")
         else:
-            idx = [str(i + 1) for i, (a, b) in enumerate(zip(oc, nc)) if a != b]
+            idx = [str(i + 1) for i, (a, b) in enumerate(zip(oc, nc, strict=True)) if a != b]
             reasons.append(f"notebook cell{'s' if len(idx) > 1 else ''} {', '.join(idx)} changed")
     params = _changed(old.get("params", {}), new.get("params", {}))
     if params:
@@ -272,6 +285,7 @@ def explain_parts(old: dict, new: dict) -> list[str]:
 
 
 # -- paths read from state files ------------------------------------------------
+
 
 def confined(project: Project, rel: object) -> Path | None:
     """The path ``rel`` (relative to the project) if it stays inside ``figures/`` or ``build/``.
@@ -319,31 +333,38 @@ def load_state(project: Project, warn=print) -> dict:
         warn(f"shdata: warning: {rel} is unreadable ({type(exc).__name__}); rebuilding every run")
         return empty
     if not isinstance(state, dict) or not isinstance(state.get("runs"), dict):
-        warn(f"shdata: warning: {rel} is not a build state (expected an object with 'runs'); "
-             f"rebuilding every run")
+        warn(f"shdata: warning: {rel} is not a build state (expected an object with 'runs'); rebuilding every run")
         return empty
     if state.get("version") != STATE_VERSION:
         return empty
     runs = {}
     for key, entry in state["runs"].items():
-        if not (isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str)
-                and isinstance(entry.get("outputs"), dict)
-                and isinstance(entry.get("tables", []), list)
-                and all(isinstance(t, str) for t in entry.get("tables", []))):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("fingerprint"), str)
+            and isinstance(entry.get("outputs"), dict)
+            and isinstance(entry.get("tables", []), list)
+            and all(isinstance(t, str) for t in entry.get("tables", []))
+        ):
             warn(f"shdata: warning: {rel}: run {key!r} is malformed; it will be rebuilt")
             continue
         outputs = {}
         for path, sha in entry["outputs"].items():
             if confined(project, path) is None:
-                warn(f"shdata: warning: {rel}: ignoring output {path!r} of run {key!r}: "
-                     f"not a path inside figures/ or build/")
+                warn(
+                    f"shdata: warning: {rel}: ignoring output {path!r} of run {key!r}: "
+                    f"not a path inside figures/ or build/"
+                )
             elif not _is_sha(sha):
                 warn(f"shdata: warning: {rel}: ignoring output {path!r} of run {key!r}: bad sha256")
             else:
                 outputs[path] = sha
         figures = entry.get("figures", 0)
-        runs[key] = {**entry, "outputs": outputs,
-                     "figures": figures if isinstance(figures, int) and not isinstance(figures, bool) else 0}
+        runs[key] = {
+            **entry,
+            "outputs": outputs,
+            "figures": figures if isinstance(figures, int) and not isinstance(figures, bool) else 0,
+        }
     return {"version": STATE_VERSION, "runs": runs}
 
 
@@ -369,6 +390,7 @@ def _remove(project: Project, rel: str) -> bool:
 
 
 # -- one build at a time ----------------------------------------------------------
+
 
 class _ProjectLock:
     """The project's build lock (:mod:`filelock`), with a note of who holds it.
@@ -399,8 +421,10 @@ class _ProjectLock:
             self.lock.acquire(timeout=0)
         except Timeout:
             if not wait:
-                raise BuildError(f"another shdata build is running in {self.project.root} ({self.holder()}); "
-                                 f"wait for it, or run without --no-wait to queue") from None
+                raise BuildError(
+                    f"another shdata build is running in {self.project.root} ({self.holder()}); "
+                    f"wait for it, or run without --no-wait to queue"
+                ) from None
             echo(f"Waiting for the shdata build already running in this project ({self.holder()}) ...")
             self.lock.acquire()
         started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -411,6 +435,7 @@ class _ProjectLock:
 
 
 # -- executing one run ----------------------------------------------------------
+
 
 class _Workers:
     """Long-lived worker processes (``shdata._worker``), one per build thread.
@@ -433,14 +458,21 @@ class _Workers:
     def _worker(self) -> subprocess.Popen:
         proc = getattr(self._local, "proc", None)
         if proc is None or proc.poll() is not None:
-            kw = {"start_new_session": True} if os.name == "posix" else {}
             with self._lock:
                 if self.stopping:
                     raise KeyboardInterrupt
-                proc = subprocess.Popen([sys.executable, "-m", "shdata._worker"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                        encoding="utf-8", env=self.env, **kw)
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "shdata._worker"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    encoding="utf-8",
+                    env=self.env,
+                    start_new_session=os.name == "posix",
+                )
                 self._all.append(proc)
+            assert proc.stdout is not None  # piped above
             if "ready" not in (proc.stdout.readline() or ""):
                 if self.stopping:
                     raise KeyboardInterrupt
@@ -452,6 +484,7 @@ class _Workers:
         if self.stopping:
             raise KeyboardInterrupt
         proc = self._worker()
+        assert proc.stdin is not None and proc.stdout is not None  # _worker pipes both
         proc.stdin.write(json.dumps(req) + "\n")
         proc.stdin.flush()
         expired = threading.Event()
@@ -495,6 +528,7 @@ class _Workers:
             procs = list(self._all)
         for p in procs:
             try:
+                assert p.stdin is not None  # _worker pipes it
                 p.stdin.close()
                 p.wait(timeout=30)
             except (OSError, subprocess.TimeoutExpired):
@@ -542,17 +576,23 @@ def _declared(run_dir: Path, fig_stage: Path, lang: str) -> tuple[list[str], str
             return [], f"it declared {rel!r}, which is not a file under its {lang}/ folder"
         if not (fig_stage / rel).is_file():
             return [], f"it declared {rel} but the file is missing from its staging folder"
-    present = sorted(p.relative_to(fig_stage).as_posix() for p in fig_stage.rglob("*")
-                     if p.is_file() and not p.name.endswith(TMP_SUFFIX))
+    present = sorted(
+        p.relative_to(fig_stage).as_posix()
+        for p in fig_stage.rglob("*")
+        if p.is_file() and not p.name.endswith(TMP_SUFFIX)
+    )
     undeclared = [p for p in present if p not in declared]
     if undeclared:
-        return [], (f"it wrote {undeclared[0]} without declaring it "
-                    f"(write published files with P.publish or shdata.notebook.declare)")
+        return [], (
+            f"it wrote {undeclared[0]} without declaring it "
+            f"(write published files with P.publish or shdata.notebook.declare)"
+        )
     return declared, ""
 
 
-def execute(project: Project, run: Run, workers: _Workers, previous_outputs: dict[str, str],
-            staging_root: Path) -> tuple[Outcome, dict | None]:
+def execute(
+    project: Project, run: Run, workers: _Workers, previous_outputs: dict[str, str], staging_root: Path
+) -> tuple[Outcome, dict | None]:
     """Execute one run in its own staging folder; on success move its declared files into place.
 
     ``previous_outputs`` are the files the run wrote last time (from the build state);
@@ -574,18 +614,26 @@ def execute(project: Project, run: Run, workers: _Workers, previous_outputs: dic
             os.replace(executed, failed / executed.name)
         log = failed / f"{run.key}.log"
         log.write_text(f"{run.notebook} ({run.lang}) failed: {error}\n\n{detail}\n", encoding="utf-8")
-        return Outcome(run, "failed", time.perf_counter() - started, error=error,
-                       log=str(log.relative_to(project.root))), None
+        return Outcome(
+            run, "failed", time.perf_counter() - started, error=error, log=str(log.relative_to(project.root))
+        ), None
 
     source = project.notebooks / f"{run.notebook}.ipynb"
     problem = parameters_problem(source)
     if problem:
         return fail(problem)
-    answer = workers.request({
-        "input": str(source), "output": str(executed),
-        "params": {**run.params, "output_dir": str(fig_stage)}, "cwd": str(project.root),
-        "html": str(html), "figures": str(project.figures), "html_dir": str(project.build / "html"),
-        "env": {BUILD_OUTPUT_ENV: str(fig_stage), BUILD_DECLARED_ENV: str(run_dir / "declared.jsonl")}})
+    answer = workers.request(
+        {
+            "input": str(source),
+            "output": str(executed),
+            "params": {**run.params, "output_dir": str(fig_stage)},
+            "cwd": str(project.root),
+            "html": str(html),
+            "figures": str(project.figures),
+            "html_dir": str(project.build / "html"),
+            "env": {BUILD_OUTPUT_ENV: str(fig_stage), BUILD_DECLARED_ENV: str(run_dir / "declared.jsonl")},
+        }
+    )
     warnings = "\n".join(answer.get("warnings", []))
     if not answer.get("ok"):
         return fail(answer.get("error", "unknown error"), f"{answer.get('detail', '')}\n{warnings}".strip())
@@ -602,14 +650,14 @@ def execute(project: Project, run: Run, workers: _Workers, previous_outputs: dic
             tables.update(s["table"] for s in rec.get("provenance", {}).get("sources", []))
         dest = project.figures / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        sha = _file_sha(src)
+        sha = _sha(src.read_bytes())  # the staged file exists (os.replace needs it too)
         os.replace(src, dest)
         outputs[dest.relative_to(project.root).as_posix()] = sha
     for sub, src in (("notebooks", executed), ("html", html)):
         dest_dir = project.build / sub
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / src.name
-        sha = _file_sha(src)
+        sha = _sha(src.read_bytes())  # the staged file exists (os.replace needs it too)
         os.replace(src, dest)
         outputs[dest.relative_to(project.root).as_posix()] = sha
     n_figures = sum(1 for r in declared if r.endswith(".json") and PurePosixPath(r).parent == PurePosixPath(run.lang))
@@ -617,11 +665,16 @@ def execute(project: Project, run: Run, workers: _Workers, previous_outputs: dic
     for rel in previous_outputs:
         if rel.startswith("figures/") and rel not in outputs:
             _remove(project, rel)
-    return Outcome(run, "built", time.perf_counter() - started, figures=n_figures), \
-        {"outputs": outputs, "tables": sorted(tables), "notebook": run.notebook, "lang": run.lang}
+    return Outcome(run, "built", time.perf_counter() - started, figures=n_figures), {
+        "outputs": outputs,
+        "tables": sorted(tables),
+        "notebook": run.notebook,
+        "lang": run.lang,
+    }
 
 
 # -- before and after the runs ------------------------------------------------------
+
 
 def preflight(project: Project, runs: list[Run]) -> None:
     """Refuse to start, with one line, when no run could succeed or publish.
@@ -643,8 +696,9 @@ def preflight(project: Project, runs: list[Run]) -> None:
     bad = [r for r in results if not r.ok]
     if bad:
         names = ", ".join(f"{r.table}/{r.id}" for r in bad[:3]) + (", ..." if len(bad) > 3 else "")
-        raise BuildError(f"the data fails {len(bad)} consistency check(s) ({names}); nothing was built; "
-                         f"`shdata check` explains each")
+        raise BuildError(
+            f"the data fails {len(bad)} consistency check(s) ({names}); nothing was built; `shdata check` explains each"
+        )
     folders = [project.build, project.figures, *(project.figures / lang for lang in sorted({r.lang for r in runs}))]
     for folder in folders:
         probe = folder / f".shdata-write-test.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}"
@@ -653,8 +707,10 @@ def preflight(project: Project, runs: list[Run]) -> None:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise BuildError(f"{folder} is not a writable folder ({exc.strerror or type(exc).__name__}); "
-                             f"nothing was built; fix its permissions and run again") from None
+            raise BuildError(
+                f"{folder} is not a writable folder ({exc.strerror or type(exc).__name__}); "
+                f"nothing was built; fix its permissions and run again"
+            ) from None
 
 
 def prune(project: Project, state: dict, keep_orphans: bool, echo) -> None:
@@ -689,16 +745,19 @@ def prune(project: Project, state: dict, keep_orphans: bool, echo) -> None:
         else:
             path.unlink()
             echo(f"  removed  {rel}: no notebook publishes it")
-    for folder in sorted((p for p in project.figures.rglob("*") if p.is_dir() and not p.is_symlink()),
-                         key=lambda p: -len(p.parts)):
+    for folder in sorted(
+        (p for p in project.figures.rglob("*") if p.is_dir() and not p.is_symlink()), key=lambda p: -len(p.parts)
+    ):
         if folder.parent != project.figures and not any(folder.iterdir()):
             folder.rmdir()
 
 
 # -- the build ------------------------------------------------------------------
 
-def plan(project: Project, notebooks: list[str] | None, langs: list[str] | None,
-         options: dict | None = None) -> list[Run]:
+
+def plan(
+    project: Project, notebooks: list[str] | None, langs: list[str] | None, options: dict | None = None
+) -> list[Run]:
     known = project.notebook_names()
     if not known:
         raise BuildError(f"no notebooks in {project.notebooks}")
@@ -712,8 +771,13 @@ def plan(project: Project, notebooks: list[str] | None, langs: list[str] | None,
     return [Run(nb, lang, opts) for nb in (notebooks or known) for lang in (langs or DEFAULT_LANGS)]
 
 
-def explain(project: Project, notebooks: list[str] | None = None, langs: list[str] | None = None,
-            options: dict | None = None, force: bool = False) -> list[tuple[Run, bool, list[str]]]:
+def explain(
+    project: Project,
+    notebooks: list[str] | None = None,
+    langs: list[str] | None = None,
+    options: dict | None = None,
+    force: bool = False,
+) -> list[tuple[Run, bool, list[str]]]:
     """Why each run would rebuild, or that it is up to date, without running anything.
 
     Returns
@@ -754,15 +818,32 @@ def explain(project: Project, notebooks: list[str] | None = None, langs: list[st
             out.append((run, True, reasons))
         else:
             n = len(entry.get("outputs", {}))
-            out.append((run, False, [f"up to date: same cells, parameters, {len(entry.get('tables', []))} tables, "
-                                     f"package, lock and Python; {n} outputs intact"]))
+            out.append(
+                (
+                    run,
+                    False,
+                    [
+                        f"up to date: same cells, parameters, {len(entry.get('tables', []))} tables, "
+                        f"package, lock and Python; {n} outputs intact"
+                    ],
+                )
+            )
     return out
 
 
-def build(project: Project, notebooks: list[str] | None = None, langs: list[str] | None = None,
-          jobs: int | None = None, force: bool = False, echo=print, options: dict | None = None,
-          timeout: float = DEFAULT_TIMEOUT, wait: bool = True, keep_orphans: bool = False,
-          sync: bool = True) -> list[Outcome]:
+def build(
+    project: Project,
+    notebooks: list[str] | None = None,
+    langs: list[str] | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    echo=print,
+    options: dict | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    wait: bool = True,
+    keep_orphans: bool = False,
+    sync: bool = True,
+) -> list[Outcome]:
     """Run the build; see the module docstring. Returns one outcome per run.
 
     Parameters
@@ -847,8 +928,16 @@ def write_contact_sheets(project: Project, runs: list[Run], outcomes: dict) -> N
             write_contact_sheet(project.figures, lang)
 
 
-def _locked_build(project: Project, runs: list[Run], jobs: int, force: bool, echo, timeout: float,
-                  keep_orphans: bool, sync: bool = True) -> list[Outcome]:
+def _locked_build(
+    project: Project,
+    runs: list[Run],
+    jobs: int,
+    force: bool,
+    echo,
+    timeout: float,
+    keep_orphans: bool,
+    sync: bool = True,
+) -> list[Outcome]:
     # Staging left by a build that was killed outright: nobody else can be using it now.
     shutil.rmtree(project.build / "staging", ignore_errors=True)
     preflight(project, runs)
@@ -866,8 +955,10 @@ def _locked_build(project: Project, runs: list[Run], jobs: int, force: bool, ech
             todo.append(run)
 
     if todo:
-        echo(f"Building {len(todo)} of {len(runs)} runs with {min(jobs, len(todo))} parallel jobs "
-             f"({len(runs) - len(todo)} up to date).")
+        echo(
+            f"Building {len(todo)} of {len(runs)} runs with {min(jobs, len(todo))} parallel jobs "
+            f"({len(runs) - len(todo)} up to date)."
+        )
     # The notebooks read this project's data/, whichever shdata is installed.
     workers = _Workers({**os.environ, "SHDATA_DATA_DIR": str(project.data_dir)}, timeout)
     state_lock = threading.Lock()
@@ -885,8 +976,12 @@ def _locked_build(project: Project, runs: list[Run], jobs: int, force: bool, ech
             with state_lock:
                 # Re-fingerprint with the tables this run actually read.
                 parts = fingerprint_parts(project, run, record["tables"], pkg_hash, lock_hash)
-                state["runs"][run.key] = {"fingerprint": fingerprint_of(parts), "figures": outcome.figures,
-                                          "parts": parts, **record}
+                state["runs"][run.key] = {
+                    "fingerprint": fingerprint_of(parts),
+                    "figures": outcome.figures,
+                    "parts": parts,
+                    **record,
+                }
                 write_json(project.state_path, state)
         mark = {"built": "done", "failed": "FAILED"}.get(outcome.status, outcome.status)
         echo(f"  {mark:8} {run.notebook} ({run.lang}) {outcome.seconds:.1f} s, {outcome.figures} figures")
@@ -928,10 +1023,14 @@ def _locked_build(project: Project, runs: list[Run], jobs: int, force: bool, ech
 def summary_table(outcomes: list[Outcome]) -> str:
     """The closing table: notebook × language, status, seconds, figures."""
     rows = [("notebook", "lang", "status", "seconds", "figures")]
-    rows += [(o.run.notebook, o.run.lang, o.status, f"{o.seconds:.1f}" if o.status != "skipped" else "-",
-              str(o.figures)) for o in outcomes]
+    rows += [
+        (o.run.notebook, o.run.lang, o.status, f"{o.seconds:.1f}" if o.status != "skipped" else "-", str(o.figures))
+        for o in outcomes
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-             for r in rows]
+    lines = [
+        "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -24,6 +24,7 @@ row_le      in every row, ``lesser`` <= ``greater`` (where both are printed)
 A *ref* addresses one cell: ``{"table": id, "row": {col: text} | "indicator id",
 "field": col}``; ``table`` defaults to the checking table, ``field`` to ``value``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class CheckResult:
 class _Resolver:
     """Finds the printed values a check refers to, reporting bad refs as :class:`CheckError`."""
 
-    def __init__(self, pkg: "Package", table_id: str):
+    def __init__(self, pkg: Package, table_id: str):
         self.pkg, self.table_id = pkg, table_id
 
     def _cell(self, table_id: str, raw: dict[str, str], field: str) -> Printed:
@@ -90,14 +91,14 @@ class _Resolver:
         table_id = ref.get("table", self.table_id)
         rows = self._rows(table_id, ref.get("row"))
         if len(rows) != 1:
-            raise CheckError(f"check on {self.table_id!r}: ref {ref} matches {len(rows)} rows of "
-                             f"{table_id!r}, expected exactly 1")
+            raise CheckError(
+                f"check on {self.table_id!r}: ref {ref} matches {len(rows)} rows of {table_id!r}, expected exactly 1"
+            )
         return self._cell(table_id, rows[0], ref.get("field", default_field))
 
     def many(self, spec: Any, field: str) -> list[Printed]:
         if isinstance(spec, list):
-            return [self.one(r if isinstance(r, dict) else {"row": r, "field": field}, field)
-                    for r in spec]
+            return [self.one(r if isinstance(r, dict) else {"row": r, "field": field}, field) for r in spec]
         rows = self._rows(self.table_id, spec)
         if not rows:
             raise CheckError(f"check on {self.table_id!r}: filter {spec} matches no rows")
@@ -120,7 +121,7 @@ def _fmt(d: Decimal) -> str:
     return format(q, "f")
 
 
-def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
+def _evaluate(pkg: Package, table_id: str, check: dict) -> tuple[bool, str]:
     """Return (agrees, detail) for one check."""
     r = _Resolver(pkg, table_id)
     ctype = check.get("type")
@@ -128,11 +129,16 @@ def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
     field = check.get("field", "value")
     if ctype == "sum":
         parts = r.many(check["parts"], field)
-        total = r.one(check["total"] if isinstance(check["total"], dict) and "row" in check["total"]
-                      else {"row": check["total"], "field": field}, field)
+        total = r.one(
+            check["total"]
+            if isinstance(check["total"], dict) and "row" in check["total"]
+            else {"row": check["total"], "field": field},
+            field,
+        )
         computed = _in_unit_of(sum((p.base for p in parts), Decimal(0)), total)
         return _agrees(computed, total, tol), (
-            f"sum of {len(parts)} parts = {_fmt(computed)} {total.unit}; printed total {total.text} {total.unit}")
+            f"sum of {len(parts)} parts = {_fmt(computed)} {total.unit}; printed total {total.text} {total.unit}"
+        )
     if ctype == "share":
         # ``part`` may be a list of refs: printed parts whose sum the share is of (2 + 6 + 34 firms).
         parts = [r.one(p) for p in check["part"]] if isinstance(check["part"], list) else [r.one(check["part"])]
@@ -141,7 +147,8 @@ def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
         part_text = " + ".join(p.text for p in parts)
         part_text = f"({part_text})" if len(parts) > 1 else part_text
         return _agrees(computed, share, tol), (
-            f"100 × {part_text} / {whole.text} = {_fmt(computed)}%; printed {share.text}%")
+            f"100 × {part_text} / {whole.text} = {_fmt(computed)}%; printed {share.text}%"
+        )
     if ctype == "mean":
         parts, result = [r.one(p) for p in check["parts"]], r.one(check["result"])
         computed = _in_unit_of(sum((p.base for p in parts), Decimal(0)) / len(parts), result)
@@ -149,10 +156,14 @@ def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
     if ctype == "ratio":
         num, den, result = r.one(check["numerator"]), r.one(check["denominator"]), r.one(check["result"])
         scale = Decimal(str(check.get("scale", 1)))
-        computed = _in_unit_of(num.base / den.base * scale, result) if _units.scale_of(result.unit) \
+        computed = (
+            _in_unit_of(num.base / den.base * scale, result)
+            if _units.scale_of(result.unit)
             else num.base / den.base * scale
+        )
         return _agrees(computed, result, tol), (
-            f"{num.text} / {den.text} × {scale} = {_fmt(computed)}; printed {result.text}")
+            f"{num.text} / {den.text} × {scale} = {_fmt(computed)}; printed {result.text}"
+        )
     if ctype == "difference":
         a, b, result = r.one(check["minuend"]), r.one(check["subtrahend"]), r.one(check["result"])
         computed = _in_unit_of(a.base - b.base, result)
@@ -166,8 +177,7 @@ def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
             return False, f"units differ: {a.ref} in {a.unit}, {b.ref} in {b.unit}"
         fine, coarse = (a, b) if qa >= qb else (b, a)
         computed = _in_unit_of(fine.base, coarse)
-        return _agrees(computed, coarse, tol), (
-            f"{a.ref} = {a.text} {a.unit}; {b.ref} = {b.text} {b.unit}")
+        return _agrees(computed, coarse, tol), (f"{a.ref} = {a.text} {a.unit}; {b.ref} = {b.text} {b.unit}")
     if ctype == "le":
         a, b = r.one(check["a"]), r.one(check["b"])
         return a.base <= b.base, f"{a.text} {a.unit} ≤ {b.text} {b.unit}"
@@ -189,11 +199,12 @@ def _evaluate(pkg: "Package", table_id: str, check: dict) -> tuple[bool, str]:
                     failures.append(f"{lo.key}: {lo.text} > {hi.text}")
             n += 1
         return not failures, ("; ".join(failures) if failures else f"holds in all {n} rows")
-    raise CheckError(f"check {check.get('id')!r} on {table_id!r}: unknown type {ctype!r}; "
-                     f"allowed: {', '.join(CHECK_TYPES)}")
+    raise CheckError(
+        f"check {check.get('id')!r} on {table_id!r}: unknown type {ctype!r}; allowed: {', '.join(CHECK_TYPES)}"
+    )
 
 
-def run_checks(pkg: "Package", table_ids: list[str] | None = None) -> list[CheckResult]:
+def run_checks(pkg: Package, table_ids: list[str] | None = None) -> list[CheckResult]:
     """Run every declared consistency check.
 
     Parameters
@@ -212,24 +223,26 @@ def run_checks(pkg: "Package", table_ids: list[str] | None = None) -> list[Check
         for check in pkg.metadata(tid).checks:
             cid = check.get("id", "?")
             if check.get("expect") == "fail" and check.get("note") not in notes_of[tid]:
-                raise CheckError(f"check {cid!r} on {tid!r} expects a failure but names no data note "
-                                 f"of the table (note {check.get('note')!r})")
+                raise CheckError(
+                    f"check {cid!r} on {tid!r} expects a failure but names no data note "
+                    f"of the table (note {check.get('note')!r})"
+                )
             try:
                 agrees, detail = _evaluate(pkg, tid, check)
             except (KeyError, TypeError, ZeroDivisionError) as exc:
                 raise CheckError(f"check {cid!r} on {tid!r} is malformed: {exc!r}") from None
             expect_fail = check.get("expect") == "fail"
-            status = ("unexpected-pass" if agrees else "expected-fail") if expect_fail else \
-                ("pass" if agrees else "fail")
-            results.append(CheckResult(tid, cid, check.get("description", ""), status, detail,
-                                       check.get("note")))
+            status = (
+                ("unexpected-pass" if agrees else "expected-fail") if expect_fail else ("pass" if agrees else "fail")
+            )
+            results.append(CheckResult(tid, cid, check.get("description", ""), status, detail, check.get("note")))
     return results
 
 
 _PREVIOUS = {"2023": "2022", "end-2023": "end-2022"}
 
 
-def derived(pkg: "Package", table_id: str) -> "pd.DataFrame":
+def derived(pkg: Package, table_id: str) -> pd.DataFrame:
     """Values implied by the report but not printed, computed and flagged.
 
     For each ``growth``, ``change`` or ``rank_change`` row of an indicator table
@@ -262,12 +275,16 @@ def derived(pkg: "Package", table_id: str) -> "pd.DataFrame":
             value, method = level - step, f"{target['value']} − {r['value']}"
         else:
             value, method = level + step, f"rank {target['value']} + {r['value']} positions moved up"
-        out.append({
-            "indicator": f"{target['indicator']}_previous",
-            "indicator_en": f"{target['indicator_en']} (previous period, derived)",
-            "value": float(value), "unit": target["unit"],
-            "period": _PREVIOUS.get(target["period"], f"period before {target['period']}"),
-            "derived_from": f"{target['indicator']}, {r['indicator']}", "method": method,
-            "derived": True,
-        })
+        out.append(
+            {
+                "indicator": f"{target['indicator']}_previous",
+                "indicator_en": f"{target['indicator_en']} (previous period, derived)",
+                "value": float(value),
+                "unit": target["unit"],
+                "period": _PREVIOUS.get(target["period"], f"period before {target['period']}"),
+                "derived_from": f"{target['indicator']}, {r['indicator']}",
+                "method": method,
+                "derived": True,
+            }
+        )
     return pd.DataFrame(out, columns=cols)

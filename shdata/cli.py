@@ -3,6 +3,7 @@
 Every failure a user can cause prints one line, ``shdata: error: ...``, and
 exits with status 2; ``shdata check`` exits 1 when a check fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
     cat = shdata.tables()
     if args.topic:
         cat = cat[cat["topic"] == args.topic]
-    with pd.option_context("display.max_rows", 1000, "display.width", 250,
-                           "display.max_colwidth", 70, "display.unicode.east_asian_width", False):
+    with pd.option_context(
+        "display.max_rows",
+        1000,
+        "display.width",
+        250,
+        "display.max_colwidth",
+        70,
+        "display.unicode.east_asian_width",
+        False,
+    ):
         print(cat[["id", "topic", "section", "rows", "title"]].to_string(index=False))
     print(f"\n{len(cat)} tables; `shdata show TABLE_ID` for one of them.")
     return 0
@@ -71,22 +80,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     stray = undescribed_files(pkg)
     for rel in stray:
-        print(f"  UNDESCRIBED      {rel}: no resource in datapackage.json describes this file; "
-              f"describe it or delete it")
+        print(
+            f"  UNDESCRIBED      {rel}: no resource in datapackage.json describes this file; describe it or delete it"
+        )
     bad = [r for r in results if not r.ok]
     expected = [r for r in results if r.status == "expected-fail"]
     for r in results:
         if r.status != "pass" or args.verbose:
             print(f"  {r.status.upper():16} {r.table}/{r.id}: {r.detail}")
-    print(f"Consistency checks: {len(results)} run, {len(results) - len(bad) - len(expected)} pass, "
-          f"{len(expected)} known discrepancies (documented), {len(bad)} failures.")
+    print(
+        f"Consistency checks: {len(results)} run, {len(results) - len(bad) - len(expected)} pass, "
+        f"{len(expected)} known discrepancies (documented), {len(bad)} failures."
+    )
     from .provenance import check_provenance
 
     n_traced, untraced = check_provenance(pkg, ids)
     for line in untraced:
         print(f"  {'UNTRACED':16} {line}")
-    print(f"Provenance: {n_traced} values checked against the quote printed at their offset, "
-          f"{len(untraced)} failures.")
+    print(f"Provenance: {n_traced} values checked against the quote printed at their offset, {len(untraced)} failures.")
     print("\nData notes:")
     n_notes = 0
     for tid in ids:
@@ -97,9 +108,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not args.all_notes:
         print(f"  ({n_notes} notes in all; `shdata check --all-notes` prints scope and qualifier notes too)")
     if bad or untraced:
-        print(f"\nshdata check: FAILED: {len(bad)} check(s) disagree with the data"
-              + "".join(f", {r.table}/{r.id}" for r in bad)
-              + (f"; {len(untraced)} value(s) without valid provenance" if untraced else ""))
+        print(
+            f"\nshdata check: FAILED: {len(bad)} check(s) disagree with the data"
+            + "".join(f", {r.table}/{r.id}" for r in bad)
+            + (f"; {len(untraced)} value(s) without valid provenance" if untraced else "")
+        )
         return 1
     if stray:
         print(f"\nshdata check: FAILED: {len(stray)} data file(s) no resource describes: {', '.join(stray)}")
@@ -127,29 +140,42 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if args.explain:
         from .build import explain
 
-        for run, rebuild, reasons in explain(project, notebooks=args.notebooks or None, langs=args.lang or None,
-                                             options=options, force=args.force):
+        for run, rebuild, reasons in explain(
+            project, notebooks=args.notebooks or None, langs=args.lang or None, options=options, force=args.force
+        ):
             print(f"{run.notebook} ({run.lang}): {'rebuild' if rebuild else 'skip'}: {'; '.join(reasons)}")
         return 0
     signal.signal(signal.SIGTERM, _stop_on_signal)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # an ignored SIGINT (background job) stays so
         signal.signal(signal.SIGINT, _stop_on_signal)
     started = time.perf_counter()
-    outcomes = build(project, notebooks=args.notebooks or None, langs=args.lang or None,
-                     jobs=args.jobs, force=args.force, echo=lambda m: print(m, flush=True),
-                     options=options, timeout=args.timeout, wait=not args.no_wait,
-                     keep_orphans=args.keep_orphans, sync=not args.no_sync)
+    outcomes = build(
+        project,
+        notebooks=args.notebooks or None,
+        langs=args.lang or None,
+        jobs=args.jobs,
+        force=args.force,
+        echo=lambda m: print(m, flush=True),
+        options=options,
+        timeout=args.timeout,
+        wait=not args.no_wait,
+        keep_orphans=args.keep_orphans,
+        sync=not args.no_sync,
+    )
     elapsed = time.perf_counter() - started
     print()
     print(summary_table(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
     built = sum(o.status == "built" for o in outcomes)
-    print(f"\n{built} built, {sum(o.status == 'skipped' for o in outcomes)} up to date, {len(failed)} failed "
-          f"in {elapsed:.1f} s. Figures: {project.figures}/<lang>/, manifest: {project.figures}/manifest.json, "
-          f"HTML: {project.build}/html/")
+    print(
+        f"\n{built} built, {sum(o.status == 'skipped' for o in outcomes)} up to date, {len(failed)} failed "
+        f"in {elapsed:.1f} s. Figures: {project.figures}/<lang>/, manifest: {project.figures}/manifest.json, "
+        f"HTML: {project.build}/html/"
+    )
     for o in failed:
-        print(f"FAILED {o.run.notebook} ({o.run.lang}): {o.error} [full error: {o.log}; "
-              f"previous figures left untouched]")
+        print(
+            f"FAILED {o.run.notebook} ({o.run.lang}): {o.error} [full error: {o.log}; previous figures left untouched]"
+        )
     site_ok = _site(project)  # last step: the static site, from whatever figures are in place
     return 1 if failed or not site_ok else 0
 
@@ -163,9 +189,11 @@ def _site(project, force: bool = False) -> bool:
     except SiteError as exc:
         print(f"shdata site: error: {exc}", file=sys.stderr)
         return False
-    print(f"Site: {res.rendered} files rendered ({len(res.written)} changed), {res.unchanged} up to date, "
-          f"{len(res.removed)} removed "
-          f"in {time.perf_counter() - started:.2f} s: {res.folder}/index.html")
+    print(
+        f"Site: {res.rendered} files rendered ({len(res.written)} changed), {res.unchanged} up to date, "
+        f"{len(res.removed)} removed "
+        f"in {time.perf_counter() - started:.2f} s: {res.folder}/index.html"
+    )
     return True
 
 
@@ -176,12 +204,15 @@ def _cmd_site(args: argparse.Namespace) -> int:
 
 
 def _cmd_cite(args: argparse.Namespace) -> int:
-    from .cite import cite_figure, cite_report, cite_table
-    from .manifest import load_manifest
     import shdata
 
+    from .cite import cite_figure, cite_report, cite_table
+    from .manifest import load_manifest
+
     source = shdata._pkg().source
-    given = [name for name, v in (("a FIGURE_ID", args.figure_id), ("--table", args.table), ("--report", args.report)) if v]
+    given = [
+        name for name, v in (("a FIGURE_ID", args.figure_id), ("--table", args.table), ("--report", args.report)) if v
+    ]
     if len(given) > 1:
         raise ShdataError(f"give one of a FIGURE_ID, --table ID or --report, not {' and '.join(given)}")
     if args.report:
@@ -200,13 +231,17 @@ def _cmd_cite(args: argparse.Namespace) -> int:
         path = find_project(command="cite").figures / "manifest.json"
     figures = {e["id"]: e for e in load_manifest(path).get("figures", [])}
     if args.figure_id not in figures:
-        raise ShdataError(f"unknown figure id {args.figure_id!r}{did_you_mean(args.figure_id, figures)} "
-                          f"({len(figures)} figures in {path})")
+        raise ShdataError(
+            f"unknown figure id {args.figure_id!r}{did_you_mean(args.figure_id, figures)} "
+            f"({len(figures)} figures in {path})"
+        )
     entry = figures[args.figure_id]
     variants = entry.get("variants", ["journal"])
     if args.variant not in variants:
-        raise ShdataError(f"figure {args.figure_id!r} has no {args.variant} variant in {path} "
-                          f"(variants: {', '.join(variants)}); build it with `shdata build`")
+        raise ShdataError(
+            f"figure {args.figure_id!r} has no {args.variant} variant in {path} "
+            f"(variants: {', '.join(variants)}); build it with `shdata build`"
+        )
     print(cite_figure(entry, args.format, lang=args.lang, source=source, variant=args.variant))
     return 0
 
@@ -234,8 +269,10 @@ def _project_root() -> Path:
 
     root = find_project_root()
     if root is None:
-        raise ShdataError("no shdata project here (a folder with pyproject.toml and notebooks/); "
-                          "run this inside the shdata repository")
+        raise ShdataError(
+            "no shdata project here (a folder with pyproject.toml and notebooks/); "
+            "run this inside the shdata repository"
+        )
     return root
 
 
@@ -255,8 +292,9 @@ def _cmd_new(args: argparse.Namespace) -> int:
 
     root = _project_root()
     path = create(root, args.name, args.table, run=not args.no_run)
-    print(f"Created {path.relative_to(root)}; open it in JupyterLab, edit the example, "
-          f"then `shdata build {args.name}`.")
+    print(
+        f"Created {path.relative_to(root)}; open it in JupyterLab, edit the example, then `shdata build {args.name}`."
+    )
     return 0
 
 
@@ -265,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="shdata",
-        description="Tables, checks and figures from the Shanghai Science and Technology Progress Report 2023.")
+        description="Tables, checks and figures from the Shanghai Science and Technology Progress Report 2023.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -299,29 +338,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dpi", type=int, help="PNG resolution for every run (default 300)")
     p.add_argument("--width", help="column width for every run: single, onehalf, double or mm (default double)")
     p.add_argument("--formats", help="comma-separated formats for every run (default png,svg,pdf)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                   help=f"time limit of each run; a slower run fails, the others go on (default {DEFAULT_TIMEOUT:g})")
-    p.add_argument("--no-wait", action="store_true",
-                   help="if another build is running in this project, exit at once instead of waiting")
-    p.add_argument("--keep-orphans", action="store_true",
-                   help="keep files under figures/ that no notebook publishes any more (they are listed)")
-    p.add_argument("--no-sync", action="store_true",
-                   help="do not write the English default run's outputs back into notebooks/*.ipynb")
-    p.add_argument("--explain", action="store_true",
-                   help="print why each run would rebuild (or is up to date) and run nothing")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time limit of each run; a slower run fails, the others go on (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="if another build is running in this project, exit at once instead of waiting",
+    )
+    p.add_argument(
+        "--keep-orphans",
+        action="store_true",
+        help="keep files under figures/ that no notebook publishes any more (they are listed)",
+    )
+    p.add_argument(
+        "--no-sync",
+        action="store_true",
+        help="do not write the English default run's outputs back into notebooks/*.ipynb",
+    )
+    p.add_argument(
+        "--explain", action="store_true", help="print why each run would rebuild (or is up to date) and run nothing"
+    )
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("cite", help="print a citation for a figure, a table, or the report")
     p.add_argument("figure_id", nargs="?", metavar="FIGURE_ID")
     p.add_argument("--format", choices=["text", "bibtex", "ris", "csl-json", "gbt7714", "apa"], default="text")
-    p.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the citation (GB/T 7714 in Chinese "
-                   "for zh); BibTeX is English")
+    p.add_argument(
+        "--lang",
+        choices=["en", "zh"],
+        default="en",
+        help="language of the citation (GB/T 7714 in Chinese for zh); BibTeX is English",
+    )
     p.add_argument("--table", metavar="TABLE_ID", help="cite a table of the data package")
     p.add_argument("--report", action="store_true", help="cite the report alone")
     p.add_argument("--section", help="with --report: the section, e.g. §2.1")
     p.add_argument("--manifest", help="figure manifest to read (default: figures/manifest.json)")
-    p.add_argument("--variant", choices=["journal", "standalone"], default="journal",
-                   help="which variant of the figure (default journal)")
+    p.add_argument(
+        "--variant",
+        choices=["journal", "standalone"],
+        default="journal",
+        help="which variant of the figure (default journal)",
+    )
     p.set_defaults(func=_cmd_cite)
 
     p = sub.add_parser("contact-sheet", help="all figures of a language on one page: figures/contact-sheet-<lang>.png")
@@ -359,8 +421,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         terminated = getattr(exc, "signal_name", "") == "SIGTERM"
-        after = ": notebooks stopped; finished runs are kept, the rest build next time" \
-            if args.command == "build" else ""
+        after = (
+            ": notebooks stopped; finished runs are kept, the rest build next time" if args.command == "build" else ""
+        )
         print(f"shdata: {'terminated (SIGTERM)' if terminated else 'interrupted'}{after}", file=sys.stderr)
         return 143 if terminated else 130
     except BrokenPipeError:  # `shdata list | head` (before OSError, of which it is one)

@@ -10,6 +10,7 @@ Examples
 >>> write_contact_sheet(Path("figures"), "zh")                  # doctest: +SKIP
 PosixPath('figures/contact-sheet-zh.png')
 """
+
 from __future__ import annotations
 
 import io
@@ -76,11 +77,11 @@ def write_contact_sheet(figures_dir: Path, lang: str, variant: str = "journal") 
         raise ShdataError(f"no PNG figures in {folder}; run `shdata build --lang {lang}` with png in --formats")
     thumbs = []
     for p in pngs:
-        with Image.open(p) as im:
-            im = im.convert("RGB")
+        with Image.open(p) as opened:
+            im = opened.convert("RGB")
             h = max(1, round(im.height * CELL_PX / im.width))
             thumbs.append((p.stem, im.resize((CELL_PX, h), Image.Resampling.LANCZOS)))
-    rows = [thumbs[i:i + COLUMNS] for i in range(0, len(thumbs), COLUMNS)]
+    rows = [thumbs[i : i + COLUMNS] for i in range(0, len(thumbs), COLUMNS)]
     row_h = [LABEL_PX + max(t.height for _, t in row) for row in rows]
     header = 70
     width = COLUMNS * CELL_PX + (COLUMNS + 1) * GUTTER_PX
@@ -91,7 +92,7 @@ def write_contact_sheet(figures_dir: Path, lang: str, variant: str = "journal") 
     draw.text((GUTTER_PX, GUTTER_PX), title, fill="black", font=_font(36))
     label_font = _font(24)
     y = header + GUTTER_PX
-    for row, rh in zip(rows, row_h):
+    for row, rh in zip(rows, row_h, strict=True):
         for k, (fid, im) in enumerate(row):
             x = GUTTER_PX + k * (CELL_PX + GUTTER_PX)
             draw.text((x, y), fid, fill="#333333", font=label_font)

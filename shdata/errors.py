@@ -5,6 +5,7 @@ and carries a one-line message that names the offending thing and, where it
 makes sense, what is allowed. The command line prints that line, not a
 traceback.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -40,8 +41,10 @@ class UnknownTableError(ShdataError, KeyError):
 
     def __init__(self, table_id: str, known: Iterable[str]):
         known = list(known)
-        msg = (f"unknown table id {table_id!r}{did_you_mean(table_id, known)} "
-               f"(`shdata list` shows all {len(known)} tables)")
+        msg = (
+            f"unknown table id {table_id!r}{did_you_mean(table_id, known)} "
+            f"(`shdata list` shows all {len(known)} tables)"
+        )
         super().__init__(msg)
         self.table_id = table_id
 
@@ -79,6 +82,8 @@ class FigureLintError(ShdataError):
     def __init__(self, defects):
         self.defects = list(defects)
         n = len(self.defects)
-        head = f"{n} figure defect{'s' if n != 1 else ''} (fix them, or waive one rule for one artist " \
-               "with publish(..., waive={rule: text}))"
+        head = (
+            f"{n} figure defect{'s' if n != 1 else ''} (fix them, or waive one rule for one artist "
+            "with publish(..., waive={rule: text}))"
+        )
         super().__init__("\n".join([head, *map(str, self.defects)]))

@@ -9,6 +9,7 @@ converts to thousands, millions and billions ("¥12.34 bn"), with the same
 number of significant digits as the printed value, so no precision is invented
 or lost. Printed qualifiers travel with the number ("约12.3万份" / "about 123,000").
 """
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -54,9 +55,12 @@ def _english_scaled(base: Decimal, sig: int, money: bool) -> str:
         if abs(base) >= size:
             scaled = _round_sig(base / size, sig)
             text = _plain(scaled)
-            return f"¥{text}{suffix}" if money else f"{text}{suffix.replace(' m', ' million').replace(' bn', ' billion').replace(' tn', ' trillion')}"
-    text = _plain(base if base == base.to_integral() and len(str(abs(int(base)))) <= sig
-                  else _round_sig(base, sig))
+            return (
+                f"¥{text}{suffix}"
+                if money
+                else f"{text}{suffix.replace(' m', ' million').replace(' bn', ' billion').replace(' tn', ' trillion')}"
+            )
+    text = _plain(base if base == base.to_integral() and len(str(abs(int(base)))) <= sig else _round_sig(base, sig))
     return f"¥{text}" if money else text
 
 
@@ -106,8 +110,16 @@ def period(text: str, lang: str = "en") -> str:
     """A period code from the data ("2023-01/09", "cumulative to end-2023") in words."""
     _check_lang(lang)
     if lang == "en":
-        return {"2023-01/09": "January–September 2023", "2023-01/11": "January–November 2023",
-                "end-2023": "at the end of 2023"}.get(text, text)
-    table = {"2023": "2023年", "2023-01/09": "2023年1—9月", "2023-01/11": "2023年1—11月",
-             "end-2023": "2023年末", "cumulative to end-2023": "截至2023年末累计"}
+        return {
+            "2023-01/09": "January–September 2023",
+            "2023-01/11": "January–November 2023",
+            "end-2023": "at the end of 2023",
+        }.get(text, text)
+    table = {
+        "2023": "2023年",
+        "2023-01/09": "2023年1—9月",
+        "2023-01/11": "2023年1—11月",
+        "end-2023": "2023年末",
+        "cumulative to end-2023": "截至2023年末累计",
+    }
     return table.get(text, text)

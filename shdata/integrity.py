@@ -5,6 +5,7 @@ describes (a resource removed from ``datapackage.json`` while its file stays
 would otherwise go unnoticed), and ``shdata rehash`` records new hashes only
 for files that validate, so a hash can never vouch for a broken file.
 """
+
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
@@ -14,8 +15,9 @@ from .errors import ShdataError
 
 def undescribed_files(pkg) -> list[str]:
     """CSV files under the data folder that no resource's ``path`` names (relative, sorted)."""
-    described = {PurePosixPath(r["path"]).as_posix() for r in pkg.descriptor["resources"]
-                 if isinstance(r.get("path"), str)}
+    described = {
+        PurePosixPath(r["path"]).as_posix() for r in pkg.descriptor["resources"] if isinstance(r.get("path"), str)
+    }
     root = Path(pkg.data_dir)
     found = (p.relative_to(root).as_posix() for p in root.rglob("*.csv") if p.is_file())
     return sorted(p for p in found if p not in described)

@@ -5,6 +5,7 @@ beside every figure, so it always describes the files actually present. It is
 rewritten deterministically (sorted, no timestamps) and only when its content
 changes, so an unchanged build leaves it byte-identical.
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,7 +16,6 @@ from pathlib import Path, PurePosixPath
 
 from . import __version__
 from ._io import write_json, write_text
-
 
 VARIANTS = ("journal", "standalone")
 
@@ -78,13 +78,24 @@ def collect(figures_dir: Path) -> list[dict]:
         rec = json.loads(side.read_text(encoding="utf-8"))
         lang = rec["lang"]
         variant = rec.get("variant", "journal")
-        e = by_id.setdefault(rec["id"], {
-            "id": rec["id"], "notebook": rec["notebook"], "title": {}, "caption": {}, "notes": {},
-            "headline": {}, "alt": {},
-            "params": {}, "files": [], "sources": rec["provenance"]["sources"],
-            "data_sha256": rec["provenance"]["data_sha256"],
-            "shdata_version": rec["provenance"]["shdata_version"], "derived": rec.get("derived", False),
-        })
+        e = by_id.setdefault(
+            rec["id"],
+            {
+                "id": rec["id"],
+                "notebook": rec["notebook"],
+                "title": {},
+                "caption": {},
+                "notes": {},
+                "headline": {},
+                "alt": {},
+                "params": {},
+                "files": [],
+                "sources": rec["provenance"]["sources"],
+                "data_sha256": rec["provenance"]["data_sha256"],
+                "shdata_version": rec["provenance"]["shdata_version"],
+                "derived": rec.get("derived", False),
+            },
+        )
         e.setdefault("variants", [])
         if variant not in e["variants"]:
             e["variants"].append(variant)
@@ -100,8 +111,9 @@ def collect(figures_dir: Path) -> list[dict]:
             e["headline"][lang] = rec.get("headline", "")
             e["alt"][lang] = rec.get("alt", "")
         for fmt, f in sorted(rec["files"].items()):
-            e["files"].append({"lang": lang, "format": fmt, "path": f["path"], "sha256": f["sha256"],
-                               "variant": variant})
+            e["files"].append(
+                {"lang": lang, "format": fmt, "path": f["path"], "sha256": f["sha256"], "variant": variant}
+            )
     for e in by_id.values():
         e["variants"] = [v for v in VARIANTS if v in e["variants"]]
         e["files"].sort(key=lambda f: (f["lang"], VARIANTS.index(f["variant"]), f["format"]))
@@ -112,28 +124,57 @@ def collect(figures_dir: Path) -> list[dict]:
 def manifest(figures_dir: Path) -> dict:
     return {
         "description": "Figures built by shdata from the Shanghai Science and Technology Progress Report 2023 "
-                       "(2023上海科技进步报告). Cite with `shdata cite FIGURE_ID`.",
+        "(2023上海科技进步报告). Cite with `shdata cite FIGURE_ID`.",
         "shdata_version": __version__,
         "figures": collect(figures_dir),
     }
 
 
 def manifest_csv(m: dict) -> str:
-    cols = ["id", "lang", "notebook", "title", "caption", "source_tables", "sections", "data_sha256",
-            "shdata_version", "png", "png_sha256", "svg", "svg_sha256", "pdf", "pdf_sha256", "csv", "csv_sha256", "variant", "headline", "alt"]
+    cols = [
+        "id",
+        "lang",
+        "notebook",
+        "title",
+        "caption",
+        "source_tables",
+        "sections",
+        "data_sha256",
+        "shdata_version",
+        "png",
+        "png_sha256",
+        "svg",
+        "svg_sha256",
+        "pdf",
+        "pdf_sha256",
+        "csv",
+        "csv_sha256",
+        "variant",
+        "headline",
+        "alt",
+    ]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
     for e in m["figures"]:
         for lang in sorted(e["title"]):
             for variant in e.get("variants", ["journal"]):
-                files = {f["format"]: f for f in e["files"]
-                         if f["lang"] == lang and f.get("variant", "journal") == variant}
+                files = {
+                    f["format"]: f for f in e["files"] if f["lang"] == lang and f.get("variant", "journal") == variant
+                }
                 if not files:
                     continue
-                row = [e["id"], lang, e["notebook"], e["title"][lang], e["caption"][lang],
-                       ";".join(s["table"] for s in e["sources"]), ";".join(e["sections"]), e["data_sha256"],
-                       e["shdata_version"]]
+                row = [
+                    e["id"],
+                    lang,
+                    e["notebook"],
+                    e["title"][lang],
+                    e["caption"][lang],
+                    ";".join(s["table"] for s in e["sources"]),
+                    ";".join(e["sections"]),
+                    e["data_sha256"],
+                    e["shdata_version"],
+                ]
                 for fmt in ("png", "svg", "pdf", "csv"):
                     row += [files[fmt]["path"], files[fmt]["sha256"]] if fmt in files else ["", ""]
                 w.writerow(row + [variant, e.get("headline", {}).get(lang, ""), e.get("alt", {}).get(lang, "")])

@@ -14,6 +14,7 @@ timestamps and with its provenance embedded, writes a JSON sidecar for the
 manifest, and shows the figure, caption, commentary and data caveats as
 notebook output.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -22,9 +23,10 @@ import json
 import os
 import re
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from . import __version__
 from ._io import atomic_path, write_json
@@ -43,8 +45,10 @@ NOTE_KINDS_SHOWN = ("discrepancy", "footnote")
 # exactly those into figures/).
 BUILD_OUTPUT_ENV = "SHDATA_BUILD_OUTPUT"
 BUILD_DECLARED_ENV = "SHDATA_BUILD_DECLARED"
-_TAG_FIX = ("tag the cell that declares lang, formats, dpi, width, output_dir, year with 'parameters' "
-            "(Jupyter: View > Cell Toolbar > Tags)")
+_TAG_FIX = (
+    "tag the cell that declares lang, formats, dpi, width, output_dir, year with 'parameters' "
+    "(Jupyter: View > Cell Toolbar > Tags)"
+)
 
 
 def _allowed(values: Iterable[str]) -> str:
@@ -104,7 +108,7 @@ class Params:
         from .style import house_axes
 
         for ax in fig.axes:
-            house_axes(ax, self.lang)   # thousands separators in English ticks, by default
+            house_axes(ax, self.lang)  # thousands separators in English ticks, by default
         return fig, axes
 
     def wrap(self, labels, width: int = 28) -> list[str]:
@@ -133,9 +137,22 @@ class Params:
         self.writer = Writer(self.lang)
         return self.writer
 
-    def publish(self, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-                commentary: str = "", derived: bool = False, headline: str = "", alt: str = "",
-                subtitle: str = "", waive=None, data=None) -> None:
+    def publish(
+        self,
+        fig,
+        figure_id: str,
+        *,
+        sources: list[str],
+        title: str,
+        caption: str,
+        commentary: str = "",
+        derived: bool = False,
+        headline: str = "",
+        alt: str = "",
+        subtitle: str = "",
+        waive=None,
+        data=None,
+    ) -> None:
         """Save a figure in every requested format and show it with its text.
 
         Parameters
@@ -179,9 +196,21 @@ class Params:
         Returns nothing, so that a cell ending in ``publish`` shows no repr; the
         record (files, sha256, provenance) is the sidecar ``<id>.json``.
         """
-        _publish(self, fig, figure_id, sources=sources, title=title, caption=caption,
-                 commentary=commentary, derived=derived, headline=headline, alt=alt,
-                 subtitle=subtitle, waive=waive, data=data)
+        _publish(
+            self,
+            fig,
+            figure_id,
+            sources=sources,
+            title=title,
+            caption=caption,
+            commentary=commentary,
+            derived=derived,
+            headline=headline,
+            alt=alt,
+            subtitle=subtitle,
+            waive=waive,
+            data=data,
+        )
 
 
 def _parse_formats(value: Any) -> tuple[str, ...]:
@@ -206,19 +235,32 @@ def _parse_variants(value: Any) -> tuple[str, ...]:
     return tuple(v for v in VARIANTS if v in value)
 
 
-def validate(lang: Any = "en", formats: Any = ("png",), dpi: Any = 300, width: Any = "double",
-             output_dir: Any = "figures", year: Any = 2023, variant: Any = "journal", **unknown: Any) -> Params:
+def validate(
+    lang: Any = "en",
+    formats: Any = ("png",),
+    dpi: Any = 300,
+    width: Any = "double",
+    output_dir: Any = "figures",
+    year: Any = 2023,
+    variant: Any = "journal",
+    **unknown: Any,
+) -> Params:
     """Check notebook parameters; raise :class:`ParameterError` naming the first bad one."""
     if unknown:
         name = sorted(unknown)[0]
-        raise ParameterError(f"unknown parameter {name!r}; this notebook takes: "
-                             "lang, formats, dpi, width, output_dir, year, variant")
+        raise ParameterError(
+            f"unknown parameter {name!r}; this notebook takes: lang, formats, dpi, width, output_dir, year, variant"
+        )
     if lang not in LANGS:
         raise ParameterError(f"lang {lang!r} is not allowed; use one of {_allowed(LANGS)}")
     fmts = _parse_formats(formats)
     variants = _parse_variants(variant)
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or int(dpi) != dpi \
-            or not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]:
+    if (
+        isinstance(dpi, bool)
+        or not isinstance(dpi, (int, float))
+        or int(dpi) != dpi
+        or not DPI_RANGE[0] <= dpi <= DPI_RANGE[1]
+    ):
         raise ParameterError(f"dpi {dpi!r} is not allowed; use a whole number from {DPI_RANGE[0]} to {DPI_RANGE[1]}")
     from .style import width_inches
 
@@ -233,14 +275,14 @@ def validate(lang: Any = "en", formats: Any = ("png",), dpi: Any = 300, width: A
 
     editions = [_pkg().edition]
     if isinstance(year, bool) or not isinstance(year, int) or year not in editions:
-        raise ParameterError(f"year {year!r} is not available; editions in this package: "
-                             f"{', '.join(map(str, editions))}")
+        raise ParameterError(
+            f"year {year!r} is not available; editions in this package: {', '.join(map(str, editions))}"
+        )
     out = Path(output_dir)
     if not out.is_absolute():
         root = find_project_root()
         out = (root or Path.cwd()) / out
-    return Params(lang=lang, formats=fmts, dpi=int(dpi), width=width, output_dir=out, year=year,
-                  variants=variants)
+    return Params(lang=lang, formats=fmts, dpi=int(dpi), width=width, output_dir=out, year=year, variants=variants)
 
 
 def setup(namespace: dict[str, Any], notebook: str = "") -> Params:
@@ -252,9 +294,11 @@ def setup(namespace: dict[str, Any], notebook: str = "") -> Params:
     """
     declared = dict(namespace.get("__annotations__", {}))
     if not declared:
-        raise ParameterError("no parameters found: the cell tagged 'parameters' must declare "
-                             "annotated names (lang: str = 'en', ...)")
-    values, unknown = {}, {}
+        raise ParameterError(
+            "no parameters found: the cell tagged 'parameters' must declare annotated names (lang: str = 'en', ...)"
+        )
+    values: dict[str, Any] = {}
+    unknown: dict[str, Any] = {}
     for name, val in namespace.items():
         if name.startswith("_") or name in _IPYTHON_NAMES or isinstance(val, types.ModuleType) or callable(val):
             continue
@@ -269,6 +313,7 @@ def setup(namespace: dict[str, Any], notebook: str = "") -> Params:
 
 
 # -- publishing ---------------------------------------------------------------
+
 
 def _build_output() -> Path | None:
     """The folder ``shdata build`` gave this run, or None outside a build."""
@@ -285,8 +330,10 @@ def _check_injected(P: Params) -> None:
     """
     given = _build_output()
     if given is not None and Path(P.output_dir).resolve() != given:
-        raise ParameterError(f"notebook {P.notebook or '?'}: the build's parameters were overridden "
-                             f"(output_dir is {P.output_dir}, not the build's staging folder); {_TAG_FIX}")
+        raise ParameterError(
+            f"notebook {P.notebook or '?'}: the build's parameters were overridden "
+            f"(output_dir is {P.output_dir}, not the build's staging folder); {_TAG_FIX}"
+        )
 
 
 def declare(P: Params, path: Path) -> None:
@@ -304,13 +351,14 @@ def declare(P: Params, path: Path) -> None:
     with open(listing, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(rel, ensure_ascii=False) + "\n")
 
+
 def _source_date() -> _dt.datetime | None:
     """``SOURCE_DATE_EPOCH`` as a date (reproducible-builds convention), else no date at all."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if not epoch:
         return None
     try:
-        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc)
+        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC)
     except ValueError:
         raise ParameterError(f"SOURCE_DATE_EPOCH {epoch!r} is not a whole number of seconds") from None
 
@@ -366,9 +414,22 @@ def caveats(sources: Iterable[str], lang: str, data=None) -> list[str]:
     return out
 
 
-def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, caption: str,
-             commentary: str, derived: bool, headline: str = "", alt: str = "",
-             subtitle: str = "", waive=None, data=None) -> None:
+def _publish(
+    P: Params,
+    fig,
+    figure_id: str,
+    *,
+    sources: list[str],
+    title: str,
+    caption: str,
+    commentary: str,
+    derived: bool,
+    headline: str = "",
+    alt: str = "",
+    subtitle: str = "",
+    waive=None,
+    data=None,
+) -> None:
     import matplotlib.pyplot as plt
 
     from . import _pkg, lint, render, standalone
@@ -380,8 +441,10 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         raise ParameterError(f"figure id {figure_id!r} is not allowed; use lower-case words joined by hyphens")
     given = _build_output()
     if given is not None and Path(P.output_dir).resolve() != given:
-        raise ParameterError(f"publish: {P.output_dir} is not the staging folder this build run was given; "
-                             f"shdata build publishes only through it, so leave output_dir as injected")
+        raise ParameterError(
+            f"publish: {P.output_dir} is not the staging folder this build run was given; "
+            f"shdata build publishes only through it, so leave output_dir as injected"
+        )
     pkg = _pkg()
     metas = [pkg.metadata(t) for t in sources]
     if data is not None:  # checked before any file is written
@@ -397,7 +460,7 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
     kept, used = lint.apply_waivers(defects, waivers)
     if kept:
         raise FigureLintError(lint.sorted_defects(kept))
-    render.freeze_layout(fig)   # the layout just linted is the one every file gets
+    render.freeze_layout(fig)  # the layout just linted is the one every file gets
     folder = P.output_dir / P.lang
     provenance = {
         "figure": figure_id,
@@ -408,9 +471,14 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         "shdata_version": __version__,
         "report": f"{pkg.edition}",
     }
-    meta = render.Metadata(title=title, caption=caption, provenance=json.dumps(
-        provenance, ensure_ascii=False, sort_keys=True, separators=(",", ":")), when=_source_date(),
-        headline=headline, alt=alt)
+    meta = render.Metadata(
+        title=title,
+        caption=caption,
+        provenance=json.dumps(provenance, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+        when=_source_date(),
+        headline=headline,
+        alt=alt,
+    )
     # Render every file into memory first; write only when every variant passed the linter.
     out: dict[str, dict[str, bytes]] = {}
     if "journal" in P.variants:
@@ -449,13 +517,22 @@ def _publish(P: Params, fig, figure_id: str, *, sources: list[str], title: str, 
         if data_written is not None:
             files["csv"] = data_written[0]
         record = {
-            "id": figure_id, "lang": P.lang, "title": title, "caption": caption, "notebook": P.notebook,
+            "id": figure_id,
+            "lang": P.lang,
+            "title": title,
+            "caption": caption,
+            "notebook": P.notebook,
             "params": {"lang": P.lang, "formats": list(P.formats), "dpi": P.dpi, "width": P.width, "year": P.year},
-            "files": files, "provenance": provenance, "notes": notes, "derived": derived,
-            "variant": variant, "waivers": [w.to_dict() for w in waivers],
+            "files": files,
+            "provenance": provenance,
+            "notes": notes,
+            "derived": derived,
+            "variant": variant,
+            "waivers": [w.to_dict() for w in waivers],
             "quotes": quotes,  # the printed phrase of every value the figure draws on
         }
         if variant == "standalone":
+            assert st is not None  # out has a standalone variant only when st was made
             record["standalone"] = st.to_dict()
         if data_written is not None:
             record["data"] = data_written[1]
@@ -488,8 +565,13 @@ def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, 
     label = P.t("Figure", "图")
     lines = [f"**{label} `{figure_id}`. {title}**", "", caption]
     if derived:
-        lines += ["", P.t("_Grey marks are computed by shdata from printed values, not printed in the report._",
-                          "_灰色标记为 shdata 根据报告所载数值推算，报告未直接刊载。_")]
+        lines += [
+            "",
+            P.t(
+                "_Grey marks are computed by shdata from printed values, not printed in the report._",
+                "_灰色标记为 shdata 根据报告所载数值推算，报告未直接刊载。_",
+            ),
+        ]
     if commentary:
         lines += ["", commentary]
     if notes:
@@ -499,7 +581,7 @@ def _show(P, fig, figure_id, title, caption, commentary, notes, derived, files, 
 
 
 def source_line(sources: Iterable[str], lang: str) -> str:
-    """"Source: ..." sentence citing the report sections the figure draws on."""
+    """ "Source: ..." sentence citing the report sections the figure draws on."""
     from . import _pkg
     from .package import REPORT_PUBLISHER, REPORT_PUBLISHER_ZH, report_titles
 

@@ -7,6 +7,7 @@ its recorded sha256 when first read, then serves pandas DataFrames.
 Load, process, save: nothing here writes to ``data/`` except :meth:`Package.rehash`,
 the maintainer's step after an intended edit of a data file.
 """
+
 from __future__ import annotations
 
 import copy
@@ -75,9 +76,9 @@ class TableMeta:
         return tuple(f["name"] for f in self.fields if f.get("type") in ("integer", "number"))
 
     @property
-    def units(self) -> dict[str, str]:
-        """Unit of each numeric column; ``"(per row: column 'unit')"`` for indicator tables."""
-        out = {}
+    def units(self) -> dict[str, str | None]:
+        """Unit of each numeric column (``None`` if none); ``"(per row: column 'unit')"`` for indicator tables."""
+        out: dict[str, str | None] = {}
         for f in self.fields:
             if f.get("type") not in ("integer", "number"):
                 continue
@@ -88,8 +89,12 @@ class TableMeta:
     @property
     def label_fields(self) -> tuple[str, ...]:
         """String columns that name rows: ``*_zh``, ``*_en``, the primary key."""
-        return tuple(f["name"] for f in self.fields if f.get("type", "string") == "string" and (
-            f["name"] in self.primary_key or f["name"].endswith(("_zh", "_en"))))
+        return tuple(
+            f["name"]
+            for f in self.fields
+            if f.get("type", "string") == "string"
+            and (f["name"] in self.primary_key or f["name"].endswith(("_zh", "_en")))
+        )
 
     def citation(self, lang: str = "en") -> str:
         """Citation of the report section this table comes from."""
@@ -98,19 +103,27 @@ class TableMeta:
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (what ``df.attrs['shdata']`` holds)."""
         return {
-            "id": self.id, "title": self.title, "title_zh": self.title_zh,
-            "description": self.description, "topic": self.topic, "section": self.section,
-            "period": self.period, "units": self.units,
+            "id": self.id,
+            "title": self.title,
+            "title_zh": self.title_zh,
+            "description": self.description,
+            "topic": self.topic,
+            "section": self.section,
+            "period": self.period,
+            "units": self.units,
             "notes": [n.__dict__.copy() for n in self.notes],
-            "citation": self.citation(), "sha256": self.sha256,
+            "citation": self.citation(),
+            "sha256": self.sha256,
         }
 
 
 def report_titles(source: dict | None = None) -> tuple[str, str]:
     """Chinese and English title of the report, from the descriptor's ``sources[0]`` entry."""
     source = source or {}
-    return (source.get("title_zh", "2023上海科技进步报告"),
-            source.get("title", "Shanghai Science and Technology Progress Report 2023"))
+    return (
+        source.get("title_zh", "2023上海科技进步报告"),
+        source.get("title", "Shanghai Science and Technology Progress Report 2023"),
+    )
 
 
 def report_citation(section: str | None = None, lang: str = "en", source: dict | None = None) -> str:
@@ -169,7 +182,8 @@ class Package:
                 desc = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise DescriptorError(
-                    f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+                    f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+                ) from None
             self._descriptor = self._check_descriptor(desc, path)
         return self._descriptor
 
@@ -184,8 +198,7 @@ class Package:
                 raise DescriptorError(f"{path}: resources[{i}] is not an object")
             missing = [k for k in required if not res.get(k)]
             if missing:
-                raise DescriptorError(
-                    f"{path}: resource {res.get('name', f'#{i}')!r} lacks {', '.join(missing)}")
+                raise DescriptorError(f"{path}: resource {res.get('name', f'#{i}')!r} lacks {', '.join(missing)}")
             if res["name"] in names:
                 raise DescriptorError(f"{path}: resource name {res['name']!r} appears twice")
             names.add(res["name"])
@@ -211,11 +224,17 @@ class Package:
             for res in self.descriptor["resources"]:
                 pk = res["schema"].get("primaryKey") or []
                 metas[res["name"]] = TableMeta(
-                    id=res["name"], title=res["title"], title_zh=res.get("title_zh", ""),
-                    description=res.get("description", ""), topic=res["topic"],
-                    section=res["section"], period=res["period"],
-                    notes=tuple(Note(n["id"], n.get("kind", "note"), n.get("text", ""),
-                                     n.get("text_zh", "")) for n in res.get("notes", [])),
+                    id=res["name"],
+                    title=res["title"],
+                    title_zh=res.get("title_zh", ""),
+                    description=res.get("description", ""),
+                    topic=res["topic"],
+                    section=res["section"],
+                    period=res["period"],
+                    notes=tuple(
+                        Note(n["id"], n.get("kind", "note"), n.get("text", ""), n.get("text_zh", ""))
+                        for n in res.get("notes", [])
+                    ),
                     fields=tuple(res["schema"]["fields"]),
                     primary_key=tuple([pk] if isinstance(pk, str) else pk),
                     path=res["path"],
@@ -262,9 +281,11 @@ class Package:
                     raise DataFileError(
                         f"{label}: content differs from the sha256 recorded in {DESCRIPTOR} "
                         f"(a published value may have changed); if the edit is intended, "
-                        f"run `shdata rehash`")
-            self._parsed[table_id] = validate_csv(path, {"fields": list(meta.fields),
-                                                         "primaryKey": list(meta.primary_key)}, label)
+                        f"run `shdata rehash`"
+                    )
+            self._parsed[table_id] = validate_csv(
+                path, {"fields": list(meta.fields), "primaryKey": list(meta.primary_key)}, label
+            )
         return self._parsed[table_id]
 
     def rehash(self) -> list[str]:
@@ -300,7 +321,7 @@ class Package:
         return changed
 
     # -- frames ---------------------------------------------------------------
-    def load(self, table_id: str, units: str = "printed") -> "pd.DataFrame":
+    def load(self, table_id: str, units: str = "printed") -> pd.DataFrame:
         """Load one table as a typed DataFrame.
 
         Parameters
@@ -336,8 +357,7 @@ class Package:
                     ints = [None if v is None else int(v) for v in values]
                     columns[name] = pd.array(ints, dtype="Int64" if None in ints else "int64")
                 else:
-                    columns[name] = pd.array([float("nan") if v is None else float(v) for v in values],
-                                             dtype="float64")
+                    columns[name] = pd.array([float("nan") if v is None else float(v) for v in values], dtype="float64")
             elif name in meta.label_fields:
                 order = list(dict.fromkeys(v for v in values if v is not None))
                 columns[name] = pd.Categorical(values, categories=order, ordered=True)
@@ -355,37 +375,49 @@ class Package:
         return df
 
     @staticmethod
-    def _to_base(meta: TableMeta, table: ParsedTable, f: dict) -> tuple[list[Decimal | None], str]:
+    def _to_base(meta: TableMeta, table: ParsedTable, f: dict) -> tuple[list[Decimal | None], str | None]:
         name = f["name"]
         unit = f.get("unit")
         if isinstance(unit, dict):  # indicator table: unit per row
             col = unit["field"]
-            return ([None if r[name] is None else _units.to_base(raw[name], r[col])
-                     for r, raw in zip(table.typed, table.raw)],
-                    f"(per row: column {col!r}, base units)")
+            return (
+                [
+                    None if r[name] is None else _units.to_base(raw[name], r[col])
+                    for r, raw in zip(table.typed, table.raw, strict=True)
+                ],
+                f"(per row: column {col!r}, base units)",
+            )
         if not unit:
             return [r[name] for r in table.typed], unit
-        return ([None if r[name] is None else _units.to_base(raw[name], unit)
-                 for r, raw in zip(table.typed, table.raw)], _units.base_unit(unit))
+        return (
+            [
+                None if r[name] is None else _units.to_base(raw[name], unit)
+                for r, raw in zip(table.typed, table.raw, strict=True)
+            ],
+            _units.base_unit(unit),
+        )
 
     def rows(self, table_id: str, row: str | dict) -> list[dict[str, str]]:
         """Printed rows matching an indicator id (indicator tables) or a ``{column: text}`` filter."""
         if isinstance(row, str):
             if self.metadata(table_id).shape != "indicator":
-                raise DataFileError(f"{table_id}: row {row!r} given as an id, but the table has no "
-                                    "indicator column; use a {column: value} filter")
+                raise DataFileError(
+                    f"{table_id}: row {row!r} given as an id, but the table has no "
+                    "indicator column; use a {column: value} filter"
+                )
             row = {"indicator": row}
         if not isinstance(row, dict):
             raise DataFileError(f"{table_id}: row must be an indicator id or a {{column: value}} filter")
         return [r for r in self.parsed(table_id).raw if all(r.get(k) == str(v) for k, v in row.items())]
 
-    def printed(self, table_id: str, raw: dict[str, str], field: str = "value") -> "Printed":
+    def printed(self, table_id: str, raw: dict[str, str], field: str = "value") -> Printed:
         """The :class:`Printed` value of one printed row (from :meth:`rows`) and column."""
         meta = self.metadata(table_id)
         fdef = next((f for f in meta.fields if f["name"] == field), None)
         if fdef is None or fdef.get("type") not in ("integer", "number"):
-            raise DataFileError(f"{table_id}: {field!r} is not a numeric column; "
-                                f"numeric columns: {', '.join(meta.value_fields)}")
+            raise DataFileError(
+                f"{table_id}: {field!r} is not a numeric column; numeric columns: {', '.join(meta.value_fields)}"
+            )
         unit = fdef.get("unit")
         unit = raw[unit["field"]] if isinstance(unit, dict) else (unit or "")
         if meta.shape == "indicator":
@@ -395,10 +427,19 @@ class Package:
             en = next((raw[n] for n in meta.label_fields if n.endswith("_en")), "")
             zh = next((raw[n] for n in meta.label_fields if n.endswith("_zh")), "")
         qualifier = raw.get("qualifier", raw.get(f"{field}_qualifier", "")) or ""
-        return Printed(text=raw[field], unit=unit, qualifier=qualifier, period=raw.get("period", meta.period),
-                       label_en=en, label_zh=zh, table=table_id, key=key, field=field)
+        return Printed(
+            text=raw[field],
+            unit=unit,
+            qualifier=qualifier,
+            period=raw.get("period", meta.period),
+            label_en=en,
+            label_zh=zh,
+            table=table_id,
+            key=key,
+            field=field,
+        )
 
-    def value(self, table_id: str, row: str | dict, field: str = "value") -> "Printed":
+    def value(self, table_id: str, row: str | dict, field: str = "value") -> Printed:
         """One printed value, for quoting in text.
 
         Parameters
@@ -418,7 +459,7 @@ class Package:
             raise DataFileError(f"{table_id}: row {row!r} matches {len(hits)} rows, expected 1")
         return self.printed(table_id, hits[0], field)
 
-    def tables(self) -> "pd.DataFrame":
+    def tables(self) -> pd.DataFrame:
         """Catalog of every table: id, titles, topic, section, period, units, rows."""
         import pandas as pd
 
@@ -430,9 +471,19 @@ class Package:
                 units_text = ", ".join(unit_list)
             else:
                 units_text = "; ".join(f"{k}: {v}" for k, v in m.units.items())
-            rows.append({"id": tid, "title": m.title, "title_zh": m.title_zh, "topic": m.topic,
-                         "section": m.section, "period": m.period, "units": units_text,
-                         "rows": len(self.parsed(tid).typed), "notes": len(m.notes)})
+            rows.append(
+                {
+                    "id": tid,
+                    "title": m.title,
+                    "title_zh": m.title_zh,
+                    "topic": m.topic,
+                    "section": m.section,
+                    "period": m.period,
+                    "units": units_text,
+                    "rows": len(self.parsed(tid).typed),
+                    "notes": len(m.notes),
+                }
+            )
         return pd.DataFrame(rows)
 
 

@@ -5,6 +5,7 @@ In a clone or an editable install they are read from the repository's top-level
 ``data/`` folder. ``SHDATA_DATA_DIR`` overrides both, which is how tests point
 shdata at a temporary copy.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,9 @@ def default_data_dir() -> Path:
         if Path(env).exists() and not Path(env).is_dir():
             from .errors import DescriptorError
 
-            raise DescriptorError(f"SHDATA_DATA_DIR={env} is not a folder; point it at the folder holding "
-                                  f"{DESCRIPTOR}, or unset it")
+            raise DescriptorError(
+                f"SHDATA_DATA_DIR={env} is not a folder; point it at the folder holding {DESCRIPTOR}, or unset it"
+            )
         return Path(env)
     here = Path(__file__).resolve().parent
     packaged = here / "data"

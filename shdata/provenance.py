@@ -24,6 +24,7 @@ value cell, keyed by table, row and column::
 Nothing here is imported by ``import shdata``; the provenance file is read only
 when a trace or the trace check is asked for.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,20 @@ PROVENANCE_KEY = "shdata:provenance"
 SOURCE_KEY = "shdata:source-text"
 RULES = ("numeral", "unchanged", "list-position")
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _LIST_SPLIT = re.compile(r"、|，|,|和|及")
 
@@ -97,6 +110,7 @@ class Trace:
 
 # -- reading ---------------------------------------------------------------------------------
 
+
 def _entry_key(e: dict) -> tuple[str, str, str]:
     return (e["table"], e["row"], e["column"])
 
@@ -105,8 +119,9 @@ def provenance_path(pkg: Package) -> Path:
     """The provenance file declared by the descriptor."""
     spec = pkg.descriptor.get(PROVENANCE_KEY)
     if not isinstance(spec, dict) or not spec.get("path"):
-        raise DescriptorError(f"{pkg.descriptor_path}: no {PROVENANCE_KEY!r} entry; "
-                              "run tools/provenance.py to create the provenance file")
+        raise DescriptorError(
+            f"{pkg.descriptor_path}: no {PROVENANCE_KEY!r} entry; run tools/provenance.py to create the provenance file"
+        )
     return pkg.data_dir / spec["path"]
 
 
@@ -122,8 +137,10 @@ def load_provenance(pkg: Package) -> dict[tuple[str, str, str], dict]:
         raise DataFileError(f"provenance file not found: {path}") from None
     want = (pkg.descriptor[PROVENANCE_KEY].get("hash") or "").removeprefix("sha256:")
     if pkg.verify_hashes and want and hashlib.sha256(data).hexdigest() != want:
-        raise DataFileError(f"{path.name}: content differs from the sha256 recorded in the descriptor; "
-                            "if the edit is intended, run `shdata rehash`")
+        raise DataFileError(
+            f"{path.name}: content differs from the sha256 recorded in the descriptor; "
+            "if the edit is intended, run `shdata rehash`"
+        )
     entries = json.loads(data.decode("utf-8"))["entries"]
     out: dict[tuple[str, str, str], dict] = {}
     for e in entries:
@@ -149,8 +166,10 @@ def source_text(pkg: Package) -> str | None:
     data = path.read_bytes()
     want = (spec.get("hash") or "").removeprefix("sha256:")
     if want and hashlib.sha256(data).hexdigest() != want:
-        raise DataFileError(f"{spec['path']}: the report text differs from the sha256 recorded in the "
-                            "descriptor; restore it (it is the project's raw input)")
+        raise DataFileError(
+            f"{spec['path']}: the report text differs from the sha256 recorded in the "
+            "descriptor; restore it (it is the project's raw input)"
+        )
     return data.decode("utf-8")
 
 
@@ -172,6 +191,7 @@ def value_cells(pkg: Package, table_id: str):
 
 # -- the public trace ------------------------------------------------------------------------
 
+
 def _find_row(pkg: Package, table_id: str, row: str) -> tuple[str, dict[str, str]]:
     meta = pkg.metadata(table_id)
     raws = pkg.parsed(table_id).raw
@@ -185,8 +205,10 @@ def _find_row(pkg: Package, table_id: str, row: str) -> tuple[str, dict[str, str
     from .errors import did_you_mean
 
     keys = [row_key(meta, r) for r in raws]
-    raise TraceError(f"{table_id}: no row {row!r}{did_you_mean(row, keys)}; rows: {', '.join(keys[:8])}"
-                     + (" ..." if len(keys) > 8 else ""))
+    raise TraceError(
+        f"{table_id}: no row {row!r}{did_you_mean(row, keys)}; rows: {', '.join(keys[:8])}"
+        + (" ..." if len(keys) > 8 else "")
+    )
 
 
 def trace(pkg: Package, table_id: str, row: str, column: str = "value") -> Trace:
@@ -208,8 +230,7 @@ def trace(pkg: Package, table_id: str, row: str, column: str = "value") -> Trace
     meta = pkg.metadata(table_id)
     key, raw = _find_row(pkg, table_id, row)
     if column not in meta.value_fields:
-        raise TraceError(f"{table_id}: {column!r} is not a value column; value columns: "
-                         f"{', '.join(meta.value_fields)}")
+        raise TraceError(f"{table_id}: {column!r} is not a value column; value columns: {', '.join(meta.value_fields)}")
     if raw.get(column, "") == "":
         raise TraceError(f"{table_id}/{key}: {column} is empty (not printed), so it has no quote")
     entry = load_provenance(pkg).get((table_id, key, column))
@@ -219,9 +240,19 @@ def trace(pkg: Package, table_id: str, row: str, column: str = "value") -> Trace
 
 
 def _to_trace(meta: Any, key: str, column: str, value: str, e: dict) -> Trace:
-    return Trace(table=meta.id, row=key, column=column, value=value, section=meta.section,
-                 quote=e["quote"], sentence=e["sentence"], offset=int(e["offset"]),
-                 words=e.get("words", ""), rule=e.get("rule", ""), position=e.get("position"))
+    return Trace(
+        table=meta.id,
+        row=key,
+        column=column,
+        value=value,
+        section=meta.section,
+        quote=e["quote"],
+        sentence=e["sentence"],
+        offset=int(e["offset"]),
+        words=e.get("words", ""),
+        rule=e.get("rule", ""),
+        position=e.get("position"),
+    )
 
 
 def table_traces(pkg: Package, table_id: str) -> list[Trace]:
@@ -242,8 +273,17 @@ def figure_quotes(pkg: Package, sources: list[str]) -> list[dict[str, Any]]:
     out = []
     for tid in sources:
         for t in table_traces(pkg, tid):
-            out.append({"table": t.table, "row": t.row, "column": t.column, "value": t.value,
-                        "section": t.section, "quote": t.quote, "offset": t.offset})
+            out.append(
+                {
+                    "table": t.table,
+                    "row": t.row,
+                    "column": t.column,
+                    "value": t.value,
+                    "section": t.section,
+                    "quote": t.quote,
+                    "offset": t.offset,
+                }
+            )
     return out
 
 
@@ -253,6 +293,7 @@ def _plain(label: str) -> str:
 
 
 # -- the check -------------------------------------------------------------------------------
+
 
 def cn_numbers(words: str) -> set[int]:
     """Numbers a run of Chinese numerals in ``words`` spells (两年 → 2, 四金三银 → 4, 3, 近百 → 100)."""
@@ -282,8 +323,7 @@ def _digits_pattern(value: str) -> re.Pattern:
     return re.compile(rf"(?<![\d.]){sign}{body}(?![\d]|\.\d)")
 
 
-def check_entry(meta: Any, key: str, column: str, raw: dict[str, str], e: dict | None,
-                text: str | None) -> str | None:
+def check_entry(meta: Any, key: str, column: str, raw: dict[str, str], e: dict | None, text: str | None) -> str | None:
     """Return a one-line failure for one value cell, or ``None`` when its provenance holds."""
     where = f"{meta.id}/{key}/{column}"
     if e is None:
@@ -295,10 +335,10 @@ def check_entry(meta: Any, key: str, column: str, raw: dict[str, str], e: dict |
         return f"{where}: quote {q} is not part of its recorded sentence"
     if text is not None:
         off = int(e.get("offset", -1))
-        if text[off:off + len(quote)] != quote:
+        if text[off : off + len(quote)] != quote:
             return f"{where}: quote {q} does not occur at offset {off} of the report text"
         soff = int(e.get("sentence_offset", -1))
-        if text[soff:soff + len(sentence)] != sentence or not soff <= off <= soff + len(sentence):
+        if text[soff : soff + len(sentence)] != sentence or not soff <= off <= soff + len(sentence):
             return f"{where}: the sentence of quote {q} does not occur at offset {soff} of the report text"
     value = raw[column]
     rule = e.get("rule", "")
@@ -331,8 +371,9 @@ def check_entry(meta: Any, key: str, column: str, raw: dict[str, str], e: dict |
     missing = [k for k in keywords if k not in context]
     if not keywords or missing:
         return f"{where}: label words {missing or '(none recorded)'} not in quote {q} or its sentence"
-    labels = [_plain(raw.get(n, "")) for n in meta.label_fields if n.endswith("_zh")] or \
-             [raw.get(n, "") for n in meta.label_fields]
+    labels = [_plain(raw.get(n, "")) for n in meta.label_fields if n.endswith("_zh")] or [
+        raw.get(n, "") for n in meta.label_fields
+    ]
     if not any(_plain(k) in lab or lab in _plain(k) for k in keywords for lab in labels if lab):
         return f"{where}: no label word of quote {q} is part of the row label {labels[0] if labels else ''!r}"
     return None

@@ -6,6 +6,7 @@ has passed the linter, and then writes each file atomically. The notebook
 preview is a downsampled copy of the full-resolution PNG rather than a second
 rendering.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,13 +39,23 @@ class Metadata:
         when = self.when
         extra = file_metadata(fmt, self.headline, self.alt)
         if fmt == "pdf":
-            return {"Title": self.title, "Subject": self.caption, "Keywords": self.provenance,
-                    "Creator": f"shdata {__version__}", "CreationDate": when, "ModDate": when, **extra}
+            return {
+                "Title": self.title,
+                "Subject": self.caption,
+                "Keywords": self.provenance,
+                "Creator": f"shdata {__version__}",
+                "CreationDate": when,
+                "ModDate": when,
+                **extra,
+            }
         if fmt == "svg":
-            return {"Title": self.title, "Description": f"{self.caption}\n{self.provenance}",
-                    "Date": when.isoformat() if when else None, "Creator": f"shdata {__version__}"}
-        return {"Title": self.title, "Description": self.caption, "Software": None, "Source": self.provenance,
-                **extra}
+            return {
+                "Title": self.title,
+                "Description": f"{self.caption}\n{self.provenance}",
+                "Date": when.isoformat() if when else None,
+                "Creator": f"shdata {__version__}",
+            }
+        return {"Title": self.title, "Description": self.caption, "Software": None, "Source": self.provenance, **extra}
 
 
 @lru_cache(maxsize=16)
@@ -70,8 +81,7 @@ def _lean_font(path: str, face_index: int) -> bytes:
     if cmap is not None:
         best = cmap.getBestCmap()
         if best and max(best) <= 0xFFFF:
-            cmap.tables = [t for t in cmap.tables if (t.platformID, t.platEncID, t.format) == (3, 1, 4)] \
-                or cmap.tables
+            cmap.tables = [t for t in cmap.tables if (t.platformID, t.platEncID, t.format) == (3, 1, 4)] or cmap.tables
     buf = io.BytesIO()
     font.save(buf, reorderTables=False)
     return buf.getvalue()
@@ -87,12 +97,31 @@ def _glyphs_subset(fontfile, glyphs):
     from matplotlib.backends import _backend_pdf_ps as pdfps
 
     options = subset.Options(glyph_names=True, recommended_glyphs=True)
-    options.drop_tables += ["FFTM", "PfEd", "BDF", "meta", "MERG", "TSIV", "Zapf", "bdat", "bloc", "cidg",
-                            "fdsc", "feat", "fmtx", "fond", "just", "kerx", "ltag", "morx", "trak", "xref",
-                            *_PDF_UNUSED_TABLES]
+    options.drop_tables += [
+        "FFTM",
+        "PfEd",
+        "BDF",
+        "meta",
+        "MERG",
+        "TSIV",
+        "Zapf",
+        "bdat",
+        "bloc",
+        "cidg",
+        "fdsc",
+        "feat",
+        "fmtx",
+        "fond",
+        "just",
+        "kerx",
+        "ltag",
+        "morx",
+        "trak",
+        "xref",
+        *_PDF_UNUSED_TABLES,
+    ]
     options.layout_features = []
-    font = subset.load_font(io.BytesIO(_lean_font(str(fontfile), getattr(fontfile, "face_index", 0) or 0)),
-                            options)
+    font = subset.load_font(io.BytesIO(_lean_font(str(fontfile), getattr(fontfile, "face_index", 0) or 0)), options)
     subsetter = subset.Subsetter(options=options)
     subsetter.populate(gids=glyphs)
     subsetter.subset(font)
@@ -175,7 +204,7 @@ def round_layout(fig, digits: int = LAYOUT_DIGITS) -> None:
         for which in ("original", "active"):
             x0, y0, x1, y1 = (round(float(v), digits) for v in ax.get_position(original=which == "original").extents)
             ax.set_position(Bbox([[x0, y0], [x1, y1]]), which=which)
-        ax.set_in_layout(in_layout)   # set_position takes an axes out of the layout; keep the author's choice
+        ax.set_in_layout(in_layout)  # set_position takes an axes out of the layout; keep the author's choice
     for t in (*fig.texts, *(getattr(fig, n, None) for n in ("_suptitle", "_supxlabel", "_supylabel"))):
         if t is not None and t.get_transform() == fig.transFigure:
             x, y = t.get_position()
@@ -188,7 +217,7 @@ def render(fig, fmt: str, meta: Metadata, dpi: int) -> bytes:
 
     buf = io.BytesIO()
     kw = {"dpi": dpi} if fmt == "png" else {}
-    with quiet_custom_pdf_keys(), (_lean_pdf_subsetting() if fmt == "pdf" else contextlib.nullcontext()):
+    with quiet_custom_pdf_keys(), _lean_pdf_subsetting() if fmt == "pdf" else contextlib.nullcontext():
         fig.savefig(buf, format=fmt, metadata=meta.for_format(fmt), **kw)
     data = buf.getvalue()
     if fmt == "svg":

@@ -12,6 +12,7 @@ enforced: counts and amounts (``level``) are non-negative, shares lie in
 0–100, ranks are whole numbers from 1. Measure tables declare the kind per
 field (``"shdata:kind"``); indicator tables per row (column ``kind``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,7 @@ from typing import Any
 from .errors import DataFileError
 
 KINDS = ("level", "share", "growth", "rank", "change", "rank_change", "ratio")
-INDICATOR_COLUMNS = ("indicator", "indicator_zh", "indicator_en", "value", "unit", "kind",
-                     "qualifier", "period")
+INDICATOR_COLUMNS = ("indicator", "indicator_zh", "indicator_en", "value", "unit", "kind", "qualifier", "period")
 
 _INT_RE = re.compile(r"[+-]?\d+")
 _NUM_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
@@ -118,15 +118,14 @@ def validate_csv(path: Path, schema: dict[str, Any], label: str | None = None) -
         raise DataFileError(f"{label}: malformed CSV header ({exc})") from None
     if header != names:
         raise DataFileError(
-            f"{label}: header {','.join(header)!r} does not match the schema's fields "
-            f"{','.join(names)!r}")
+            f"{label}: header {','.join(header)!r} does not match the schema's fields {','.join(names)!r}"
+        )
 
     by_name = {f["name"]: f for f in fields}
     is_indicator = all(c in by_name for c in ("indicator", "value", "unit", "kind"))
     raw_rows: list[dict[str, str]] = []
     typed_rows: list[dict[str, Any]] = []
-    seen: dict[str, dict[Any, int]] = {n: {} for n in names
-                                       if by_name[n].get("constraints", {}).get("unique")}
+    seen: dict[str, dict[Any, int]] = {n: {} for n in names if by_name[n].get("constraints", {}).get("unique")}
     pkey = schema.get("primaryKey") or []
     if isinstance(pkey, str):
         pkey = [pkey]
@@ -138,9 +137,9 @@ def validate_csv(path: Path, schema: dict[str, Any], label: str | None = None) -
                 raise DataFileError(f"{label}, row {rowno}: empty line")
             if len(cells) != len(names):
                 raise DataFileError(
-                    f"{label}, row {rowno}: {len(cells)} cells, expected {len(names)} "
-                    f"({','.join(names)})")
-            raw = dict(zip(names, cells))
+                    f"{label}, row {rowno}: {len(cells)} cells, expected {len(names)} ({','.join(names)})"
+                )
+            raw = dict(zip(names, cells, strict=True))
             typed: dict[str, Any] = {}
             for name, cell in raw.items():
                 field = by_name[name]
@@ -172,22 +171,24 @@ def validate_csv(path: Path, schema: dict[str, Any], label: str | None = None) -
                 if name in seen:
                     if value in seen[name]:
                         raise DataFileError(
-                            f"{where}: value {cell!r} repeats row {seen[name][value]}; it must be unique")
+                            f"{where}: value {cell!r} repeats row {seen[name][value]}; it must be unique"
+                        )
                     seen[name][value] = rowno
                 typed[name] = value
             if is_indicator:
                 kind = typed.get("kind")
                 if kind not in KINDS:
                     raise DataFileError(
-                        f"{label}, row {rowno}, column 'kind': {kind!r} is not one of: {', '.join(KINDS)}")
+                        f"{label}, row {rowno}, column 'kind': {kind!r} is not one of: {', '.join(KINDS)}"
+                    )
                 problem = _kind_problem(kind, typed.get("value"))
                 if problem:
                     raise DataFileError(f"{label}, row {rowno}, column 'value': value {raw['value']} {problem}")
             if pkey:
                 key = tuple(typed.get(k) for k in pkey)
                 if key in seen_keys:
-                    raise DataFileError(
-                        f"{label}, row {rowno}: primary key {dict(zip(pkey, key))} repeats row {seen_keys[key]}")
+                    shown = dict(zip(pkey, key, strict=True))
+                    raise DataFileError(f"{label}, row {rowno}: primary key {shown} repeats row {seen_keys[key]}")
                 seen_keys[key] = rowno
             raw_rows.append(raw)
             typed_rows.append(typed)
@@ -198,6 +199,5 @@ def validate_csv(path: Path, schema: dict[str, Any], label: str | None = None) -
         ids = {r["indicator"] for r in typed_rows}
         for rowno, r in enumerate(typed_rows, start=2):
             if r.get("of") and r["of"] not in ids:
-                raise DataFileError(
-                    f"{label}, row {rowno}, column 'of': {r['of']!r} is not an indicator of this table")
+                raise DataFileError(f"{label}, row {rowno}, column 'of': {r['of']!r} is not an indicator of this table")
     return ParsedTable(tuple(header), tuple(raw_rows), tuple(typed_rows))

@@ -33,20 +33,28 @@ injected-parameters cell is shown as a user passes the parameters (the build's
 staging folder is replaced by the default ``output_dir``), and the project's
 absolute path is removed from every rendering.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-import shutil
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from . import __version__
 from ._io import atomic_path, write_json
 from .errors import ShdataError
+
+if TYPE_CHECKING:  # annotations only: importing these at import time is what the lazy properties avoid
+    import jinja2
+
+    from .checks import CheckResult
+    from .package import Package
 
 LANGS = ("en", "zh")
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}
@@ -69,16 +77,16 @@ class SiteError(ShdataError):
 class Output:
     """One file of the site: where it goes, what it is made from, how to make it."""
 
-    path: str                      # relative to the site folder, posix
-    inputs: list[Any]              # what the fingerprint covers (JSON-serialisable)
+    path: str  # relative to the site folder, posix
+    inputs: list[Any]  # what the fingerprint covers (JSON-serialisable)
     make: Callable[[], bytes]
 
 
 @dataclass
 class SiteResult:
     folder: Path
-    written: list[str] = field(default_factory=list)   # rendered, and different from the file in place
-    rendered: int = 0                                   # outputs whose inputs changed (or missing files)
+    written: list[str] = field(default_factory=list)  # rendered, and different from the file in place
+    rendered: int = 0  # outputs whose inputs changed (or missing files)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     failed: list[str] = field(default_factory=list)
@@ -116,11 +124,12 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 # -- inputs -------------------------------------------------------------------------
 
+
 @dataclass
 class Figure:
     id: str
-    records: dict[str, dict]            # lang -> sidecar record
-    sidecar_sha: dict[str, str]         # lang -> sha256 of the sidecar bytes
+    records: dict[str, dict]  # lang -> sidecar record
+    sidecar_sha: dict[str, str]  # lang -> sha256 of the sidecar bytes
 
     def rec(self, lang: str) -> dict:
         return self.records.get(lang) or next(iter(self.records.values()))
@@ -165,12 +174,18 @@ def _variants(figures_dir: Path, rec: dict) -> list[dict]:
                 found["default"].update(paths)
             elif paths:
                 found[name] = paths
-    standalone = {f: f"{lang}/standalone/{rec['id']}.{f}" for f in DOWNLOAD_FORMATS
-                  if (figures_dir / lang / "standalone" / f"{rec['id']}.{f}").is_file()}
+    standalone = {
+        f: f"{lang}/standalone/{rec['id']}.{f}"
+        for f in DOWNLOAD_FORMATS
+        if (figures_dir / lang / "standalone" / f"{rec['id']}.{f}").is_file()
+    }
     if standalone:
         found.setdefault("standalone", {}).update(standalone)
-    return [{"name": n, "files": {f: p for f, p in sorted(v.items(), key=lambda kv: DOWNLOAD_FORMATS.index(kv[0]))}}
-            for n, v in sorted(found.items(), key=lambda kv: (kv[0] != "default", kv[0])) if v]
+    return [
+        {"name": n, "files": {f: p for f, p in sorted(v.items(), key=lambda kv: DOWNLOAD_FORMATS.index(kv[0]))}}
+        for n, v in sorted(found.items(), key=lambda kv: (kv[0] != "default", kv[0]))
+        if v
+    ]
 
 
 def _check_tables(check: Any) -> set[str]:
@@ -190,6 +205,7 @@ def _check_tables(check: Any) -> set[str]:
 
 # -- rendering helpers --------------------------------------------------------------
 
+
 class _Renderer:
     """Jinja2 environment, UI strings and lazily computed shared results."""
 
@@ -197,17 +213,24 @@ class _Renderer:
         self.project = project
         self.figures = figures
         self.descriptor = descriptor
-        self._env = self._strings = self._pkg = self._checks = self._exporter = None
+        self._env: jinja2.Environment | None = None
+        self._strings: dict | None = None
+        self._pkg: Package | None = None
+        self._checks: list[CheckResult] | None = None
+        self._exporter: Any = None  # nbconvert.HTMLExporter (nbconvert ships no types)
 
     # Everything below is made on first use: a build with nothing to render imports none of it.
     @property
-    def env(self):
+    def env(self) -> jinja2.Environment:
         if self._env is None:
             import jinja2
 
-            self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                                           autoescape=True, keep_trailing_newline=True,
-                                           undefined=jinja2.StrictUndefined)
+            self._env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                autoescape=True,
+                keep_trailing_newline=True,
+                undefined=jinja2.StrictUndefined,
+            )
         return self._env
 
     @property
@@ -221,15 +244,16 @@ class _Renderer:
         if self._exporter is None:
             from nbconvert import HTMLExporter
 
-            self._exporter = HTMLExporter(template_name="shdata_lab",
-                                          extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
+            self._exporter = HTMLExporter(
+                template_name="shdata_lab", extra_template_basedirs=[str(TEMPLATES / "nbconvert")]
+            )
         return self._exporter
 
     def s(self, lang: str) -> dict[str, str]:
         return {k: v[lang] for k, v in self.strings.items()}
 
     @property
-    def pkg(self):
+    def pkg(self) -> Package:
         if self._pkg is None:
             from .package import Package
 
@@ -237,7 +261,7 @@ class _Renderer:
         return self._pkg
 
     @property
-    def checks(self) -> list:
+    def checks(self) -> list[CheckResult]:
         if self._checks is None:
             from .checks import run_checks
 
@@ -251,8 +275,16 @@ class _Renderer:
         root = _root(path)
         other = "zh" if lang == "en" else "en"
         html = self.env.get_template(template).render(
-            s=self.s(lang), lang=lang, html_lang=HTML_LANG[lang], other_html_lang=HTML_LANG[other],
-            root=root, home=_home(path, lang), other_href=root + other_path, version=__version__, **ctx)
+            s=self.s(lang),
+            lang=lang,
+            html_lang=HTML_LANG[lang],
+            other_html_lang=HTML_LANG[other],
+            root=root,
+            home=_home(path, lang),
+            other_href=root + other_path,
+            version=__version__,
+            **ctx,
+        )
         return html.encode("utf-8")
 
 
@@ -273,7 +305,8 @@ def _site_path(lang: str, rel: str) -> str:
 def _markdown(text: str) -> str:
     import mistune
 
-    return mistune.html(text or "")
+    # the default renderer returns HTML text; the declared type also covers the AST renderer's list
+    return cast(str, mistune.html(text or ""))
 
 
 def _topic(r: _Renderer, fig: Figure) -> str:
@@ -295,6 +328,7 @@ def _alt(rec: dict) -> str:
 
 # -- the build ----------------------------------------------------------------------
 
+
 def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
     """Every output of the site with its inputs (cheap: reads sidecars and the descriptor)."""
     figures_dir = Path(project.figures)
@@ -315,45 +349,59 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
     # Static assets, and the bundled CJK font with its licence.
     for name in ("site.css", "site.js"):
         src = TEMPLATES / "static" / name
-        add(f"assets/{name}", [], lambda src=src: src.read_bytes())
+        add(f"assets/{name}", [], src.read_bytes)
     for name in WEB_FONTS:
         src = FONTS / name
-        add(f"assets/fonts/{name}", [src.stat().st_size, src.stat().st_mtime_ns], lambda src=src: src.read_bytes())
+        add(f"assets/fonts/{name}", [src.stat().st_size, src.stat().st_mtime_ns], src.read_bytes)
 
     # Tables: CSV copies (checked against their recorded hash) and the descriptor.
-    for tid, res in resources.items():
+    for res in resources.values():
         src = Path(project.data_dir) / res["path"]
-        add(f"data/{res['path']}", [res.get("hash")], lambda src=src, res=res: _verified(src, res.get("hash")))
+        add(f"data/{res['path']}", [res.get("hash")], partial(_verified, src, res.get("hash")))
     add("data/datapackage.json", [_sha(desc_path.read_bytes())], lambda: desc_path.read_bytes())
 
     # Figure files: every variant's files, the data CSV, a thumbnail.
     fig_files: dict[tuple[str, str], dict] = {}
     for fid, fig in figures.items():
         for lang, rec in sorted(fig.records.items()):
-            info = {"variants": _variants(figures_dir, rec), "csv": None, "png": None}
+            info: dict[str, Any] = {"variants": _variants(figures_dir, rec), "csv": None, "png": None}
             for v in info["variants"]:
                 for fmt, rel in v["files"].items():
                     src = figures_dir / rel
                     if not src.is_file():
                         raise SiteError(f"{src}: listed in {lang}/{fid}.json but missing; run `shdata build`")
-                    add(f"files/{rel}", [fig.sidecar_sha[lang], rel], lambda src=src: src.read_bytes())
+                    add(f"files/{rel}", [fig.sidecar_sha[lang], rel], src.read_bytes)
                     if fmt == "png" and v["name"] == "default":
                         info["png"] = rel
             csv = rec.get("files", {}).get("csv")
             if csv and (figures_dir / csv["path"]).is_file():
                 src = figures_dir / csv["path"]
-                add(f"files/{csv['path']}", [csv["sha256"]], lambda src=src: src.read_bytes())
+                add(f"files/{csv['path']}", [csv["sha256"]], src.read_bytes)
                 info["csv"] = csv["path"]
             if info["png"]:
                 src = figures_dir / info["png"]
-                add(f"files/{lang}/thumbs/{fid}.png", [fig.sidecar_sha[lang], THUMB_WIDTH],
-                    lambda src=src: _thumbnail(src))
+                add(
+                    f"files/{lang}/thumbs/{fid}.png",
+                    [fig.sidecar_sha[lang], THUMB_WIDTH],
+                    partial(_thumbnail, src),
+                )
             fig_files[(fid, lang)] = info
 
     notebooks_built = {p.stem: p for p in sorted((Path(project.build) / "notebooks").glob("*.ipynb"))}
 
     def nb_page(name: str, lang: str) -> str | None:
         return f"notebooks/{name}.html" if f"{name}-{lang}" in notebooks_built else None
+
+    def figure_page(fid: str, lang: str, other: str) -> bytes:
+        return _figure_page(
+            r,
+            figures_dir,
+            figures[fid],
+            lang,
+            fig_files[(fid, lang)],
+            nb_page(figures[fid].rec(lang).get("notebook", ""), lang),
+            _site_path(other, f"figures/{fid}.html"),
+        )
 
     # Figure pages.
     table_figs: dict[str, list[str]] = {}
@@ -366,21 +414,38 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
             rec = fig.records[lang]
             path = _site_path(lang, f"figures/{fid}.html")
             other = "zh" if lang == "en" else "en"
-            inputs = [sorted(fig.sidecar_sha.items()), fig_files[(fid, lang)],
-                      [(t, resources.get(t, {}).get("title"), resources.get(t, {}).get("title_zh"),
-                        resources.get(t, {}).get("section")) for t in fig.sources],
-                      nb_page(rec.get("notebook", ""), lang)]
-            add(path, inputs, lambda fid=fid, lang=lang, other=other: _figure_page(
-                r, figures_dir, figures[fid], lang, fig_files[(fid, lang)], nb_page(figures[fid].rec(lang).get("notebook", ""), lang),
-                _site_path(other, f"figures/{fid}.html")))
+            inputs: list[Any] = [
+                sorted(fig.sidecar_sha.items()),
+                fig_files[(fid, lang)],
+                [
+                    (
+                        t,
+                        resources.get(t, {}).get("title"),
+                        resources.get(t, {}).get("title_zh"),
+                        resources.get(t, {}).get("section"),
+                    )
+                    for t in fig.sources
+                ],
+                nb_page(rec.get("notebook", ""), lang),
+            ]
+            add(
+                path,
+                inputs,
+                partial(figure_page, fid, lang, other),
+            )
 
     # Galleries.
-    gallery_inputs = [sorted((fid, sorted(f.sidecar_sha.items())) for fid, f in figures.items()),
-                      sorted((k[0], k[1], v["png"]) for k, v in fig_files.items())]
+    gallery_inputs = [
+        sorted((fid, sorted(f.sidecar_sha.items())) for fid, f in figures.items()),
+        sorted((k[0], k[1], v["png"]) for k, v in fig_files.items()),
+    ]
     for lang in LANGS:
         other = "zh" if lang == "en" else "en"
-        add(_site_path(lang, "index.html"), gallery_inputs,
-            lambda lang=lang, other=other: _gallery(r, lang, fig_files, _site_path(other, "index.html")))
+        add(
+            _site_path(lang, "index.html"),
+            gallery_inputs,
+            partial(_gallery, r, lang, fig_files, _site_path(other, "index.html")),
+        )
 
     # Table pages: a table's page depends on its own entry, on the tables its
     # checks share, and on the figures that draw on it.
@@ -391,20 +456,31 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
             for t in involved:
                 related.setdefault(t, {t}).update(involved)
     for tid in resources:
-        figs = sorted((fid, sorted((l, figures[fid].rec(l)["title"]) for l in figures[fid].records))
-                      for fid in table_figs.get(tid, []))
+        figs = sorted(
+            (fid, sorted((lang, figures[fid].rec(lang)["title"]) for lang in figures[fid].records))
+            for fid in table_figs.get(tid, [])
+        )
         inputs = [[resources[t] for t in sorted(related[tid]) if t in resources], figs]
         for lang in LANGS:
             other = "zh" if lang == "en" else "en"
-            add(_site_path(lang, f"tables/{tid}.html"), inputs,
-                lambda tid=tid, lang=lang, other=other: _table_page(
-                    r, tid, lang, table_figs.get(tid, []), _site_path(other, f"tables/{tid}.html")))
-    index_inputs = [[(t, res.get("title"), res.get("title_zh"), res.get("topic"), res.get("section"))
-                     for t, res in resources.items()]]
+            add(
+                _site_path(lang, f"tables/{tid}.html"),
+                inputs,
+                partial(_table_page, r, tid, lang, table_figs.get(tid, []), _site_path(other, f"tables/{tid}.html")),
+            )
+    index_inputs = [
+        [
+            (t, res.get("title"), res.get("title_zh"), res.get("topic"), res.get("section"))
+            for t, res in resources.items()
+        ]
+    ]
     for lang in LANGS:
         other = "zh" if lang == "en" else "en"
-        add(_site_path(lang, "tables/index.html"), index_inputs,
-            lambda lang=lang, other=other: _tables_index(r, lang, _site_path(other, "tables/index.html")))
+        add(
+            _site_path(lang, "tables/index.html"),
+            index_inputs,
+            partial(_tables_index, r, lang, _site_path(other, "tables/index.html")),
+        )
 
     # Notebook renderings.
     for key, src in notebooks_built.items():
@@ -412,17 +488,21 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
         if lang not in LANGS:
             continue
         other = "zh" if lang == "en" else "en"
-        add(_site_path(lang, f"notebooks/{name}.html"), [_file_sha(src), str(project.root)],
-            lambda src=src, name=name, lang=lang, other=other: _notebook_page(
-                r, src, name, lang, _site_path(other, f"notebooks/{name}.html")))
+        add(
+            _site_path(lang, f"notebooks/{name}.html"),
+            [_file_sha(src), str(project.root)],
+            partial(_notebook_page, r, src, name, lang, _site_path(other, f"notebooks/{name}.html")),
+        )
     return outputs, r
 
 
 def _verified(src: Path, recorded: str | None) -> bytes:
     data = src.read_bytes()
     if recorded and recorded.removeprefix("sha256:") != _sha(data):
-        raise SiteError(f"{src.name}: content differs from the sha256 recorded in datapackage.json; "
-                        "if the edit is intended, run `shdata rehash`")
+        raise SiteError(
+            f"{src.name}: content differs from the sha256 recorded in datapackage.json; "
+            "if the edit is intended, run `shdata rehash`"
+        )
     return data
 
 
@@ -430,8 +510,9 @@ def _fingerprint(o: Output) -> str:
     return _sha(json.dumps(o.inputs, sort_keys=True, ensure_ascii=False, default=str).encode())
 
 
-def build_site(project, out: Path | None = None, echo: Callable[[str], None] | None = None,
-               force: bool = False) -> SiteResult:
+def build_site(
+    project, out: Path | None = None, echo: Callable[[str], None] | None = None, force: bool = False
+) -> SiteResult:
     """Build (or bring up to date) the static site.
 
     Parameters
@@ -501,8 +582,10 @@ def build_site(project, out: Path | None = None, echo: Callable[[str], None] | N
         write_json(state_path, new)
     result.failed = errors
     if errors:
-        raise SiteError(f"{len(errors)} site page(s) failed, previous versions kept: {errors[0]}"
-                        + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        raise SiteError(
+            f"{len(errors)} site page(s) failed, previous versions kept: {errors[0]}"
+            + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+        )
     return result
 
 
@@ -516,14 +599,15 @@ def _prune_empty_dirs(out: Path) -> None:
 
 # -- pages --------------------------------------------------------------------------
 
+
 def _thumbnail(src: Path) -> bytes:
     """A small PNG for the gallery (deterministic: no timestamps, fixed filter)."""
     import io
 
     from PIL import Image
 
-    with Image.open(src) as im:
-        im = im.convert("RGBA") if im.mode not in ("RGB", "RGBA") else im.copy()
+    with Image.open(src) as opened:
+        im = opened.convert("RGBA") if opened.mode not in ("RGB", "RGBA") else opened.copy()
         w, h = im.size
         if w > THUMB_WIDTH:
             im = im.resize((THUMB_WIDTH, round(h * THUMB_WIDTH / w)), Image.Resampling.LANCZOS)
@@ -550,14 +634,18 @@ def _cites(kind: str, ident: str, lang: str, texts: Callable[[str], str]) -> lis
 
 def _manifest_entry(fig: Figure) -> dict:
     """The fields of the figure's manifest entry that `shdata cite` reads, from its sidecars."""
-    entry = {"id": fig.id, "title": {l: rec["title"] for l, rec in fig.records.items()},
-             "sources": fig.rec("en")["provenance"]["sources"]}
+    entry = {
+        "id": fig.id,
+        "title": {lang: rec["title"] for lang, rec in fig.records.items()},
+        "sources": fig.rec("en")["provenance"]["sources"],
+    }
     entry["sections"] = list(dict.fromkeys(s["section"] for s in entry["sources"]))
     return entry
 
 
-def _figure_page(r: _Renderer, figures_dir: Path, fig: Figure, lang: str, files: dict, nb_href: str | None,
-                 other_path: str) -> bytes:
+def _figure_page(
+    r: _Renderer, figures_dir: Path, fig: Figure, lang: str, files: dict, nb_href: str | None, other_path: str
+) -> bytes:
     from .cite import cite_figure
 
     rec = fig.records[lang]
@@ -570,12 +658,20 @@ def _figure_page(r: _Renderer, figures_dir: Path, fig: Figure, lang: str, files:
     variants = []
     for v in files["variants"]:
         label = s.get(f"variant_{v['name']}", v["name"].replace("-", " ").capitalize())
-        variants.append({"label": label, "files": [{"fmt": f, "href": f"{root}files/{p}"} for f, p in v["files"].items()]})
+        variants.append(
+            {"label": label, "files": [{"fmt": f, "href": f"{root}files/{p}"} for f, p in v["files"].items()]}
+        )
     sources = []
     for src in rec["provenance"]["sources"]:
         meta = pkg.metadata(src["table"])
-        sources.append({"id": meta.id, "title": meta.title_zh if lang == "zh" and meta.title_zh else meta.title,
-                        "section": src["section"], "sha256": src["sha256"]})
+        sources.append(
+            {
+                "id": meta.id,
+                "title": meta.title_zh if lang == "zh" and meta.title_zh else meta.title,
+                "section": src["section"],
+                "sha256": src["sha256"],
+            }
+        )
     csv_rows = ""
     if files["csv"]:
         n = (figures_dir / files["csv"]).read_text(encoding="utf-8").count("\n") - 1
@@ -583,20 +679,40 @@ def _figure_page(r: _Renderer, figures_dir: Path, fig: Figure, lang: str, files:
     entry = _manifest_entry(fig)
     src_meta = pkg.source
     ctx = {
-        "id": fig.id, "heading": _heading(rec), "headline": rec.get("headline", ""), "title": rec["title"],
-        "caption": rec.get("caption", ""), "alt": _alt(rec), "derived": rec.get("derived", False),
-        "commentary_html": _markdown(rec.get("commentary", "")), "notes": rec.get("notes", []),
-        "img": f"{root}files/{png}" if png else "", "img_w": img_w, "img_h": img_h,
+        "id": fig.id,
+        "heading": _heading(rec),
+        "headline": rec.get("headline", ""),
+        "title": rec["title"],
+        "caption": rec.get("caption", ""),
+        "alt": _alt(rec),
+        "derived": rec.get("derived", False),
+        "commentary_html": _markdown(rec.get("commentary", "")),
+        "notes": rec.get("notes", []),
+        "img": f"{root}files/{png}" if png else "",
+        "img_w": img_w,
+        "img_h": img_h,
         "srcset": f"{thumb} {min(THUMB_WIDTH, img_w)}w, {root}files/{png} {img_w}w" if png else "",
-        "variants": variants, "csv": f"{root}files/{files['csv']}" if files["csv"] else "", "csv_rows": csv_rows,
-        "sources": sources, "data_sha256": rec["provenance"]["data_sha256"],
-        "version": rec["provenance"].get("shdata_version", ""), "notebook": rec.get("notebook", ""),
+        "variants": variants,
+        "csv": f"{root}files/{files['csv']}" if files["csv"] else "",
+        "csv_rows": csv_rows,
+        "sources": sources,
+        "data_sha256": rec["provenance"]["data_sha256"],
+        "version": rec["provenance"].get("shdata_version", ""),
+        "notebook": rec.get("notebook", ""),
         "notebook_href": f"../{nb_href}" if nb_href else "",
         "topic_label": s.get(f"topic_{_topic(r, fig)}", ""),
     }
     cites = _cites("figure", fig.id, lang, lambda fmt: cite_figure(entry, fmt, lang=lang, source=src_meta))
-    return r.page("figure.html", lang, _site_path(lang, f"figures/{fig.id}.html"), other_path,
-                  page_title=ctx["heading"], section="figures", f=ctx, cites=cites)
+    return r.page(
+        "figure.html",
+        lang,
+        _site_path(lang, f"figures/{fig.id}.html"),
+        other_path,
+        page_title=ctx["heading"],
+        section="figures",
+        f=ctx,
+        cites=cites,
+    )
 
 
 def _gallery(r: _Renderer, lang: str, fig_files: dict, other_path: str) -> bytes:
@@ -613,15 +729,43 @@ def _gallery(r: _Renderer, lang: str, fig_files: dict, other_path: str) -> bytes
             w, h = _png_size(Path(r.project.figures) / info["png"])
             thumb_w, thumb_h = (min(w, THUMB_WIDTH), round(h * min(w, THUMB_WIDTH) / w))
         sections = ", ".join(dict.fromkeys(x["section"] for x in rec["provenance"]["sources"]))
-        search = " ".join([fid, rec["title"], rec.get("headline", ""), rec.get("caption", ""), sections,
-                           s.get(f"topic_{topic}", ""), *fig.sources]).lower()
-        cards.append({"id": fid, "topic": topic, "topic_label": s.get(f"topic_{topic}", ""), "heading": _heading(rec),
-                      "alt": _alt(rec), "thumb": f"{_root(_site_path(lang, 'index.html'))}files/{lang}/thumbs/{fid}.png" if info["png"] else "",
-                      "thumb_w": thumb_w, "thumb_h": thumb_h, "sections": sections, "search": search})
+        search = " ".join(
+            [
+                fid,
+                rec["title"],
+                rec.get("headline", ""),
+                rec.get("caption", ""),
+                sections,
+                s.get(f"topic_{topic}", ""),
+                *fig.sources,
+            ]
+        ).lower()
+        cards.append(
+            {
+                "id": fid,
+                "topic": topic,
+                "topic_label": s.get(f"topic_{topic}", ""),
+                "heading": _heading(rec),
+                "alt": _alt(rec),
+                "thumb": f"{_root(_site_path(lang, 'index.html'))}files/{lang}/thumbs/{fid}.png" if info["png"] else "",
+                "thumb_w": thumb_w,
+                "thumb_h": thumb_h,
+                "sections": sections,
+                "search": search,
+            }
+        )
     present = {c["topic"] for c in cards}
     topics = [{"id": t, "label": s[f"topic_{t}"]} for t in TOPIC_ORDER if t in present]
-    return r.page("index.html", lang, _site_path(lang, "index.html"), other_path,
-                  page_title=s["nav_figures"], section="figures", figures=cards, topics=topics)
+    return r.page(
+        "index.html",
+        lang,
+        _site_path(lang, "index.html"),
+        other_path,
+        page_title=s["nav_figures"],
+        section="figures",
+        figures=cards,
+        topics=topics,
+    )
 
 
 def _table_page(r: _Renderer, tid: str, lang: str, fig_ids: list[str], other_path: str) -> bytes:
@@ -638,42 +782,99 @@ def _table_page(r: _Renderer, tid: str, lang: str, fig_ids: list[str], other_pat
         unit = f.get("unit", "")
         if isinstance(unit, dict):
             unit = s["unit_per_row"].replace("{c}", unit.get("field", ""))
-        columns.append({"name": f["name"], "title": f.get("title", ""), "type": f.get("type", "string"),
-                        "unit": unit or "", "kind": f.get("shdata:kind", "")})
+        columns.append(
+            {
+                "name": f["name"],
+                "title": f.get("title", ""),
+                "type": f.get("type", "string"),
+                "unit": unit or "",
+                "kind": f.get("shdata:kind", ""),
+            }
+        )
     rows = [[{"text": raw.get(c["name"], ""), "num": c["name"] in numeric} for c in columns] for raw in parsed.raw]
     d = derived(pkg, tid)
-    derived_rows = [{"indicator": x["indicator"], "label": x["indicator_en"], "value": repr(float(x["value"])),
-                     "unit": x["unit"], "period": x["period"], "method": x["method"]} for x in d.to_dict("records")]
+    derived_rows = [
+        {
+            "indicator": x["indicator"],
+            "label": x["indicator_en"],
+            "value": repr(float(x["value"])),
+            "unit": x["unit"],
+            "period": x["period"],
+            "method": x["method"],
+        }
+        for x in d.to_dict("records")
+    ]
     involved = []
     for c in r.checks:
-        check_def = next((x for x in pkg.metadata(c.table).checks if x.get("id") == c.id), {})
+        check_def: dict = next((x for x in pkg.metadata(c.table).checks if x.get("id") == c.id), {})
         if c.table == tid or tid in _check_tables(check_def):
-            involved.append({"where": f"{c.table}/{c.id}", "description": c.description, "detail": c.detail,
-                             "status": c.status, "outcome": s.get(f"status_{c.status}", c.status)})
+            involved.append(
+                {
+                    "where": f"{c.table}/{c.id}",
+                    "description": c.description,
+                    "detail": c.detail,
+                    "status": c.status,
+                    "outcome": s.get(f"status_{c.status}", c.status),
+                }
+            )
     notes = [{"kind": n.kind, "text": n.render(lang)} for n in meta.notes]
     figs = [{"id": fid, "title": r.figures[fid].rec(lang)["title"]} for fid in sorted(fig_ids)]
     heading = meta.title_zh if lang == "zh" and meta.title_zh else meta.title
-    ctx = {"id": tid, "heading": heading, "title": meta.title, "title_zh": meta.title_zh,
-           "description": meta.description, "section": meta.section, "period": meta.period, "sha256": meta.sha256,
-           "csv": f"{_root(_site_path(lang, f'tables/{tid}.html'))}data/{meta.path}", "columns": columns, "rows": rows,
-           "derived": derived_rows, "checks": involved, "notes": notes, "figures": figs,
-           "topic_label": s.get(f"topic_{meta.topic}", meta.topic)}
+    ctx = {
+        "id": tid,
+        "heading": heading,
+        "title": meta.title,
+        "title_zh": meta.title_zh,
+        "description": meta.description,
+        "section": meta.section,
+        "period": meta.period,
+        "sha256": meta.sha256,
+        "csv": f"{_root(_site_path(lang, f'tables/{tid}.html'))}data/{meta.path}",
+        "columns": columns,
+        "rows": rows,
+        "derived": derived_rows,
+        "checks": involved,
+        "notes": notes,
+        "figures": figs,
+        "topic_label": s.get(f"topic_{meta.topic}", meta.topic),
+    }
     cites = _cites("table", tid, lang, lambda fmt: cite_table(meta, fmt, lang=lang, source=pkg.source))
-    return r.page("table.html", lang, _site_path(lang, f"tables/{tid}.html"), other_path,
-                  page_title=heading, section="tables", t=ctx, cites=cites)
+    return r.page(
+        "table.html",
+        lang,
+        _site_path(lang, f"tables/{tid}.html"),
+        other_path,
+        page_title=heading,
+        section="tables",
+        t=ctx,
+        cites=cites,
+    )
 
 
 def _tables_index(r: _Renderer, lang: str, other_path: str) -> bytes:
     s = r.s(lang)
     groups = []
     for topic in TOPIC_ORDER:
-        tables = [{"id": tid, "section": res.get("section", ""),
-                   "heading": res.get("title_zh") if lang == "zh" and res.get("title_zh") else res.get("title", tid)}
-                  for tid, res in r.descriptor.items() if res.get("topic") == topic]
+        tables = [
+            {
+                "id": tid,
+                "section": res.get("section", ""),
+                "heading": res.get("title_zh") if lang == "zh" and res.get("title_zh") else res.get("title", tid),
+            }
+            for tid, res in r.descriptor.items()
+            if res.get("topic") == topic
+        ]
         if tables:
             groups.append({"id": topic, "label": s[f"topic_{topic}"], "tables": tables})
-    return r.page("tables.html", lang, _site_path(lang, "tables/index.html"), other_path,
-                  page_title=s["nav_tables"], section="tables", groups=groups)
+    return r.page(
+        "tables.html",
+        lang,
+        _site_path(lang, "tables/index.html"),
+        other_path,
+        page_title=s["nav_tables"],
+        section="tables",
+        groups=groups,
+    )
 
 
 # -- notebooks ----------------------------------------------------------------------
@@ -689,7 +890,7 @@ def clean_notebook(nb: dict, lang: str, roots: list[str], default_output_dir: st
     build's staging folder: shown as its default), and removes the project's
     absolute path from every source and output.
     """
-    drop = {t for l, t in LANG_TAGS.items() if l != lang}
+    drop = {t for other, t in LANG_TAGS.items() if other != lang}
     cells = []
     for cell in nb.get("cells", []):
         tags = set(cell.get("metadata", {}).get("tags", []))
@@ -714,8 +915,12 @@ def _notebook_page(r: _Renderer, src: Path, name: str, lang: str, other_path: st
     node = nbformat.reads(json.dumps(nb, ensure_ascii=False), as_version=4)  # joins multi-line sources
     path = _site_path(lang, f"notebooks/{name}.html")
     header = r.env.get_template("header.html").render(
-        s=r.s(lang), home=_home(path, lang), section="notebooks",
-        other_href=_root(path) + other_path, other_html_lang=HTML_LANG["zh" if lang == "en" else "en"])
+        s=r.s(lang),
+        home=_home(path, lang),
+        section="notebooks",
+        other_href=_root(path) + other_path,
+        other_html_lang=HTML_LANG["zh" if lang == "en" else "en"],
+    )
     header += f'<p class="nb-note">{r.s(lang)["notebook_note"]}</p>'
     body, _ = r.exporter.from_notebook_node(node, resources={"shdata": {"root": _root(path), "header": header}})
     body = re.sub(r"<html[^>]*>", f'<html lang="{HTML_LANG[lang]}">', body, count=1)

@@ -7,6 +7,7 @@ with TrueType outlines (``shdata/fonts``), so PDFs embed it as "CID TrueType"
 (Type 42), which journals accept, and no system font is needed; system CJK
 fonts stay in the chain as a fall-back for characters users add later.
 """
+
 from __future__ import annotations
 
 from importlib.resources import files
@@ -21,16 +22,24 @@ SYSTEM_CJK_FALLBACKS = ("Source Han Sans SC", "Microsoft YaHei", "PingFang SC", 
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 OKABE_ITO = {
-    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
-    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7",
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
 }
-HIGHLIGHT = OKABE_ITO["vermillion"]   # Shanghai, everywhere
-BASE = OKABE_ITO["blue"]              # the main series
-CONTEXT = "#9A9A9A"                   # other cities, reference values
-SECONDARY = OKABE_ITO["sky_blue"]     # a second series (e.g. cumulative vs new)
-DERIVED = "#BDBDBD"                   # values computed by shdata, not printed
-PALETTE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple", "sky_blue",
-                                  "vermillion", "yellow", "black")]
+HIGHLIGHT = OKABE_ITO["vermillion"]  # Shanghai, everywhere
+BASE = OKABE_ITO["blue"]  # the main series
+CONTEXT = "#9A9A9A"  # other cities, reference values
+SECONDARY = OKABE_ITO["sky_blue"]  # a second series (e.g. cumulative vs new)
+DERIVED = "#BDBDBD"  # values computed by shdata, not printed
+PALETTE = [
+    OKABE_ITO[k]
+    for k in ("blue", "orange", "bluish_green", "reddish_purple", "sky_blue", "vermillion", "yellow", "black")
+]
 
 # Column widths in millimetres: Nature's 89/183 mm, Science's 57/121/184 mm are close.
 WIDTHS_MM = {"single": 89.0, "onehalf": 136.0, "double": 183.0}
@@ -77,13 +86,16 @@ def width_inches(width: str | float) -> float:
     """Figure width for a column preset (``"single"``, ``"onehalf"``, ``"double"``) or millimetres."""
     if isinstance(width, str):
         if width not in WIDTHS_MM:
-            raise ParameterError(f"width {width!r} is not allowed; use one of "
-                                 f"{', '.join(repr(w) for w in WIDTHS_MM)} or a number of millimetres (40-300)")
+            raise ParameterError(
+                f"width {width!r} is not allowed; use one of "
+                f"{', '.join(repr(w) for w in WIDTHS_MM)} or a number of millimetres (40-300)"
+            )
         return WIDTHS_MM[width] / MM_PER_INCH
     mm = float(width)
     if not 40 <= mm <= 300:
-        raise ParameterError(f"width {width!r} mm is not allowed; use 40-300 mm or one of "
-                             f"{', '.join(repr(w) for w in WIDTHS_MM)}")
+        raise ParameterError(
+            f"width {width!r} mm is not allowed; use 40-300 mm or one of {', '.join(repr(w) for w in WIDTHS_MM)}"
+        )
     return mm / MM_PER_INCH
 
 
@@ -100,11 +112,10 @@ def rc_params(lang: str = "en") -> dict:
     from cycler import cycler
 
     fallbacks = installed_fallbacks()
-    family = [LATIN_FAMILY, CJK_FAMILY, *fallbacks] if lang == "en" else \
-        [CJK_FAMILY, LATIN_FAMILY, *fallbacks]
+    family = [LATIN_FAMILY, CJK_FAMILY, *fallbacks] if lang == "en" else [CJK_FAMILY, LATIN_FAMILY, *fallbacks]
     return {
         "font.family": family,
-        "font.size": 7.0,            # journals ask for 5-8 pt at final size
+        "font.size": 7.0,  # journals ask for 5-8 pt at final size
         "axes.titlesize": 7.5,
         "axes.labelsize": 7.0,
         "xtick.labelsize": 6.5,
@@ -122,7 +133,7 @@ def rc_params(lang: str = "en") -> dict:
         # grey, never an accidental palette colour. Colours carry meaning only
         # when chosen (HIGHLIGHT for Shanghai, DERIVED for computed values).
         "axes.prop_cycle": cycler(color=[CONTEXT]),
-        "axes.unicode_minus": False,   # a hyphen-minus renders in every font
+        "axes.unicode_minus": False,  # a hyphen-minus renders in every font
         "legend.frameon": False,
         "figure.dpi": 100,
         # The saved file is exactly the column width: no "tight" bbox that grows
@@ -132,10 +143,10 @@ def rc_params(lang: str = "en") -> dict:
         # Constrained layout keeps this pad at the canvas edges too: no text touches them.
         "figure.constrained_layout.h_pad": MARGIN_MM / MM_PER_INCH,
         "figure.constrained_layout.w_pad": MARGIN_MM / MM_PER_INCH,
-        "pdf.fonttype": 42,            # TrueType, not Type 3
+        "pdf.fonttype": 42,  # TrueType, not Type 3
         "ps.fonttype": 42,
-        "svg.fonttype": "path",        # glyphs as outlines: renders without the font
-        "svg.hashsalt": "shdata",      # fixed ids: byte-identical SVG
+        "svg.fonttype": "path",  # glyphs as outlines: renders without the font
+        "svg.hashsalt": "shdata",  # fixed ids: byte-identical SVG
         "path.simplify": True,
     }
 
@@ -163,6 +174,7 @@ def emphasis(mask, other: str = CONTEXT) -> list[str]:
 
 
 # -- helpers for publication figures -------------------------------------------
+
 
 def column_for(n_values: int) -> str:
     """Column preset for a figure showing ``n_values`` values.

@@ -1,4 +1,5 @@
 """Human-readable summaries of tables (``shdata.describe``, ``shdata show``)."""
+
 from __future__ import annotations
 
 import textwrap
@@ -29,11 +30,11 @@ def describe_text(pkg: Package, table_id: str, lang: str = "en") -> str:
     lines.append(f"period   {meta.period}")
     if meta.shape == "indicator":
         used = sorted({r["unit"] for r in parsed.raw})
-        lines.append("units    per row (column 'unit'): " +
-                     ", ".join(f"{u} ({describe_unit(u)})" for u in used))
+        lines.append("units    per row (column 'unit'): " + ", ".join(f"{u} ({describe_unit(u)})" for u in used))
     else:
-        lines.append("units    " + "; ".join(f"{k}: {v} ({describe_unit(v)})" if v else f"{k}: -"
-                                          for k, v in meta.units.items()))
+        lines.append(
+            "units    " + "; ".join(f"{k}: {v} ({describe_unit(v)})" if v else f"{k}: -" for k, v in meta.units.items())
+        )
     lines.append(f"rows     {len(parsed.raw)}")
     if meta.notes:
         lines += ["", "Notes:"]
@@ -49,7 +50,15 @@ def describe_text(pkg: Package, table_id: str, lang: str = "en") -> str:
     lines += ["", "Printed in the report (`shdata trace TABLE_ID ROW COLUMN` for the whole sentence):"]
     lines += [f"  {t.line()}" for t in table_traces(pkg, table_id)]
     frame = pd.DataFrame(list(parsed.raw), columns=list(parsed.header))
-    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200,
-                           "display.unicode.east_asian_width", True):
+    with pd.option_context(
+        "display.max_rows",
+        500,
+        "display.max_columns",
+        50,
+        "display.width",
+        200,
+        "display.unicode.east_asian_width",
+        True,
+    ):
         lines += ["", "Data (as printed):", frame.to_string(index=False)]
     return "\n".join(lines)

@@ -7,6 +7,7 @@ Arithmetic is done on :class:`decimal.Decimal` built from the printed text, so
 ``1.13 万户`` becomes exactly ``11300 户`` (binary floats would give
 11299.999999999998).
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -23,13 +24,35 @@ _UNSCALED: frozenset[str] = frozenset({"%", "位", "个百分点"})
 
 # English names of base units, for labels and `shdata describe`.
 _EN = {
-    "元": "yuan", "人": "persons", "人次": "person-times", "名": "persons",
-    "位": "rank", "件": "items", "项": "items", "个": "units", "家": "entities",
-    "户": "accounts", "份": "documents", "台(套)": "instrument sets",
-    "吨": "tonnes", "小时": "hours", "核小时": "core-hours", "平方米": "m²",
-    "m²": "m²", "%": "%", "个百分点": "percentage points", "所": "institutions",
-    "批": "batches", "场": "events", "篇": "articles", "次": "times",
-    "发": "shots", "管": "tubes", "例": "cases", "款": "products", "年": "years",
+    "元": "yuan",
+    "人": "persons",
+    "人次": "person-times",
+    "名": "persons",
+    "位": "rank",
+    "件": "items",
+    "项": "items",
+    "个": "units",
+    "家": "entities",
+    "户": "accounts",
+    "份": "documents",
+    "台(套)": "instrument sets",
+    "吨": "tonnes",
+    "小时": "hours",
+    "核小时": "core-hours",
+    "平方米": "m²",
+    "m²": "m²",
+    "%": "%",
+    "个百分点": "percentage points",
+    "所": "institutions",
+    "批": "batches",
+    "场": "events",
+    "篇": "articles",
+    "次": "times",
+    "发": "shots",
+    "管": "tubes",
+    "例": "cases",
+    "款": "products",
+    "年": "years",
 }
 _SCALE_EN = {12: "trillion", 8: "hundred million", 4: "ten thousand"}
 
@@ -55,7 +78,7 @@ def split_unit(unit: str) -> tuple[int, str]:
         return 0, unit
     for prefix, exp in _SCALE_PREFIXES:
         if unit.startswith(prefix) and len(unit) > len(prefix):
-            return exp, unit[len(prefix):]
+            return exp, unit[len(prefix) :]
     return 0, unit
 
 

@@ -5,6 +5,7 @@ session-wide template is built once and only ever copied, never changed.
 Nothing here synchronises with sleeps: waits poll an observable condition
 (a file, a line of output, a process) up to a generous deadline.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,7 @@ SHDATA = [sys.executable, "-m", "shdata.cli"]
 FAST = ("--jobs", "2", "--formats", "png,pdf", "--dpi", "100")
 DEADLINE = 120.0  # seconds; generous for a busy 2-core machine, and only reached on failure
 
-MINI_CODE = '''
+MINI_CODE = """
 import shdata
 from shdata import fmt, notebook, style
 
@@ -33,20 +34,21 @@ fig, ax = P.figure(height=0.3)
 ax.bar([P.label(t)[:12]], [float(t)], color=style.BASE)
 P.publish(fig, "{figure}", sources=["yrd_technology_trade"], title=P.t("Trade", "交易"),
           caption=P.t("Caption.", "说明。"), commentary=fmt.quantity(t, P.lang))
-'''
+"""
 
 # Blocks inside a run after announcing it with a file in the run's staging
 # folder, which is the event the signal tests wait for.
-BLOCK_CODE = '''
+BLOCK_CODE = """
 from pathlib import Path
 (Path(P.output_dir).parent / "running").write_text("running")
 while True:
     pass
-'''
+"""
 
 
-def write_notebook(path: Path, name: str | None = None, figure: str | None = None, extra: str = "",
-                   tag_parameters: bool = True) -> None:
+def write_notebook(
+    path: Path, name: str | None = None, figure: str | None = None, extra: str = "", tag_parameters: bool = True
+) -> None:
     """A small notebook with the real parameters cell that publishes one figure (then runs ``extra``)."""
     name = name or path.stem
     figure = figure or f"{name}-trade"
@@ -57,8 +59,11 @@ def write_notebook(path: Path, name: str | None = None, figure: str | None = Non
         pcell.metadata = {}
     new = nbformat.v4.new_notebook()
     new.metadata = nb.metadata
-    new.cells = [nbformat.v4.new_markdown_cell(f"# {name}"), pcell,
-                 nbformat.v4.new_code_cell(MINI_CODE.format(name=name, figure=figure) + extra)]
+    new.cells = [
+        nbformat.v4.new_markdown_cell(f"# {name}"),
+        pcell,
+        nbformat.v4.new_code_cell(MINI_CODE.format(name=name, figure=figure) + extra),
+    ]
     for i, c in enumerate(new.cells):
         c["id"] = f"c{i}"
         if c.cell_type == "code":
@@ -84,8 +89,9 @@ def copy_project(template: Path, dest: Path) -> Path:
 
 
 def run(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*SHDATA, *args], cwd=project, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [*SHDATA, *args], cwd=project, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
 
 
 def build(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -94,8 +100,10 @@ def build(project: Path, *args: str, env: dict | None = None) -> subprocess.Comp
 
 def explain(project: Path, done: subprocess.CompletedProcess) -> str:
     """Everything a person needs when a build assertion fails: output and the kept error logs."""
-    logs = "".join(f"\n--- {p}:\n{p.read_text(encoding='utf-8', errors='replace')}"
-                   for p in sorted((project / "build" / "failed").glob("*.log")))
+    logs = "".join(
+        f"\n--- {p}:\n{p.read_text(encoding='utf-8', errors='replace')}"
+        for p in sorted((project / "build" / "failed").glob("*.log"))
+    )
     return f"exit {done.returncode}\n--- stdout:\n{done.stdout}\n--- stderr:\n{done.stderr}{logs}"
 
 
@@ -152,7 +160,7 @@ def descendants(pid: int) -> set[int]:
             stat = Path(f"/proc/{name}/stat").read_text(errors="replace")
         except OSError:
             continue
-        ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(name))
     out, todo = set(), [pid]
     while todo:
@@ -171,7 +179,7 @@ def alive(pids: set[int]) -> set[int]:
             state = Path(f"/proc/{pid}/stat").read_text(errors="replace")
         except OSError:
             continue
-        if state[state.rfind(")") + 2:].split()[0] not in ("Z", "X"):
+        if state[state.rfind(")") + 2 :].split()[0] not in ("Z", "X"):
             out.add(pid)
     return out
 

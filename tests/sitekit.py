@@ -1,5 +1,6 @@
 """Helpers for the site tests: a temporary project with the committed figures,
 the data, and small executed notebooks, and its site built once per session."""
+
 from __future__ import annotations
 
 import shutil
@@ -21,7 +22,8 @@ def executed_notebook(root: Path, lang: str) -> nbformat.NotebookNode:
     params = nbformat.v4.new_code_cell('lang: str = "en"\noutput_dir: str = "figures"')
     params.metadata["tags"] = ["parameters"]
     injected = nbformat.v4.new_code_cell(
-        f'# Parameters\nlang = "{lang}"\noutput_dir = "{root / STAGING_SUFFIX.format(key="funding-" + lang)}"\n')
+        f'# Parameters\nlang = "{lang}"\noutput_dir = "{root / STAGING_SUFFIX.format(key="funding-" + lang)}"\n'
+    )
     injected.metadata["tags"] = ["injected-parameters"]
     en = nbformat.v4.new_markdown_cell("## Funding, told in English")
     en.metadata["tags"] = ["lang-en"]

@@ -1,4 +1,5 @@
 """Bad input gets one clear line naming the thing, never a deep traceback."""
+
 from __future__ import annotations
 
 import json
@@ -77,7 +78,9 @@ def test_duplicate_key_is_refused(editor):
 
 
 def test_wrong_header_is_refused(editor):
-    editor.replace("nsfc_projects_by_programme", "programme_zh,programme_en,projects", "programme_zh,programme,projects")
+    editor.replace(
+        "nsfc_projects_by_programme", "programme_zh,programme_en,projects", "programme_zh,programme,projects"
+    )
     with pytest.raises(DataFileError, match="header .* does not match the schema"):
         editor.package().load("nsfc_projects_by_programme")
 

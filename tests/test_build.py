@@ -1,5 +1,6 @@
 """`shdata build` and `shdata cite` as a researcher uses them, each test on its own
 copy of a small project (a template built once per session and only copied)."""
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,28 @@ import pytest
 from shdata.manifest import unaccounted
 
 from .buildkit import (
-    BLOCK_CODE, FAST, ROOT, SHDATA, build, copy_project, default_sigint, explain, new_project, one_line,
-    project_processes, run, snapshot, statuses, temp_files, wait_for, write_notebook,
+    BLOCK_CODE,
+    FAST,
+    ROOT,
+    SHDATA,
+    build,
+    copy_project,
+    default_sigint,
+    explain,
+    new_project,
+    one_line,
+    project_processes,
+    run,
+    snapshot,
+    statuses,
+    temp_files,
+    wait_for,
+    write_notebook,
 )
 
-posix_only = pytest.mark.skipif(os.name != "posix" or not os.path.isdir("/proc"),
-                                reason="signals and /proc process checks")
+posix_only = pytest.mark.skipif(
+    os.name != "posix" or not os.path.isdir("/proc"), reason="signals and /proc process checks"
+)
 
 
 @pytest.fixture(scope="session")
@@ -191,8 +208,10 @@ def test_publish_refuses_any_folder_but_the_staging_one(project):
     """A notebook that points its output elsewhere (here: straight at figures/) cannot publish."""
     before = snapshot(project / "figures")
     redirect = '\nP.output_dir = P.output_dir.parent.parent.parent.parent.parent / "figures"\n'
-    write_notebook(project / "notebooks" / "mini.ipynb", extra=redirect + 'P.publish(fig, "sneaky", '
-                   'sources=["yrd_technology_trade"], title="t", caption="c")\n')
+    write_notebook(
+        project / "notebooks" / "mini.ipynb",
+        extra=redirect + 'P.publish(fig, "sneaky", sources=["yrd_technology_trade"], title="t", caption="c")\n',
+    )
     done = build(project, "--lang", "en")
     assert done.returncode == 1, explain(project, done)
     line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
@@ -219,8 +238,9 @@ def test_overridden_parameters_are_refused_by_setup(project):
 
 def test_undeclared_files_fail_the_run(project):
     before = snapshot(project / "figures")
-    write_notebook(project / "notebooks" / "mini.ipynb",
-                   extra='\n(P.output_dir / P.lang / "extra.csv").write_text("a,b")\n')
+    write_notebook(
+        project / "notebooks" / "mini.ipynb", extra='\n(P.output_dir / P.lang / "extra.csv").write_text("a,b")\n'
+    )
     done = build(project, "--lang", "en")
     assert done.returncode == 1, explain(project, done)
     line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
@@ -238,8 +258,10 @@ def test_a_second_build_exits_at_once_with_no_wait_or_waits_for_the_first(projec
         assert done.returncode == 2
         line = one_line(done.stderr)
         assert line.startswith("shdata: error: another shdata build is running") and f"pid {os.getpid()}" in line
-        waiting = subprocess.Popen([*SHDATA, "build", *FAST], cwd=project, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        waiting = subprocess.Popen(
+            [*SHDATA, "build", *FAST], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert waiting.stdout is not None  # piped above
         first = waiting.stdout.readline()
         assert first.startswith("Waiting for the shdata build already running"), first
     out, err = waiting.communicate(timeout=120)
@@ -249,10 +271,14 @@ def test_a_second_build_exits_at_once_with_no_wait_or_waits_for_the_first(projec
 
 def test_two_concurrent_forced_builds_lose_nothing(project):
     before = snapshot(project / "figures")
-    procs = [subprocess.Popen([*SHDATA, "build", *FAST, "--force"], cwd=project, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [*SHDATA, "build", *FAST, "--force"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, out + err
     assert snapshot(project / "figures") == before
     assert not temp_files(project)
@@ -261,17 +287,26 @@ def test_two_concurrent_forced_builds_lose_nothing(project):
 
 def _start_blocking_build(project, *args):
     write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
-    proc = subprocess.Popen([*SHDATA, "build", *FAST, "slow", "--lang", "en", *args], cwd=project,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
-    wait_for(lambda: list((project / "build" / "staging").glob("*/slow-en/running")) or proc.poll() is not None,
-             "the slow notebook to start running")
+    proc = subprocess.Popen(
+        [*SHDATA, "build", *FAST, "slow", "--lang", "en", *args],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    wait_for(
+        lambda: list((project / "build" / "staging").glob("*/slow-en/running")) or proc.poll() is not None,
+        "the slow notebook to start running",
+    )
     assert proc.poll() is None, proc.communicate()
     return proc
 
 
 @posix_only
-@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"),
-                                             (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+@pytest.mark.parametrize(
+    "sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")]
+)
 def test_signal_stops_workers_and_kernels_and_leaves_only_complete_files(project, sig, code, word):
     before = snapshot(project / "figures")
     proc = _start_blocking_build(project)
@@ -306,8 +341,13 @@ def test_workers_and_kernels_exit_when_the_build_is_killed(project):
 @posix_only
 def test_a_runaway_notebook_times_out_and_the_others_go_on(project):
     write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
-    proc = subprocess.Popen([*SHDATA, "build", *FAST, "--force", "--lang", "en", "--timeout", "60"], cwd=project,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*SHDATA, "build", *FAST, "--force", "--lang", "en", "--timeout", "60"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, out + err
     line = next(line for line in out.splitlines() if line.startswith("FAILED slow (en)"))
@@ -359,7 +399,10 @@ def test_cite_csl_json_and_report(project):
     assert items[0]["type"] == "figure" and items[0]["author"][0]["literal"].startswith("Shanghai")
     assert items[1]["type"] == "software" and items[1]["version"]
     report = cite(project, "--report", "--section", "§2.1").stdout
-    assert report.startswith("Shanghai Municipal Science and Technology Commission. 2023上海科技进步报告") and "§2.1" in report
+    assert (
+        report.startswith("Shanghai Municipal Science and Technology Commission. 2023上海科技进步报告")
+        and "§2.1" in report
+    )
 
 
 def test_cite_unknown_figure_suggests(project):

@@ -4,6 +4,7 @@ that completes despite the fault, identical to a clean build).
 
 Every case runs on its own copy of a built mini project; nothing touches the repository.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,15 +15,28 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from .buildkit import (
-    BLOCK_CODE, FAST, ROOT, SHDATA, build, copy_project, default_sigint, explain, new_project, one_line,
-    project_processes, snapshot, temp_files, wait_for, write_notebook,
+    BLOCK_CODE,
+    FAST,
+    ROOT,
+    SHDATA,
+    build,
+    copy_project,
+    default_sigint,
+    explain,
+    new_project,
+    one_line,
+    project_processes,
+    snapshot,
+    temp_files,
+    wait_for,
+    write_notebook,
 )
 
 
@@ -40,6 +54,7 @@ def project(template, tmp_path):
 
 
 # -- fault set-ups (each edits only its own project copy) ---------------------------
+
 
 def rehash(p: Path) -> None:
     from shdata.package import Package
@@ -63,7 +78,7 @@ def row_deleted_breaking_a_total(p: Path) -> None:
     csv = p / "data" / "nsfc_projects_by_programme.csv"
     lines = csv.read_text(encoding="utf-8").splitlines(keepends=True)
     item = next(i for i, line in enumerate(lines) if ",item," in line or line.rstrip().endswith(",item"))
-    csv.write_text("".join(lines[:item] + lines[item + 1:]), encoding="utf-8")
+    csv.write_text("".join(lines[:item] + lines[item + 1 :]), encoding="utf-8")
     rehash(p)
 
 
@@ -99,8 +114,9 @@ def hostile_state(p: Path) -> None:
     state = json.loads((p / "build" / "state.json").read_text(encoding="utf-8"))
     entry = state["runs"]["mini-en"]
     entry["fingerprint"] = "changed"  # the run is rebuilt, so its previous outputs are cleaned up
-    entry["outputs"].update({"figures/../../victim.txt": sha, str(victim): sha,
-                             "figures/en/escape/victim.txt": sha, "figures/en/x.png": 42})
+    entry["outputs"].update(
+        {"figures/../../victim.txt": sha, str(victim): sha, "figures/en/escape/victim.txt": sha, "figures/en/x.png": 42}
+    )
     (p / "build" / "state.json").write_text(json.dumps(state))
 
 
@@ -114,8 +130,7 @@ def invalid_csv(p: Path) -> None:
 
 
 def resource_removed(p: Path) -> None:
-    edit_descriptor(p, lambda d: d.__setitem__("resources", [r for r in d["resources"]
-                                                             if r["name"] != "waic_2023"]))
+    edit_descriptor(p, lambda d: d.__setitem__("resources", [r for r in d["resources"] if r["name"] != "waic_2023"]))
 
 
 def broken_manifest(p: Path) -> None:
@@ -136,9 +151,9 @@ class Fault:
     setup: Callable[[Path], None]
     args: tuple[str, ...]
     code: int
-    message: str                  # regex searched in the one line (stderr, or stdout for `where`)
-    where: str = "stderr"         # stderr: exactly one line; stdout-failed: the FAILED line; stdout-last
-    after: str = "identical"      # identical | clean (figures equal a clean build's)
+    message: str  # regex searched in the one line (stderr, or stdout for `where`)
+    where: str = "stderr"  # stderr: exactly one line; stdout-failed: the FAILED line; stdout-last
+    after: str = "identical"  # identical | clean (figures equal a clean build's)
     env: dict = field(default_factory=dict)
     cwd: str = "."
     skip: str = ""
@@ -147,50 +162,144 @@ class Fault:
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 FAULTS = [
-    Fault("broken descriptor stops the build before any run", broken_descriptor, ("build",), 2,
-          r"^shdata: error: .*datapackage\.json: malformed JSON .*; nothing was built$"),
-    Fault("a deleted row that breaks a printed total stops the build", row_deleted_breaking_a_total,
-          ("build",), 2, r"^shdata: error: the data fails \d+ consistency check\(s\) "
-                         r"\(nsfc_projects_by_programme/nsfc-projects-sum.*nothing was built"),
-    Fault("figures/ that is a file", figures_is_a_file, ("build",), 2,
-          r"^shdata: error: .*figures is not a writable folder .*nothing was built"),
-    Fault("read-only figures/en", read_only_figures, ("build",), 2,
-          r"^shdata: error: .*figures/en is not a writable folder \(Permission denied\); nothing was built",
-          skip="root ignores permissions" if AS_ROOT else ""),
-    Fault("binary state file: warning, full rebuild", binary_state, ("build",), 0,
-          r"^shdata: warning: build/state\.json is unreadable", where="stdout-first", after="clean"),
-    Fault("state file of the wrong shape: warning, full rebuild", list_state, ("build",), 0,
-          r"^shdata: warning: build/state\.json is not a build state", where="stdout-first", after="clean"),
-    Fault("malformed run in the state: that run is rebuilt", malformed_state_entry, ("build",), 0,
-          r"^shdata: warning: build/state\.json: run 'mini-en' is malformed", where="stdout-first",
-          after="clean"),
-    Fault("hostile state: traversal, absolute, symlink, wrong type", hostile_state, ("build",), 0,
-          r"^shdata: warning: build/state\.json: ignoring output 'figures/\.\./\.\./victim\.txt'",
-          where="stdout-first", after="clean"),
-    Fault("garbage notebook: that run fails with one line", garbage_notebook, ("build",), 1,
-          r"^FAILED mini \(en\): notebooks/mini\.ipynb is not a readable notebook", where="stdout-failed"),
-    Fault("rehash with a missing CSV", missing_csv, ("rehash",), 2,
-          r"^shdata: error: .*waic_2023\.csv: data file not found.*nothing was rehashed",
-          env={"SHDATA_DATA_DIR": "{project}/data"}),
-    Fault("rehash with a broken descriptor", broken_descriptor, ("rehash",), 2,
-          r"^shdata: error: .*datapackage\.json: malformed JSON", env={"SHDATA_DATA_DIR": "{project}/data"}),
-    Fault("rehash refuses a file that does not validate", invalid_csv, ("rehash",), 2,
-          r"^shdata: error: .*waic_2023\.csv.*'many'.*nothing was rehashed",
-          env={"SHDATA_DATA_DIR": "{project}/data"}),
-    Fault("check reports a CSV no resource describes", resource_removed, ("check",), 1,
-          r"^shdata check: FAILED: 1 data file\(s\) no resource describes: waic_2023\.csv$",
-          where="stdout-last", env={"SHDATA_DATA_DIR": "{project}/data"}),
-    Fault("SHDATA_DATA_DIR pointing at a file", nothing, ("check",), 2,
-          r"^shdata: error: SHDATA_DATA_DIR=.*pyproject\.toml is not a folder",
-          env={"SHDATA_DATA_DIR": "{project}/pyproject.toml"}),
-    Fault("cite outside a project", nothing, ("cite", "mini-trade"), 2,
-          r"^shdata: error: shdata cite needs a project folder .*--manifest PATH$", cwd=".."),
-    Fault("cite with a broken manifest", broken_manifest, ("cite", "mini-trade"), 2,
-          r"^shdata: error: .*manifest\.json: malformed JSON"),
-    Fault("unknown notebook", nothing, ("build", "minni"), 2,
-          r"^shdata: error: unknown notebook 'minni'; did you mean 'mini'\?"),
-    Fault("unknown language", nothing, ("build", "--lang", "fr"), 2, r"invalid choice: 'fr'",
-          where="stderr-last"),
+    Fault(
+        "broken descriptor stops the build before any run",
+        broken_descriptor,
+        ("build",),
+        2,
+        r"^shdata: error: .*datapackage\.json: malformed JSON .*; nothing was built$",
+    ),
+    Fault(
+        "a deleted row that breaks a printed total stops the build",
+        row_deleted_breaking_a_total,
+        ("build",),
+        2,
+        r"^shdata: error: the data fails \d+ consistency check\(s\) "
+        r"\(nsfc_projects_by_programme/nsfc-projects-sum.*nothing was built",
+    ),
+    Fault(
+        "figures/ that is a file",
+        figures_is_a_file,
+        ("build",),
+        2,
+        r"^shdata: error: .*figures is not a writable folder .*nothing was built",
+    ),
+    Fault(
+        "read-only figures/en",
+        read_only_figures,
+        ("build",),
+        2,
+        r"^shdata: error: .*figures/en is not a writable folder \(Permission denied\); nothing was built",
+        skip="root ignores permissions" if AS_ROOT else "",
+    ),
+    Fault(
+        "binary state file: warning, full rebuild",
+        binary_state,
+        ("build",),
+        0,
+        r"^shdata: warning: build/state\.json is unreadable",
+        where="stdout-first",
+        after="clean",
+    ),
+    Fault(
+        "state file of the wrong shape: warning, full rebuild",
+        list_state,
+        ("build",),
+        0,
+        r"^shdata: warning: build/state\.json is not a build state",
+        where="stdout-first",
+        after="clean",
+    ),
+    Fault(
+        "malformed run in the state: that run is rebuilt",
+        malformed_state_entry,
+        ("build",),
+        0,
+        r"^shdata: warning: build/state\.json: run 'mini-en' is malformed",
+        where="stdout-first",
+        after="clean",
+    ),
+    Fault(
+        "hostile state: traversal, absolute, symlink, wrong type",
+        hostile_state,
+        ("build",),
+        0,
+        r"^shdata: warning: build/state\.json: ignoring output 'figures/\.\./\.\./victim\.txt'",
+        where="stdout-first",
+        after="clean",
+    ),
+    Fault(
+        "garbage notebook: that run fails with one line",
+        garbage_notebook,
+        ("build",),
+        1,
+        r"^FAILED mini \(en\): notebooks/mini\.ipynb is not a readable notebook",
+        where="stdout-failed",
+    ),
+    Fault(
+        "rehash with a missing CSV",
+        missing_csv,
+        ("rehash",),
+        2,
+        r"^shdata: error: .*waic_2023\.csv: data file not found.*nothing was rehashed",
+        env={"SHDATA_DATA_DIR": "{project}/data"},
+    ),
+    Fault(
+        "rehash with a broken descriptor",
+        broken_descriptor,
+        ("rehash",),
+        2,
+        r"^shdata: error: .*datapackage\.json: malformed JSON",
+        env={"SHDATA_DATA_DIR": "{project}/data"},
+    ),
+    Fault(
+        "rehash refuses a file that does not validate",
+        invalid_csv,
+        ("rehash",),
+        2,
+        r"^shdata: error: .*waic_2023\.csv.*'many'.*nothing was rehashed",
+        env={"SHDATA_DATA_DIR": "{project}/data"},
+    ),
+    Fault(
+        "check reports a CSV no resource describes",
+        resource_removed,
+        ("check",),
+        1,
+        r"^shdata check: FAILED: 1 data file\(s\) no resource describes: waic_2023\.csv$",
+        where="stdout-last",
+        env={"SHDATA_DATA_DIR": "{project}/data"},
+    ),
+    Fault(
+        "SHDATA_DATA_DIR pointing at a file",
+        nothing,
+        ("check",),
+        2,
+        r"^shdata: error: SHDATA_DATA_DIR=.*pyproject\.toml is not a folder",
+        env={"SHDATA_DATA_DIR": "{project}/pyproject.toml"},
+    ),
+    Fault(
+        "cite outside a project",
+        nothing,
+        ("cite", "mini-trade"),
+        2,
+        r"^shdata: error: shdata cite needs a project folder .*--manifest PATH$",
+        cwd="..",
+    ),
+    Fault(
+        "cite with a broken manifest",
+        broken_manifest,
+        ("cite", "mini-trade"),
+        2,
+        r"^shdata: error: .*manifest\.json: malformed JSON",
+    ),
+    Fault(
+        "unknown notebook",
+        nothing,
+        ("build", "minni"),
+        2,
+        r"^shdata: error: unknown notebook 'minni'; did you mean 'mini'\?",
+    ),
+    Fault("unknown language", nothing, ("build", "--lang", "fr"), 2, r"invalid choice: 'fr'", where="stderr-last"),
 ]
 
 
@@ -204,8 +313,9 @@ def test_fault(fault: Fault, project: Path, template: Path):
     args = list(fault.args)
     if args[0] == "build":
         args[1:1] = FAST
-    done = subprocess.run([*SHDATA, *args], cwd=(project / fault.cwd).resolve(), capture_output=True, text=True,
-                          env={**os.environ, **env})
+    done = subprocess.run(
+        [*SHDATA, *args], cwd=(project / fault.cwd).resolve(), capture_output=True, text=True, env={**os.environ, **env}
+    )
     try:
         assert done.returncode == fault.code, explain(project, done)
         if fault.where == "stderr":
@@ -236,12 +346,24 @@ def test_fault(fault: Fault, project: Path, template: Path):
 def test_papermill_cli_with_a_bad_parameter_ends_with_one_short_line(tmp_path):
     """The plain papermill CLI: the error shown from the notebook's first cell is one line."""
     papermill = Path(sys.executable).with_name("papermill")
-    done = subprocess.run([str(papermill), str(ROOT / "notebooks" / "talent.ipynb"), str(tmp_path / "out.ipynb"),
-                           "-p", "lang", "fr", "--no-progress-bar"], cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            str(papermill),
+            str(ROOT / "notebooks" / "talent.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            "-p",
+            "lang",
+            "fr",
+            "--no-progress-bar",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1
     err = done.stderr
     # papermill frames the cell's error; the cell's error itself is the single shdata line
-    cell_error = err[err.index('Exception encountered at "In ['):].strip().splitlines()[1:]
+    cell_error = err[err.index('Exception encountered at "In [') :].strip().splitlines()[1:]
     assert [x for x in cell_error if x.strip()] == ["ParameterError: lang 'fr' is not allowed; use one of 'en', 'zh'"]
     nb = json.loads((tmp_path / "out.ipynb").read_text(encoding="utf-8"))
     tb = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
@@ -255,11 +377,19 @@ def test_ctrl_c_on_dev_py_waits_for_shdata_and_exits_130_with_one_line(project):
     (project / ".venv").symlink_to(ROOT / ".venv")
     write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
     before = snapshot(project / "figures")
-    proc = subprocess.Popen([sys.executable, "dev.py", "build", *FAST, "slow", "--lang", "en"], cwd=project,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=default_sigint)
-    wait_for(lambda: list((project / "build" / "staging").glob("*/slow-en/running")) or proc.poll() is not None,
-             "the slow notebook to start")
+    proc = subprocess.Popen(
+        [sys.executable, "dev.py", "build", *FAST, "slow", "--lang", "en"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=default_sigint,
+    )
+    wait_for(
+        lambda: list((project / "build" / "staging").glob("*/slow-en/running")) or proc.poll() is not None,
+        "the slow notebook to start",
+    )
     assert proc.poll() is None, proc.communicate()
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     out, err = proc.communicate(timeout=120)

@@ -1,4 +1,5 @@
 """Fast, in-process tests of the build's safety rules: temporary names, confined paths, state reading."""
+
 from __future__ import annotations
 
 import json
@@ -27,10 +28,9 @@ def test_temporary_names_are_unique_per_write(tmp_path):
 def test_atomic_write_keeps_the_old_file_when_the_write_fails(tmp_path):
     target = tmp_path / "manifest.json"
     write_text(target, "old")
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
 
@@ -55,21 +55,27 @@ def project(tmp_path) -> Project:
     return Project(root)
 
 
-@pytest.mark.parametrize("rel, inside", [
-    ("figures/en/a.png", True),
-    ("figures/en/standalone/b.svg", True),          # subfolders under figures/<lang>/ are fine
-    ("build/notebooks/x.ipynb", True),
-    ("figures/../../victim.txt", False),            # traversal
-    ("figures/en/../../../victim.txt", False),
-    ("/etc/passwd", False),                          # absolute
-    ("C:/Windows/win.ini", False),
-    ("figures/en/out/victim.txt", False),            # through a symlinked folder
-    ("figures/en/victim-link.png", False),           # a symlink pointing outside
-    ("data/datapackage.json", False),                # inside the project, but not figures/ or build/
-    ("figures", False),                              # the folder itself
-    ("", False),
-    (42, False), (None, False), (["figures/en/a.png"], False), ("figures/en/\0.png", False),
-])
+@pytest.mark.parametrize(
+    "rel, inside",
+    [
+        ("figures/en/a.png", True),
+        ("figures/en/standalone/b.svg", True),  # subfolders under figures/<lang>/ are fine
+        ("build/notebooks/x.ipynb", True),
+        ("figures/../../victim.txt", False),  # traversal
+        ("figures/en/../../../victim.txt", False),
+        ("/etc/passwd", False),  # absolute
+        ("C:/Windows/win.ini", False),
+        ("figures/en/out/victim.txt", False),  # through a symlinked folder
+        ("figures/en/victim-link.png", False),  # a symlink pointing outside
+        ("data/datapackage.json", False),  # inside the project, but not figures/ or build/
+        ("figures", False),  # the folder itself
+        ("", False),
+        (42, False),
+        (None, False),
+        (["figures/en/a.png"], False),
+        ("figures/en/\0.png", False),
+    ],
+)
 def test_confined_paths(project, rel, inside):
     assert (confined(project, rel) is not None) is inside
 
@@ -85,18 +91,24 @@ def write_state(project: Project, content) -> None:
 SHA = "0" * 64
 
 
-@pytest.mark.parametrize("content, warning", [
-    (b"\x89PNG\x00\xff\xfe", "is unreadable"),
-    (b"{not json", "is unreadable"),
-    ([], "is not a build state"),
-    ({"version": 1, "runs": []}, "is not a build state"),
-    ({"version": 1, "runs": {"x-en": "text"}}, "run 'x-en' is malformed"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": [], "tables": []}}}, "is malformed"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {}, "tables": [1]}}}, "is malformed"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/../../v": SHA}}}}, "ignoring output"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"/tmp/v": SHA}}}}, "ignoring output"),
-    ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": 5}}}}, "bad sha256"),
-])
+@pytest.mark.parametrize(
+    "content, warning",
+    [
+        (b"\x89PNG\x00\xff\xfe", "is unreadable"),
+        (b"{not json", "is unreadable"),
+        ([], "is not a build state"),
+        ({"version": 1, "runs": []}, "is not a build state"),
+        ({"version": 1, "runs": {"x-en": "text"}}, "run 'x-en' is malformed"),
+        ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": [], "tables": []}}}, "is malformed"),
+        ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {}, "tables": [1]}}}, "is malformed"),
+        (
+            {"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/../../v": SHA}}}},
+            "ignoring output",
+        ),
+        ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"/tmp/v": SHA}}}}, "ignoring output"),
+        ({"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": 5}}}}, "bad sha256"),
+    ],
+)
 def test_hostile_or_broken_state_is_dropped_with_one_line_warnings(project, content, warning):
     write_state(project, content)
     warnings: list[str] = []
@@ -108,8 +120,10 @@ def test_hostile_or_broken_state_is_dropped_with_one_line_warnings(project, cont
 
 
 def test_good_state_is_kept(project):
-    good = {"version": 1, "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": SHA},
-                                            "tables": ["t"], "figures": 1}}}
+    good = {
+        "version": 1,
+        "runs": {"x-en": {"fingerprint": "f", "outputs": {"figures/en/a.png": SHA}, "tables": ["t"], "figures": 1}},
+    }
     write_state(project, good)
     warnings: list[str] = []
     assert load_state(project, warn=warnings.append)["runs"] == good["runs"] and not warnings
@@ -120,9 +134,10 @@ def test_parameters_cell_problems_are_named(tmp_path):
     assert parameters_problem(tmp_path / "ok.ipynb") is None
     write_notebook(tmp_path / "untagged.ipynb", name="untagged", tag_parameters=False)
     msg = parameters_problem(tmp_path / "untagged.ipynb")
-    assert msg.startswith("notebooks/untagged.ipynb has no cell tagged 'parameters'; tag the cell")
+    assert msg is not None and msg.startswith("notebooks/untagged.ipynb has no cell tagged 'parameters'; tag the cell")
     (tmp_path / "bad.ipynb").write_text("{")
-    assert "is not a readable notebook" in parameters_problem(tmp_path / "bad.ipynb")
+    msg = parameters_problem(tmp_path / "bad.ipynb")
+    assert msg is not None and "is not a readable notebook" in msg
     assert Path(tmp_path / "ok.ipynb").exists()
 
 
@@ -131,8 +146,10 @@ def test_a_closed_pipe_is_not_an_error():
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "shdata.cli", "list"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shdata.cli", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None  # piped above
     proc.stdout.close()  # before anything is written: the first write meets a closed pipe
     err = proc.stderr.read().decode()
     assert proc.wait() == 0 and "shdata: error" not in err

@@ -1,5 +1,6 @@
 """Consistency checks: each declared check holds (or fails exactly where a data
 note says the report is inconsistent), and each check type can fail."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,6 +24,7 @@ def test_declared_check_holds_or_is_a_documented_discrepancy(table_id, check_id)
     result = RESULTS[(table_id, check_id)]
     assert result.status in ("pass", "expected-fail"), f"{result.status}: {result.detail}"
     if result.status == "expected-fail":
+        assert result.note is not None, "an expected failure names its note"
         note = {n.id: n for n in PKG.metadata(table_id).notes}[result.note]
         assert note.kind == "discrepancy"
 
@@ -55,10 +57,15 @@ def test_equal_check_fails_across_tables_and_units(editor):
 def test_equal_check_refuses_different_base_units(editor):
     desc = editor.descriptor
     res = editor.resource(desc, "patents")
-    res.setdefault("shdata:checks", []).append({
-        "id": "bogus", "type": "equal", "description": "patents vs NSFC amount",
-        "a": {"row": "pct_applications"}, "b": {"table": "nsfc_projects_by_programme",
-                                               "row": {"row_type": "total"}, "field": "amount"}})
+    res.setdefault("shdata:checks", []).append(
+        {
+            "id": "bogus",
+            "type": "equal",
+            "description": "patents vs NSFC amount",
+            "a": {"row": "pct_applications"},
+            "b": {"table": "nsfc_projects_by_programme", "row": {"row_type": "total"}, "field": "amount"},
+        }
+    )
     editor.save_descriptor(desc)
     r = _status(editor, "patents", "bogus")
     assert r.status == "fail" and "units differ" in r.detail
@@ -98,7 +105,8 @@ def test_le_detects_a_part_above_its_whole(editor):
 def test_malformed_check_is_a_clear_error(editor):
     desc = editor.descriptor
     editor.resource(desc, "patents").setdefault("shdata:checks", []).append(
-        {"id": "typo", "type": "summ", "description": "x"})
+        {"id": "typo", "type": "summ", "description": "x"}
+    )
     editor.save_descriptor(desc)
     with pytest.raises(CheckError, match="unknown type 'summ'; allowed: sum"):
         run_checks(editor.package(), ["patents"])
@@ -107,7 +115,8 @@ def test_malformed_check_is_a_clear_error(editor):
 def test_check_with_a_ref_matching_no_row_is_a_clear_error(editor):
     desc = editor.descriptor
     editor.resource(desc, "patents").setdefault("shdata:checks", []).append(
-        {"id": "dangling", "type": "le", "a": "no_such_row", "b": "pct_applications", "description": "x"})
+        {"id": "dangling", "type": "le", "a": "no_such_row", "b": "pct_applications", "description": "x"}
+    )
     editor.save_descriptor(desc)
     with pytest.raises(CheckError, match="matches 0 rows"):
         run_checks(editor.package(), ["patents"])

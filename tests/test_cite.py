@@ -1,6 +1,7 @@
 """`shdata cite` in every format, for a figure, a table and the report: each
 format parses with the tool researchers use, and GB/T 7714 matches strings
 checked by hand against GB/T 7714-2015."""
+
 from __future__ import annotations
 
 import json
@@ -24,20 +25,24 @@ URL = "https://github.com/shdata-project/shdata"
 GBT = {
     ("report", "zh"): "上海市科学技术委员会. 2023上海科技进步报告[R]. [出版地不详]: 上海市科学技术委员会.",
     ("report", "en"): "Shanghai Municipal Science and Technology Commission. 2023上海科技进步报告 [Shanghai Science "
-                      "and Technology Progress Report 2023][R]. [S.l.]: Shanghai Municipal Science and Technology "
-                      "Commission.",
+    "and Technology Progress Report 2023][R]. [S.l.]: Shanghai Municipal Science and Technology "
+    "Commission.",
     ("table", "zh"): f"上海市科学技术委员会. 2023年上海获国家自然科学基金项目情况[DS/OL]. shdata, 2026. {URL}.",
     ("table", "en"): "Shanghai Municipal Science and Technology Commission. NSFC projects awarded to Shanghai by "
-                     f"programme, 2023[DS/OL]. shdata, 2026. {URL}.",
+    f"programme, 2023[DS/OL]. shdata, 2026. {URL}.",
     ("figure", "zh"): "上海市科学技术委员会. 2023年上海获国家自然科学基金项目数与资助额（按项目类型）[Z/OL]//"
-                      f"2023上海科技进步报告. shdata, 2026. {URL}.",
+    f"2023上海科技进步报告. shdata, 2026. {URL}.",
 }
 ARGS = {"report": ["--report"], "table": ["--table", TABLE], "figure": [FIGURE]}
 
 
 def run(*args: str) -> str:
-    done = subprocess.run([*SHDATA, *args, "--manifest", str(ROOT / "figures" / "manifest.json")],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [*SHDATA, *args, "--manifest", str(ROOT / "figures" / "manifest.json")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -60,20 +65,21 @@ def test_bibtex_parses_with_pybtex_and_credits_the_commission(kind):
         assert set(db.entries) >= {"shdata"}
 
 
-@pytest.mark.parametrize("kind,lang", [(k, l) for k in sorted(ARGS) for l in ("en", "zh")])
+@pytest.mark.parametrize("kind,lang", [(k, lang) for k in sorted(ARGS) for lang in ("en", "zh")])
 def test_ris_parses_with_rispy(kind, lang):
     import rispy
 
     refs = rispy.loads(run(*ARGS[kind], "--format", "ris", "--lang", lang))
     assert refs[0]["type_of_reference"] == {"report": "RPRT", "table": "DATA", "figure": "FIGURE"}[kind]
-    assert refs[0]["authors"] == ["上海市科学技术委员会" if lang == "zh" else
-                                  "Shanghai Municipal Science and Technology Commission"]
+    assert refs[0]["authors"] == [
+        "上海市科学技术委员会" if lang == "zh" else "Shanghai Municipal Science and Technology Commission"
+    ]
     assert refs[0]["title"]
     if kind == "report":
         assert "year" not in refs[0]
 
 
-@pytest.mark.parametrize("kind,lang", [(k, l) for k in sorted(ARGS) for l in ("en", "zh")])
+@pytest.mark.parametrize("kind,lang", [(k, lang) for k in sorted(ARGS) for lang in ("en", "zh")])
 def test_csl_json_is_valid_against_the_csl_schema(kind, lang):
     import jsonschema
 
@@ -117,9 +123,11 @@ def test_gbt_post_processing_fixes_only_what_citeproc_gets_wrong():
 
 
 def test_cite_errors_are_one_line():
-    for args, message in ((["--table", "nsfc_projects"], "nsfc_projects"),
-                          (["--report", "--table", TABLE], "not --table and --report"),
-                          ([], "give a FIGURE_ID")):
+    for args, message in (
+        (["--table", "nsfc_projects"], "nsfc_projects"),
+        (["--report", "--table", TABLE], "not --table and --report"),
+        ([], "give a FIGURE_ID"),
+    ):
         done = subprocess.run([*SHDATA, *args], capture_output=True, text=True, cwd=ROOT)
         assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
 

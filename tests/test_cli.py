@@ -1,4 +1,5 @@
 """The shdata command line as a user runs it."""
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,7 @@ def test_check_exits_1_when_a_check_fails(editor, use_data, capsys):
 
 def test_unknown_table_is_one_line_on_stderr_exit_2():
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    done = subprocess.run([sys.executable, "-m", "shdata.cli", "show", "nsfc"], capture_output=True,
-                          text=True, env=env)
+    done = subprocess.run([sys.executable, "-m", "shdata.cli", "show", "nsfc"], capture_output=True, text=True, env=env)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "unknown table id 'nsfc'" in done.stderr
     assert "Traceback" not in done.stderr

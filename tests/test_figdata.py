@@ -1,6 +1,7 @@
 """Each figure's data: `publish(..., data=df)` writes the exact values drawn as
 `<id>.csv`, and every value in every figure CSV is a printed value of a source
 table or a flagged derivation."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,11 @@ from shdata.errors import ParameterError
 
 from .conftest import ROOT
 
-SIDECARS = sorted(p for p in (ROOT / "figures").glob("*/*.json")
-                  if "csv" in json.loads(p.read_text(encoding="utf-8")).get("files", {}))
+SIDECARS = sorted(
+    p
+    for p in (ROOT / "figures").glob("*/*.json")
+    if "csv" in json.loads(p.read_text(encoding="utf-8")).get("files", {})
+)
 
 
 def _publish(tmp_path: Path, data, fid: str = "test-credit", sources=("tech_credit_products",)) -> Path:
@@ -68,8 +72,9 @@ def test_derived_values_are_flagged_and_checked_against_shdata_derived(tmp_path)
     data = notebook.figure_data("tech_finance_indicators", rows=["sme_loan_balance"])
     import pandas as pd
 
-    data = pd.concat([data, notebook.derived_data("tech_finance_indicators", rows=["sme_loan_balance_previous"])],
-                     ignore_index=True)
+    data = pd.concat(
+        [data, notebook.derived_data("tech_finance_indicators", rows=["sme_loan_balance_previous"])], ignore_index=True
+    )
     folder = _publish(tmp_path, data, "test-derived", ["tech_finance_indicators"])
     rows = figdata.read(folder / "test-derived.csv")
     assert [r["derived"] for r in rows] == ["false", "true"] and rows[1]["method"]
@@ -80,12 +85,16 @@ def _round(rows):
     rows[-1]["value"] = rows[-1]["value"].rsplit(".", 1)[0]  # a printed decimal, rounded
 
 
-@pytest.mark.parametrize("mutate,problem", [
-    (_round, "prints"),
-    (lambda rows: rows[0].update(unit="万元"), "unit '万元'"),
-    (lambda rows: rows[1].update(derived="true"), "without a method"),
-    (lambda rows: rows[2].update(row="Nope"), "has 0 rows"),
-], ids=["rounded", "wrong-unit", "unexplained-derived", "unknown-row"])
+@pytest.mark.parametrize(
+    "mutate,problem",
+    [
+        (_round, "prints"),
+        (lambda rows: rows[0].update(unit="万元"), "unit '万元'"),
+        (lambda rows: rows[1].update(derived="true"), "without a method"),
+        (lambda rows: rows[2].update(row="Nope"), "has 0 rows"),
+    ],
+    ids=["rounded", "wrong-unit", "unexplained-derived", "unknown-row"],
+)
 def test_a_value_that_is_not_printed_is_reported(tmp_path, mutate, problem):
     folder = _publish(tmp_path, notebook.figure_data("tech_credit_products", columns=["amount"]))
     rows = figdata.read(folder / "test-credit.csv")
@@ -107,12 +116,15 @@ def test_a_derived_value_that_disagrees_with_shdata_derived_is_reported(tmp_path
     assert any("shdata.derived gives" in p for p in figdata.verify(path))
 
 
-@pytest.mark.parametrize("mutate,message", [
-    (lambda d: d.drop(columns=["unit"]), "missing unit"),
-    (lambda d: d.assign(value=[float(v) for v in d["value"]]), "not text"),
-    (lambda d: d.assign(table="nsfc_projects_by_programme"), "not among the figure's sources"),
-    (lambda d: d.iloc[0:0], "no rows"),
-])
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (lambda d: d.drop(columns=["unit"]), "missing unit"),
+        (lambda d: d.assign(value=[float(v) for v in d["value"]]), "not text"),
+        (lambda d: d.assign(table="nsfc_projects_by_programme"), "not among the figure's sources"),
+        (lambda d: d.iloc[0:0], "no rows"),
+    ],
+)
 def test_bad_figure_data_stops_publish_before_any_file_is_written(tmp_path, mutate, message):
     data = mutate(notebook.figure_data("tech_credit_products"))
     with pytest.raises(ParameterError, match=message):
@@ -126,8 +138,7 @@ def test_unknown_rows_and_columns_name_the_table():
     with pytest.raises(ParameterError, match="tech_credit_products has no row"):
         notebook.figure_data("tech_credit_products", rows=[{"product_en": "Nope"}])
     with pytest.raises(ParameterError, match="needs a method"):
-        notebook.derivation("unicorns_shanghai", row="rest", value=1, unit="家", label_en="x", label_zh="x",
-                            method="")
+        notebook.derivation("unicorns_shanghai", row="rest", value=1, unit="家", label_en="x", label_zh="x", method="")
 
 
 def test_the_worked_example_notebook_passes_its_data():

@@ -1,4 +1,5 @@
 """Loading: types, order, metadata, units, round trip."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -29,7 +30,7 @@ def test_every_table_loads_typed_and_round_trips(table_id):
         elif f.get("type") == "number":
             assert col.dtype == "float64", f["name"]
         # every printed cell comes back as the same value
-        for cell, value in zip((r[f["name"]] for r in raw), col):
+        for cell, value in zip((r[f["name"]] for r in raw), col, strict=True):
             if cell == "":
                 assert pd.isna(value)
             elif f.get("type") in ("integer", "number"):
@@ -57,11 +58,12 @@ def test_nsfc_table_is_typed_and_ordered_as_printed():
 def test_base_units_convert_scaled_values_exactly():
     printed = shdata.load("tech_finance_indicators")
     base = shdata.load("tech_finance_indicators", units="base")
-    for (_, p), (_, b) in zip(printed.iterrows(), base.iterrows()):
+    for (_, p), (_, b) in zip(printed.iterrows(), base.iterrows(), strict=True):
         exp, unit = U.split_unit(p["unit"])
         assert b["unit"] == unit
-        assert Decimal(repr(b["value"])) == Decimal(repr(p["value"])).scaleb(exp) or \
-            b["value"] == pytest.approx(p["value"] * 10 ** exp, rel=1e-12)
+        assert Decimal(repr(b["value"])) == Decimal(repr(p["value"])).scaleb(exp) or b["value"] == pytest.approx(
+            p["value"] * 10**exp, rel=1e-12
+        )
     row = base.set_index("indicator").loc["tech_loan_balance"]
     assert row["unit"] == "元"
 
@@ -117,9 +119,19 @@ def test_derived_change_and_rank_change():
             assert row["value"] == pytest.approx(float(level["value"]) - float(step["value"]))
 
 
-@pytest.mark.parametrize("unit,exp,base", [("亿元", 8, "元"), ("万元", 4, "元"), ("万亿元", 12, "元"),
-                                          ("万人次", 4, "人次"), ("%", 0, "%"), ("个百分点", 0, "个百分点"),
-                                          ("万台（套）", 4, "台(套)"), ("家", 0, "家")])
+@pytest.mark.parametrize(
+    "unit,exp,base",
+    [
+        ("亿元", 8, "元"),
+        ("万元", 4, "元"),
+        ("万亿元", 12, "元"),
+        ("万人次", 4, "人次"),
+        ("%", 0, "%"),
+        ("个百分点", 0, "个百分点"),
+        ("万台（套）", 4, "台(套)"),
+        ("家", 0, "家"),
+    ],
+)
 def test_split_unit(unit, exp, base):
     assert U.split_unit(unit) == (exp, base)
 

@@ -1,5 +1,6 @@
 """publish(): lint before writing, the standalone variant, waivers in the record,
 the manifest's variants, `shdata cite --variant`, the contact sheet."""
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,7 @@ def params(tmp_path):
         P = notebook.validate(lang=lang, formats=formats, output_dir=tmp_path / "figures", variant=variant)
         style.apply(lang)
         return P
+
     with plt.rc_context():
         yield make
         plt.close("all")
@@ -30,8 +32,12 @@ def trade_figure(P, bad=False):
 
     t = [shdata.value(TABLE, k) for k in ("total_trade", "shanghai_outflow")]
     fig, ax = P.figure(height=0.3)
-    ax.barh(P.wrap([P.label(v) for v in t], 40), [float(v) for v in t],
-            color=style.role_colours(["context", "shanghai"]), height=0.6)
+    ax.barh(
+        P.wrap([P.label(v) for v in t], 40),
+        [float(v) for v in t],
+        color=style.role_colours(["context", "shanghai"]),
+        height=0.6,
+    )
     for i, v in enumerate(t):
         ax.text(float(v), i, " " + fmt.quantity(v, P.lang), va="center")
     ax.invert_yaxis()
@@ -45,10 +51,16 @@ def trade_figure(P, bad=False):
 
 
 def publish(P, fig, **kw):
-    args = {"sources": [TABLE], "title": P.t("Technology trade", "技术交易"), "caption": P.t("Caption.", "说明。"),
-            "headline": P.t("Shanghai supplies two fifths of the Yangtze Delta's internal technology trade",
-                            "上海输出的技术交易额约占长三角三省一市相互间技术交易额的四成"),
-            "subtitle": P.t("Technology trade, ¥ bn, January–September 2023", "技术交易额，亿元，2023年1—9月")}
+    args = {
+        "sources": [TABLE],
+        "title": P.t("Technology trade", "技术交易"),
+        "caption": P.t("Caption.", "说明。"),
+        "headline": P.t(
+            "Shanghai supplies two fifths of the Yangtze Delta's internal technology trade",
+            "上海输出的技术交易额约占长三角三省一市相互间技术交易额的四成",
+        ),
+        "subtitle": P.t("Technology trade, ¥ bn, January–September 2023", "技术交易额，亿元，2023年1—9月"),
+    }
     args.update(kw)
     P.publish(fig, "yrd-technology-trade", **args)
 
@@ -64,13 +76,20 @@ def test_both_variants_written_with_their_sidecars(params, lang):
         assert set(rec["files"]) == {"png", "pdf"}
         assert all((P.output_dir / f["path"]).is_file() for f in rec["files"].values())
     sa = json.loads((root / "standalone" / "yrd-technology-trade.json").read_text(encoding="utf-8"))
-    assert sa["standalone"]["source"].startswith(P.t("Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2",
-                                                     "资料来源：上海市科学技术委员会《2023上海科技进步报告》§8.2"))
+    assert sa["standalone"]["source"].startswith(
+        P.t(
+            "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2",
+            "资料来源：上海市科学技术委员会《2023上海科技进步报告》§8.2",
+        )
+    )
     assert sa["standalone"]["notes"] == notebook.caveats([TABLE], lang)
     from PIL import Image
 
-    with Image.open(root / "yrd-technology-trade.png") as j, Image.open(root / "standalone" / "yrd-technology-trade.png") as s:
-        assert j.width == s.width and s.height > j.height   # same column width, taller
+    with (
+        Image.open(root / "yrd-technology-trade.png") as j,
+        Image.open(root / "standalone" / "yrd-technology-trade.png") as s,
+    ):
+        assert j.width == s.width and s.height > j.height  # same column width, taller
 
 
 def test_files_are_byte_identical_across_runs(params):
@@ -117,8 +136,10 @@ def test_journal_only_is_todays_behaviour(params):
     assert not (P.output_dir / "en" / "standalone").exists()
 
 
-@pytest.mark.parametrize("value, expected", [("journal", ("journal",)), ("standalone,journal", ("journal", "standalone")),
-                                             (["standalone"], ("standalone",))])
+@pytest.mark.parametrize(
+    "value, expected",
+    [("journal", ("journal",)), ("standalone,journal", ("journal", "standalone")), (["standalone"], ("standalone",))],
+)
 def test_variant_parameter(value, expected):
     assert notebook.validate(variant=value).variants == expected
 
@@ -135,8 +156,9 @@ def test_manifest_lists_both_variants_and_cite_resolves_each(params, capsys):
         publish(P, trade_figure(P))
     entry = manifest.collect(P.output_dir)[0]
     assert entry["id"] == "yrd-technology-trade" and entry["variants"] == ["journal", "standalone"]
-    assert {(f["lang"], f["variant"]) for f in entry["files"]} == {(lg, v) for lg in ("en", "zh")
-                                                                   for v in ("journal", "standalone")}
+    assert {(f["lang"], f["variant"]) for f in entry["files"]} == {
+        (lg, v) for lg in ("en", "zh") for v in ("journal", "standalone")
+    }
     assert entry["title"]["en"] == "Technology trade"
     csv_rows = manifest.manifest_csv(manifest.manifest(P.output_dir)).splitlines()
     assert len(csv_rows) == 1 + 4 and ",variant," in csv_rows[0]

@@ -1,4 +1,5 @@
 """The counts the README quotes are the package's counts, never typed by hand and left to drift."""
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,8 @@ def test_note_count(pkg):
 
 @pytest.mark.parametrize("topic", ["funding", "talent", "rankings", "yangtze_delta", "outputs"])
 def test_topic_rows(pkg, topic):
-    tables, rows = Counter(), Counter()
+    tables: Counter[str] = Counter()
+    rows: Counter[str] = Counter()
     for t in pkg.ids():
         m = pkg.metadata(t)
         tables[m.topic] += 1

@@ -1,4 +1,5 @@
 """Figure files as bytes (shdata.render): PDF fonts stay TrueType with the right glyphs."""
+
 from __future__ import annotations
 
 import io
@@ -30,8 +31,9 @@ def embedded_fonts(pdf: bytes):
     fonts = []
     for m in re.finditer(rb"/FontFile2 (\d+) 0 R", pdf):
         obj = re.search(rb"\n" + m.group(1) + rb" 0 obj\n<<.*?>>\nstream\n", pdf, re.DOTALL)
+        assert obj is not None, f"font object {m.group(1)!r} not found in the PDF"
         end = pdf.index(b"endstream", obj.end())
-        fonts.append(TTFont(io.BytesIO(zlib.decompress(pdf[obj.end():end]))))
+        fonts.append(TTFont(io.BytesIO(zlib.decompress(pdf[obj.end() : end]))))
     return fonts
 
 
@@ -47,13 +49,12 @@ def test_pdf_embeds_truetype_subsets_with_the_original_outlines(zh_figure):
     checked = 0
     for f in fonts:
         family = f["name"].getDebugName(4) or ""
-        src = next((o for n, o in originals.items() if ("Bold" in n) == ("Bold" in family)
-                    and "Noto" in family), None)
+        src = next((o for n, o in originals.items() if ("Bold" in n) == ("Bold" in family) and "Noto" in family), None)
         if src is None:
             continue
         cmap = f.getBestCmap() or {}
         for code, name in cmap.items():
-            if code in (0x4E0A, 0x6D77):   # 上, 海
+            if code in (0x4E0A, 0x6D77):  # 上, 海
                 sub_glyph = f["glyf"][name]
                 orig_glyph = src["glyf"][src.getBestCmap()[code]]
                 assert sub_glyph.getCoordinates(f["glyf"])[0] == orig_glyph.getCoordinates(src["glyf"])[0]

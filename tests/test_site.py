@@ -1,6 +1,7 @@
 """`shdata site` without a browser: what is written, byte-identical rebuilds,
 incremental rebuilds, failures that keep the previous site, notebook renderings
 without machine paths and with each language's own narrative cells."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,11 @@ def _site(root: Path) -> Path:
 
 
 def _tree(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _figures(root: Path) -> list[str]:
@@ -100,10 +104,12 @@ def test_a_rebuild_with_nothing_changed_writes_nothing_and_loads_no_renderer(bui
     before = _tree(_site(root))
     # In a fresh process, as `shdata build` runs it: nothing is rendered, so neither
     # Jinja2, nbconvert nor citeproc is even imported.
-    code = ("import sys; from shdata.build import Project; from shdata.site import build_site; "
-            f"from pathlib import Path; r = build_site(Project(Path({str(root)!r}))); "
-            "print(len(r.written), len(r.removed), r.unchanged, "
-            "any(m in sys.modules for m in ('jinja2', 'nbconvert', 'citeproc', 'pandas')))")
+    code = (
+        "import sys; from shdata.build import Project; from shdata.site import build_site; "
+        f"from pathlib import Path; r = build_site(Project(Path({str(root)!r}))); "
+        "print(len(r.written), len(r.removed), r.unchanged, "
+        "any(m in sys.modules for m in ('jinja2', 'nbconvert', 'citeproc', 'pandas')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     written, removed, unchanged, heavy = done.stdout.split()
     assert (written, removed, heavy) == ("0", "0", "False")
@@ -115,9 +121,20 @@ def test_a_rebuild_with_nothing_changed_writes_nothing_and_loads_no_renderer(bui
 def test_rendering_again_gives_the_same_bytes(built_site):
     root, _ = built_site
     outputs, _ = site.plan(Project(root), _site(root))
-    sample = [o for o in outputs if o.path in ("index.html", "zh/index.html", "figures/funding-unicorns.html",
-                                                "zh/figures/funding-unicorns.html", "tables/unicorns_shanghai.html",
-                                                "zh/notebooks/funding.html", "files/en/thumbs/funding-unicorns.png")]
+    sample = [
+        o
+        for o in outputs
+        if o.path
+        in (
+            "index.html",
+            "zh/index.html",
+            "figures/funding-unicorns.html",
+            "zh/figures/funding-unicorns.html",
+            "tables/unicorns_shanghai.html",
+            "zh/notebooks/funding.html",
+            "files/en/thumbs/funding-unicorns.png",
+        )
+    ]
     assert len(sample) == 7
     for o in sample:
         assert o.make() == (_site(root) / o.path).read_bytes(), f"{o.path} is not deterministic"
@@ -131,8 +148,13 @@ def test_a_changed_table_rebuilds_only_the_pages_that_depend_on_it(built_site, t
     res = next(r for r in desc["resources"] if r["name"] == tid)
     res["description"] += " (Edited for the test.)"
     write_descriptor(desc_path, desc)
-    related = {tid} | {t for r in desc["resources"] for c in r.get("shdata:checks", [])
-                       if tid in site._check_tables(c) | {r["name"]} for t in site._check_tables(c) | {r["name"]}}
+    related = {tid} | {
+        t
+        for r in desc["resources"]
+        for c in r.get("shdata:checks", [])
+        if tid in site._check_tables(c) | {r["name"]}
+        for t in site._check_tables(c) | {r["name"]}
+    }
     result = site.build_site(Project(root))
     allowed = {"data/datapackage.json"} | {f"{lang}tables/{t}.html" for t in related for lang in ("", "zh/")}
     assert {"data/datapackage.json", f"tables/{tid}.html", f"zh/tables/{tid}.html"} <= set(result.written)
@@ -188,17 +210,22 @@ def test_notebook_renderings_show_no_machine_path_and_only_their_language(built_
     zh = (_site(root) / "zh" / "notebooks" / "funding.html").read_text(encoding="utf-8")
     for text in (en, zh):
         assert str(root) not in text and str(root.resolve()) not in text and "staging" not in text
-        assert re.search(r'output_dir</span> <span class="o">=</span> <span class="s2">&quot;figures&quot;', text) \
-            or re.search(r'output_dir</span> <span class="o">=</span> <span class="s2">"figures"', text)
+        assert re.search(
+            r'output_dir</span> <span class="o">=</span> <span class="s2">&quot;figures&quot;', text
+        ) or re.search(r'output_dir</span> <span class="o">=</span> <span class="s2">"figures"', text)
         assert "Shared cell" in text
     assert "told in English" in en and "中文叙述" not in en
     assert "中文叙述" in zh and "told in English" not in zh
 
 
 def test_clean_notebook_keeps_untagged_cells_and_code():
-    nb = {"cells": [{"cell_type": "markdown", "metadata": {"tags": ["lang-zh"]}, "source": "中文"},
-                    {"cell_type": "markdown", "metadata": {}, "source": "both"},
-                    {"cell_type": "code", "metadata": {"tags": ["lang-zh"]}, "source": "x = 1", "outputs": []}]}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {"tags": ["lang-zh"]}, "source": "中文"},
+            {"cell_type": "markdown", "metadata": {}, "source": "both"},
+            {"cell_type": "code", "metadata": {"tags": ["lang-zh"]}, "source": "x = 1", "outputs": []},
+        ]
+    }
     kept = site.clean_notebook(nb, "en", ["/nowhere"])["cells"]
     assert [c["source"] for c in kept] == ["both", "x = 1"], "only Markdown narrative is filtered by language"
 
@@ -206,14 +233,35 @@ def test_clean_notebook_keeps_untagged_cells_and_code():
 def test_figure_page_cite_box_holds_exactly_what_the_cli_prints(built_site):
     root, _ = built_site
     page = (_site(root) / "zh" / "figures" / "funding-nsfc-by-programme.html").read_text(encoding="utf-8")
-    boxes = dict(re.findall(r'<div class="cite-panel" role="tabpanel" id="cite-([a-z0-9-]+)"[^>]*>\s*'
-                            r'<pre class="cite-text">(.*?)</pre>', page, re.S))
+    boxes = dict(
+        re.findall(
+            r'<div class="cite-panel" role="tabpanel" id="cite-([a-z0-9-]+)"[^>]*>\s*'
+            r'<pre class="cite-text">(.*?)</pre>',
+            page,
+            re.S,
+        )
+    )
     assert sorted(boxes) == sorted(cite.FORMATS)
     for fmt, text in boxes.items():
-        done = subprocess.run([sys.executable, "-m", "shdata.cli", "cite", "funding-nsfc-by-programme", "--format",
-                               fmt, "--lang", "zh", "--manifest", str(root / "figures" / "manifest.json")],
-                              capture_output=True, text=True, check=True,
-                              env={**os.environ, "SHDATA_DATA_DIR": str(root / "data")})
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "shdata.cli",
+                "cite",
+                "funding-nsfc-by-programme",
+                "--format",
+                fmt,
+                "--lang",
+                "zh",
+                "--manifest",
+                str(root / "figures" / "manifest.json"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "SHDATA_DATA_DIR": str(root / "data")},
+        )
         assert html.unescape(text) == done.stdout, fmt
 
 

@@ -4,6 +4,7 @@ One browser per session, the site built once per session (``built_site``) and
 served by a local static server, as ``python -m http.server`` serves it. In CI
 (``CI=true``) these tests never skip: a missing browser is a failure. Outside
 CI they skip when no Chromium is installed (``apt-get install -y chromium``)."""
+
 from __future__ import annotations
 
 import functools
@@ -19,8 +20,15 @@ import pytest
 from .conftest import ROOT
 
 CHROMIUM = Path(os.environ.get("SHDATA_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = ROOT / "build" / "site-screenshots"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 FIGURE = "funding-nsfc-by-programme"
@@ -87,10 +95,13 @@ def test_every_page_loads_without_console_errors_or_failed_requests(page, server
         page.goto(f"{base}/{rel}", wait_until="load")
         page.evaluate("document.fonts.ready.then(() => true)")  # web fonts load after `load`: let them finish
         # Gallery thumbnails load lazily: load them all now, and wait for each.
-        page.evaluate("Promise.all(Array.from(document.images).map(i => { i.loading = 'eager'; "
-                      "return i.decode().catch(() => null); }))")
-        broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
-                               ".map(i => i.src)")
+        page.evaluate(
+            "Promise.all(Array.from(document.images).map(i => { i.loading = 'eager'; "
+            "return i.decode().catch(() => null); }))"
+        )
+        broken = page.evaluate(
+            "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+        )
         assert not broken, f"{rel}: images that did not load: {broken}"
         assert not page.problems, f"{rel}: {page.problems}"
 
@@ -129,11 +140,14 @@ def test_the_language_switch_keeps_you_on_the_same_figure(page, server):
     assert page.url.endswith("/tables/unicorns_shanghai.html") and "/zh/" not in page.url
 
 
-@pytest.mark.parametrize("where,cli", [
-    (f"figures/{FIGURE}.html", [FIGURE, "--lang", "en"]),
-    (f"zh/figures/{FIGURE}.html", [FIGURE, "--lang", "zh"]),
-    ("zh/tables/nsfc_projects_by_programme.html", ["--table", "nsfc_projects_by_programme", "--lang", "zh"]),
-])
+@pytest.mark.parametrize(
+    "where,cli",
+    [
+        (f"figures/{FIGURE}.html", [FIGURE, "--lang", "en"]),
+        (f"zh/figures/{FIGURE}.html", [FIGURE, "--lang", "zh"]),
+        ("zh/tables/nsfc_projects_by_programme.html", ["--table", "nsfc_projects_by_programme", "--lang", "zh"]),
+    ],
+)
 def test_each_copy_button_copies_exactly_what_the_cli_prints(page, server, where, cli):
     from shdata.cite import FORMATS
 
@@ -144,10 +158,23 @@ def test_each_copy_button_copies_exactly_what_the_cli_prints(page, server, where
         page.click(f"button[data-copy='cite-{fmt}']")
         page.wait_for_function("() => window.shdataLastCopied !== undefined")
         copied = page.evaluate("navigator.clipboard.readText()")
-        printed = subprocess.run([sys.executable, "-m", "shdata.cli", "cite", *cli, "--format", fmt,
-                                  "--manifest", str(root / "figures" / "manifest.json")],
-                                 capture_output=True, text=True, check=True,
-                                 env={**os.environ, "SHDATA_DATA_DIR": str(root / "data")}).stdout
+        printed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "shdata.cli",
+                "cite",
+                *cli,
+                "--format",
+                fmt,
+                "--manifest",
+                str(root / "figures" / "manifest.json"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "SHDATA_DATA_DIR": str(root / "data")},
+        ).stdout
         assert copied == printed, fmt
         page.evaluate("window.shdataLastCopied = undefined")
     assert not page.problems
@@ -170,8 +197,11 @@ def test_screenshots_of_the_gallery_and_a_figure_page_in_each_language(browser, 
     base, _ = server
     SHOTS.mkdir(parents=True, exist_ok=True)
     for lang, prefix in (("en", ""), ("zh", "zh/")):
-        for name, rel, width in (("gallery", "index.html", 1280), ("figure", f"figures/{FIGURE}.html", 1100),
-                                 ("gallery-phone", "index.html", 390)):
+        for name, rel, width in (
+            ("gallery", "index.html", 1280),
+            ("figure", f"figures/{FIGURE}.html", 1100),
+            ("gallery-phone", "index.html", 390),
+        ):
             pg = browser.new_page(viewport={"width": width, "height": 900})
             pg.goto(f"{base}/{prefix}{rel}", wait_until="load")
             pg.evaluate("document.fonts.ready")

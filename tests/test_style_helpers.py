@@ -1,4 +1,5 @@
 """Styling helpers for publication figures (shdata.style)."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,19 +18,31 @@ def house():
         plt.close("all")
 
 
-@pytest.mark.parametrize("lang, x, text", [("en", 1000, "1,000"), ("en", 2.5, "2.5"), ("en", 1250000.0, "1,250,000"),
-                                           ("zh", 1000, "1000"), ("en", 0, "0"), ("en", -1500, "-1,500")])
+@pytest.mark.parametrize(
+    "lang, x, text",
+    [
+        ("en", 1000, "1,000"),
+        ("en", 2.5, "2.5"),
+        ("en", 1250000.0, "1,250,000"),
+        ("zh", 1000, "1000"),
+        ("en", 0, "0"),
+        ("en", -1500, "-1,500"),
+    ],
+)
 def test_number_formatter(lang, x, text):
     assert style.number_formatter(lang)(x) == text
 
 
-@pytest.mark.parametrize("unit, lang, ticks, label", [
-    ("亿元", "en", {0: "0", 500: "50", 1500: "150", 25: "2.5"}, "¥ bn"),
-    ("万元", "en", {50000: "500", 250000: "2,500"}, "¥ m"),
-    ("万亿元", "en", {2.5: "2,500"}, "¥ bn"),
-    ("亿元", "zh", {1500: "1500"}, "亿元"),
-    ("万元", "zh", {50000: "50000"}, "万元"),
-])
+@pytest.mark.parametrize(
+    "unit, lang, ticks, label",
+    [
+        ("亿元", "en", {0: "0", 500: "50", 1500: "150", 25: "2.5"}, "¥ bn"),
+        ("万元", "en", {50000: "500", 250000: "2,500"}, "¥ m"),
+        ("万亿元", "en", {2.5: "2,500"}, "¥ bn"),
+        ("亿元", "zh", {1500: "1500"}, "亿元"),
+        ("万元", "zh", {50000: "50000"}, "万元"),
+    ],
+)
 def test_money_axis_converts_ticks_exactly_by_powers_of_ten(house, unit, lang, ticks, label):
     _, ax = plt.subplots()
     assert style.money_axis(ax, unit, lang) == label
@@ -58,7 +71,7 @@ def test_a_forgotten_colour_is_context_grey(house):
 
     _, ax = plt.subplots()
     bars = ax.bar(["a", "b"], [1, 2])
-    line, = ax.plot([0, 1], [0, 1])
+    (line,) = ax.plot([0, 1], [0, 1])
     assert to_hex(bars[0].get_facecolor()).upper() == style.CONTEXT
     assert to_hex(line.get_color()).upper() == style.CONTEXT
 
@@ -80,12 +93,15 @@ def test_role_colours():
         style.role_colours(["blue"])
 
 
-@pytest.mark.parametrize("lang, ticks, labels", [
-    ("en", [0, 250, 500, 1000], ["0", "250", "500", "1,000"]),
-    ("en", [0, 0.5, 1.0, 1.5], ["0.0", "0.5", "1.0", "1.5"]),
-    ("en", [0.1, 0.2, 0.30000000000000004], ["0.1", "0.2", "0.3"]),
-    ("zh", [0, 5000, 10000], ["0", "5000", "10000"]),
-])
+@pytest.mark.parametrize(
+    "lang, ticks, labels",
+    [
+        ("en", [0, 250, 500, 1000], ["0", "250", "500", "1,000"]),
+        ("en", [0, 0.5, 1.0, 1.5], ["0.0", "0.5", "1.0", "1.5"]),
+        ("en", [0.1, 0.2, 0.30000000000000004], ["0.1", "0.2", "0.3"]),
+        ("zh", [0, 5000, 10000], ["0", "5000", "10000"]),
+    ],
+)
 def test_tick_labels_share_their_decimals(lang, ticks, labels):
     assert style.number_formatter(lang).format_ticks(ticks) == labels
 

@@ -2,6 +2,7 @@
 
 Bad-provenance cases edit temporary copies of data/ (the ``editor`` fixture), never data/.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,13 @@ from .conftest import DATA
 
 
 def _cells(pkg: Package) -> int:
-    return sum(1 for tid in pkg.ids() for raw in pkg.parsed(tid).raw
-               for col in pkg.metadata(tid).value_fields if raw.get(col, "") != "")
+    return sum(
+        1
+        for tid in pkg.ids()
+        for raw in pkg.parsed(tid).raw
+        for col in pkg.metadata(tid).value_fields
+        if raw.get(col, "") != ""
+    )
 
 
 def _edit_provenance(editor, fn) -> None:
@@ -59,7 +65,8 @@ def test_the_report_text_is_in_the_repository_with_its_hash(pkg):
 def test_trace_returns_section_quote_sentence_and_offset(pkg):
     t = shdata.trace("nsfc_projects_by_programme", "Total", "amount")
     assert t.section == "§2.1" and "339644.66" in t.quote and t.quote in t.sentence
-    assert source_text(pkg)[t.offset:t.offset + len(t.quote)] == t.quote
+    text = source_text(pkg)
+    assert text is not None and text[t.offset : t.offset + len(t.quote)] == t.quote
 
 
 def test_trace_accepts_a_row_label_and_records_words(pkg):
@@ -82,16 +89,27 @@ def test_trace_of_an_unknown_row_or_column_is_one_line():
         shdata.trace("nsfc_projects_by_programme", "Total", "programme_zh")
 
 
-@pytest.mark.parametrize("words, numbers", [("全国第一", {1}), ("两年", {2}), ("六大", {6}), ("近百", {100}),
-                                            ("近千", {1000}), ("四金三银", {4, 3}),
-                                            ("保持不变", set())])
+@pytest.mark.parametrize(
+    "words, numbers",
+    [
+        ("全国第一", {1}),
+        ("两年", {2}),
+        ("六大", {6}),
+        ("近百", {100}),
+        ("近千", {1000}),
+        ("四金三银", {4, 3}),
+        ("保持不变", set()),
+    ],
+)
 def test_chinese_numerals(words, numbers):
     assert cn_numbers(words) == numbers
 
 
 def test_a_broken_quote_fails_in_one_line(editor):
-    _edit_provenance(editor, lambda es: _entry(es, "nsfc_projects_by_programme", "Total", "amount").update(
-        quote="总计\t4900\t339644.67"))
+    _edit_provenance(
+        editor,
+        lambda es: _entry(es, "nsfc_projects_by_programme", "Total", "amount").update(quote="总计\t4900\t339644.67"),
+    )
     [msg] = _failures(editor)
     assert msg.startswith("nsfc_projects_by_programme/Total/amount:") and "339644.67" in msg and "\n" not in msg
 
@@ -99,6 +117,7 @@ def test_a_broken_quote_fails_in_one_line(editor):
 def test_a_wrong_offset_fails_in_one_line(editor):
     def shift(es):
         _entry(es, "tech_finance_indicators", "tech_loan_accounts")["offset"] += 1
+
     _edit_provenance(editor, shift)
     [msg] = _failures(editor)
     assert "tech_finance_indicators/tech_loan_accounts/value" in msg and "does not occur at offset" in msg
@@ -108,13 +127,17 @@ def test_a_wrong_offset_fails_in_one_line(editor):
 def test_a_value_missing_from_its_quote_fails(editor):
     editor.replace("nsfc_projects_by_programme", ",2171,", ",2172,")
     failures = _failures(editor)
-    assert failures == [("nsfc_projects_by_programme/General Program/projects: value 2172 is not printed "
-                        "in quote «面上项目\t2171»")]
+    assert failures == [
+        ("nsfc_projects_by_programme/General Program/projects: value 2172 is not printed in quote «面上项目\t2171»")
+    ]
 
 
 def test_a_value_that_its_words_do_not_say_fails(editor):
-    editor.replace("foreign_work_permits", "数量均全国第一,National rank of these permit counts,1,",
-                   "数量均全国第一,National rank of these permit counts,2,")
+    editor.replace(
+        "foreign_work_permits",
+        "数量均全国第一,National rank of these permit counts,1,",
+        "数量均全国第一,National rank of these permit counts,2,",
+    )
     [msg] = _failures(editor)
     assert msg.startswith("foreign_work_permits/national_rank/value: value 2 is not what the words '第一'")
 
@@ -125,8 +148,9 @@ def test_a_missing_provenance_entry_fails(editor):
 
 
 def test_label_words_must_be_printed_beside_the_value(editor):
-    _edit_provenance(editor, lambda es: _entry(es, "tech_finance_indicators", "tech_loan_accounts").update(
-        keywords=["独角兽"]))
+    _edit_provenance(
+        editor, lambda es: _entry(es, "tech_finance_indicators", "tech_loan_accounts").update(keywords=["独角兽"])
+    )
     [msg] = _failures(editor)
     assert "label words ['独角兽'] not in quote" in msg
 
@@ -198,8 +222,12 @@ def test_every_note_has_chinese_text_written_for_chinese_readers(pkg):
         for n in pkg.metadata(tid).notes:
             zh = n.text_zh
             prose = re.sub(r"“[^”]*”", "", zh)  # a quotation keeps the report's own punctuation
-            if not zh or not zh.endswith("。") or any(c in prose for c in ",;:?!") or \
-                    re.search(r"[\u4e00-\u9fff]\(|\)[\u4e00-\u9fff]", prose):
+            if (
+                not zh
+                or not zh.endswith("。")
+                or any(c in prose for c in ",;:?!")
+                or re.search(r"[\u4e00-\u9fff]\(|\)[\u4e00-\u9fff]", prose)
+            ):
                 bad.append(f"{tid}/{n.id}: {zh!r}")
     assert bad == []
 
@@ -221,8 +249,7 @@ def test_notes_shown_to_readers_name_no_internal_ids(pkg):
 def test_notes_under_figures_describe_the_data_and_the_double_counting(pkg):
     shown = [n for n in pkg.metadata("ideal_city_scores").notes if n.kind in ("discrepancy", "footnote")]
     assert shown and not any(w in n.text.lower() for n in shown for w in ("sector", "red,", "circle"))
-    note = next(n for n in pkg.metadata("nsfc_projects_by_programme").notes
-                if n.id == "total-double-counts-projects")
+    note = next(n for n in pkg.metadata("nsfc_projects_by_programme").notes if n.id == "total-double-counts-projects")
     assert "number of projects and the amount" in note.text and "项目数和资助额" in note.text_zh
 
 

@@ -30,9 +30,11 @@ with ``--index 2`` (the face "Noto Sans CJK SC"). The script
 
 Characters that the source font lacks are reported and skipped.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import sys
 from pathlib import Path
@@ -64,6 +66,7 @@ EXTRA_LAYOUT_FEATURES = ["halt", "palt", "vert", "vrt2", "vhal", "vpal", "vkrn"]
 # Character set
 # --------------------------------------------------------------------------
 
+
 def project_text_files() -> list[Path]:
     """The repository files whose non-ASCII characters the font must cover."""
     files: list[Path] = []
@@ -87,25 +90,34 @@ def gb2312_chars(rows: range) -> set[int]:
     chars: set[int] = set()
     for lead in rows:
         for trail in range(0xA1, 0xFF):
-            try:
+            with contextlib.suppress(UnicodeDecodeError):  # undefined cell
                 chars.add(ord(bytes((lead, trail)).decode("gb2312")))
-            except UnicodeDecodeError:
-                pass
     return chars
 
 
 def base_chars() -> set[int]:
     chars: set[int] = set()
-    chars.update(range(0x20, 0x7F))          # printable ASCII
-    chars.update(range(0xA0, 0x100))         # Latin-1 supplement (°, ±, ×, ·, é ...)
-    chars.update(range(0x2010, 0x2028))      # dashes, quotes, bullets, ellipsis
-    chars.update(range(0x2030, 0x205F))      # per mille, primes, ※ ...
-    chars.update({0x2103, 0x2116, 0x2122,    # ℃ № ™
-                  0x2212, 0x2215, 0x2248, 0x2260, 0x2264, 0x2265})  # − ∕ ≈ ≠ ≤ ≥
-    chars.update(range(0x3000, 0x3040))      # CJK symbols and punctuation
-    chars.update(range(0xFF00, 0xFFF0))      # half-width and full-width forms
-    chars.update(gb2312_chars(range(0xA1, 0xAA)))   # GB 2312 symbol rows (incl. Greek, pinyin)
-    level1 = gb2312_chars(range(0xB0, 0xD8))        # GB 2312 level-1 hanzi
+    chars.update(range(0x20, 0x7F))  # printable ASCII
+    chars.update(range(0xA0, 0x100))  # Latin-1 supplement (°, ±, ×, ·, é ...)
+    chars.update(range(0x2010, 0x2028))  # dashes, quotes, bullets, ellipsis
+    chars.update(range(0x2030, 0x205F))  # per mille, primes, ※ ...
+    chars.update(
+        {
+            0x2103,
+            0x2116,
+            0x2122,  # ℃ № ™
+            0x2212,
+            0x2215,
+            0x2248,
+            0x2260,
+            0x2264,
+            0x2265,
+        }
+    )  # − ∕ ≈ ≠ ≤ ≥
+    chars.update(range(0x3000, 0x3040))  # CJK symbols and punctuation
+    chars.update(range(0xFF00, 0xFFF0))  # half-width and full-width forms
+    chars.update(gb2312_chars(range(0xA1, 0xAA)))  # GB 2312 symbol rows (incl. Greek, pinyin)
+    level1 = gb2312_chars(range(0xB0, 0xD8))  # GB 2312 level-1 hanzi
     if len(level1) != 3755:
         raise SystemExit(f"expected 3755 GB 2312 level-1 hanzi, got {len(level1)}")
     chars.update(level1)
@@ -115,6 +127,7 @@ def base_chars() -> set[int]:
 # --------------------------------------------------------------------------
 # Font work
 # --------------------------------------------------------------------------
+
 
 def drop_other_language_systems(font: TTFont, keep: set[str]) -> None:
     """Remove GSUB/GPOS language systems other than ``keep`` (the default ones stay).
@@ -139,10 +152,10 @@ def drop_other_language_systems(font: TTFont, keep: set[str]) -> None:
 def subset_font(font: TTFont, unicodes: list[int]) -> None:
     options = ft_subset.Options()
     options.layout_features = list(options.layout_features) + EXTRA_LAYOUT_FEATURES
-    options.hinting = False          # CFF hints are meaningless once converted
-    options.desubroutinize = True    # simpler charstrings for the conversion
+    options.hinting = False  # CFF hints are meaningless once converted
+    options.desubroutinize = True  # simpler charstrings for the conversion
     options.notdef_outline = True
-    options.name_IDs = ["*"]         # keep copyright, trademark, licence (0, 7, 13, 14)
+    options.name_IDs = ["*"]  # keep copyright, trademark, licence (0, 7, 13, 14)
     options.name_languages = ["*"]
     options.name_legacy = True
     options.glyph_names = False
@@ -191,8 +204,7 @@ def cff_to_glyf(font: TTFont) -> None:
     maxp.maxInstructionDefs = 0
     maxp.maxStackElements = 0
     maxp.maxSizeOfInstructions = 0
-    maxp.maxComponentElements = max(
-        (len(getattr(g, "components", [])) for g in glyphs.values()), default=0)
+    maxp.maxComponentElements = max((len(getattr(g, "components", [])) for g in glyphs.values()), default=0)
     maxp.compile(font)  # fills numGlyphs, maxPoints, maxContours, ... from glyf
 
     post = font["post"]
@@ -236,29 +248,40 @@ def build(source: Path, index: int, output: Path | None) -> Path:
     n_cmap = len(check.getBestCmap())
     print(f"source:   {source} (face {index}: {family}, {font['name'].getDebugName(5)})")
     print(f"fontTools {fonttools_version}")
-    print(f"chars:    {len(wanted)} wanted ({len(from_project)} from the project files), "
-          f"{len(covered)} covered, cmap of output: {n_cmap} code points, "
-          f"{check['maxp'].numGlyphs} glyphs")
+    print(
+        f"chars:    {len(wanted)} wanted ({len(from_project)} from the project files), "
+        f"{len(covered)} covered, cmap of output: {n_cmap} code points, "
+        f"{check['maxp'].numGlyphs} glyphs"
+    )
     if missing_project:
-        print("WARNING: project characters missing from the source font: "
-              + " ".join(f"U+{u:04X}" for u in missing_project), file=sys.stderr)
+        print(
+            "WARNING: project characters missing from the source font: "
+            + " ".join(f"U+{u:04X}" for u in missing_project),
+            file=sys.stderr,
+        )
     if missing_base:
-        print(f"note:     {len(missing_base)} base-set code points not in the source font "
-              "(unassigned or unsupported), skipped")
+        print(
+            f"note:     {len(missing_base)} base-set code points not in the source font "
+            "(unassigned or unsupported), skipped"
+        )
     print(f"output:   {output} ({len(data):,} bytes, sha256 {hashlib.sha256(data).hexdigest()})")
     return output
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", type=Path,
-                        help="source .otf/.ttf/.ttc, e.g. "
-                             "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-    parser.add_argument("--index", type=int, default=0,
-                        help="face index in a .ttc collection (Noto Sans CJK SC is 2 "
-                             "in Debian's NotoSansCJK-*.ttc); default 0")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="output path; default shdata/fonts/<PostScriptName>-subset.ttf")
+    parser.add_argument(
+        "source", type=Path, help="source .otf/.ttf/.ttc, e.g. /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    )
+    parser.add_argument(
+        "--index",
+        type=int,
+        default=0,
+        help="face index in a .ttc collection (Noto Sans CJK SC is 2 in Debian's NotoSansCJK-*.ttc); default 0",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="output path; default shdata/fonts/<PostScriptName>-subset.ttf"
+    )
     args = parser.parse_args(argv)
     build(args.source, args.index, args.output)
     return 0

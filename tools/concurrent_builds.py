@@ -15,6 +15,7 @@ Usage::
 
 Exit status 0 when every pair passed, 1 otherwise (the first failure is printed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,11 @@ OPTIONS = ["--jobs", "2", "--formats", "png,pdf", "--dpi", "100"]
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def leftovers(project: Path) -> list[str]:
@@ -69,14 +73,22 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(1, args.pairs + 1):
             no_wait = i % 3 == 0
             second = [*cmd, "--force"] + (["--no-wait"] if no_wait else [])
-            procs = [subprocess.Popen([*cmd, "--force"], cwd=project, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True),
-                     subprocess.Popen(second, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+            procs = [
+                subprocess.Popen(
+                    [*cmd, "--force"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                ),
+                subprocess.Popen(second, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+            ]
             outs = [p.communicate() for p in procs]
             problems = []
-            for n, (p, (out, err)) in enumerate(zip(procs, outs)):
-                refused = (n == 1 and no_wait and p.returncode == 2 and len(err.strip().splitlines()) == 1
-                           and "another shdata build is running" in err)
+            for n, (p, (out, err)) in enumerate(zip(procs, outs, strict=True)):
+                refused = (
+                    n == 1
+                    and no_wait
+                    and p.returncode == 2
+                    and len(err.strip().splitlines()) == 1
+                    and "another shdata build is running" in err
+                )
                 if p.returncode != 0 and not refused:
                     problems.append(f"build {n + 1} exited {p.returncode}:\n{out}\n{err}")
             waited = sum("Waiting for the shdata build already running" in out for out, _ in outs)
@@ -94,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             if problems:
                 print("\n".join(problems))
                 return 1
-        print(f"{args.pairs} pairs of concurrent forced builds: no figure lost or changed, no temporary "
-              f"file left ({time.perf_counter() - started:.0f} s)")
+        print(
+            f"{args.pairs} pairs of concurrent forced builds: no figure lost or changed, no temporary "
+            f"file left ({time.perf_counter() - started:.0f} s)"
+        )
         return 0
     finally:
         if not args.keep:

@@ -14,22 +14,23 @@ never writes a value: it only records where each stored value is printed.
 Run: ``.venv/bin/python tools/provenance.py [--report]`` then ``shdata rehash``
 and ``shdata check``. ``--report`` lists the cells settled with low confidence.
 """
+
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout: import this checkout's shdata
 
-import itertools
-
-from shdata._io import write_json
-from shdata.package import Package
-from shdata.provenance import (
+# after the sys.path line above, which these imports need
+from shdata._io import write_json  # noqa: E402
+from shdata.package import Package  # noqa: E402
+from shdata.provenance import (  # noqa: E402
     SOURCE_KEY,
     _digits_pattern,
     check_entry,
@@ -97,7 +98,7 @@ def common_words(label: str, sentence: str) -> list[str]:
         if size < 2 and n >= 2:
             break
         for i in range(n - size + 1):
-            w = label[i:i + size]
+            w = label[i : i + size]
             if w in sentence and not re.fullmatch(r"[\d.%\s]+", w):
                 best.append(w)
         if best:
@@ -124,6 +125,13 @@ def candidates(text: str, value: str, unit: str, lo: int, hi: int) -> list[tuple
     return out
 
 
+def _digits_end(text: str, value: str, start: int) -> int:
+    """End of the value's digits in a candidate printing that starts at ``start``."""
+    m = _digits_pattern(value).match(text, start)
+    assert m is not None  # candidates() found the digits exactly there
+    return m.end()
+
+
 def label_of(meta, raw: dict[str, str]) -> str:
     zh = [raw[n] for n in meta.label_fields if n.endswith("_zh") and raw.get(n)]
     return zh[0] if zh else ""
@@ -147,8 +155,8 @@ def auto_entry(text: str, ranges, meta, key: str, col: str, raw: dict[str, str])
         s_lo, s_hi = sentence_at(text, start, end)
         sentence = text[s_lo:s_hi]
         words = common_words(label, sentence)
-        has_unit = bool(unit) and end > start + len(_digits_pattern(value).match(text, start).group())
-        score = (len(words[0]) if words else 0) * 2 + (3 if has_unit else 0) - penalty
+        has_unit = bool(unit) and end > _digits_end(text, value, start)
+        score: float = (len(words[0]) if words else 0) * 2 + (3 if has_unit else 0) - penalty
         # the label word nearest to the value
         q_lo, q_hi = start, end
         if words:
@@ -163,9 +171,17 @@ def auto_entry(text: str, ranges, meta, key: str, col: str, raw: dict[str, str])
     if best is None or not best[5] or len(best[5][0]) < min(4, len(_plain(label))):
         return None
     _, q_lo, q_hi, s_lo, s_hi, words, has_unit = best
-    return {"table": meta.id, "row": key, "column": col, "quote": text[q_lo:q_hi], "offset": q_lo,
-            "sentence": text[s_lo:s_hi], "sentence_offset": s_lo, "keywords": words,
-            "_confidence": "unit" if has_unit else "no-unit"}
+    return {
+        "table": meta.id,
+        "row": key,
+        "column": col,
+        "quote": text[q_lo:q_hi],
+        "offset": q_lo,
+        "sentence": text[s_lo:s_hi],
+        "sentence_offset": s_lo,
+        "keywords": words,
+        "_confidence": "unit" if has_unit else "no-unit",
+    }
 
 
 def _span(text: str, spec: dict, lo: int, hi: int) -> tuple[int, int]:
@@ -179,11 +195,20 @@ def _span(text: str, spec: dict, lo: int, hi: int) -> tuple[int, int]:
     return start, text.index(spec["to"], start, hi) + len(spec["to"])
 
 
-def _entry(text: str, meta, key: str, col: str, q_lo: int, q_hi: int, keywords: list[str],
-           extra: dict | None = None) -> dict:
+def _entry(
+    text: str, meta, key: str, col: str, q_lo: int, q_hi: int, keywords: list[str], extra: dict | None = None
+) -> dict:
     s_lo, s_hi = sentence_at(text, q_lo, q_hi)
-    e = {"table": meta.id, "row": key, "column": col, "quote": text[q_lo:q_hi], "offset": q_lo,
-         "sentence": text[s_lo:s_hi], "sentence_offset": s_lo, "keywords": keywords}
+    e = {
+        "table": meta.id,
+        "row": key,
+        "column": col,
+        "quote": text[q_lo:q_hi],
+        "offset": q_lo,
+        "sentence": text[s_lo:s_hi],
+        "sentence_offset": s_lo,
+        "keywords": keywords,
+    }
     e.update(extra or {})
     return e
 
@@ -197,8 +222,7 @@ def reviewed_entry(text: str, ranges, meta, key: str, col: str, raw: dict, revie
             lo, hi = 0, len(text)
         q_lo, q_hi = _span(text, cell, lo, hi)
         keywords = cell.get("keywords") or common_words(label_of(meta, raw), text[q_lo:q_hi])
-        return _entry(text, meta, key, col, q_lo, q_hi, keywords,
-                      {k: cell[k] for k in ("words", "rule") if k in cell})
+        return _entry(text, meta, key, col, q_lo, q_hi, keywords, {k: cell[k] for k in ("words", "rule") if k in cell})
     lst = review["lists"].get(f"{meta.id}/{col}")
     if lst is not None:  # a rank read from the order of a printed top-N list
         l_lo = text.index(lst["list"], lo, hi)
@@ -209,8 +233,9 @@ def reviewed_entry(text: str, ranges, meta, key: str, col: str, raw: dict, revie
         pos = items.index(label) + 1
         i_hi = l_lo + len(lst["list"].split(label)[0]) + len(label)
         q_lo = text.rindex(lst["intro"], lo, l_lo)
-        return _entry(text, meta, key, col, q_lo, i_hi, [label],
-                      {"rule": "list-position", "list": lst["list"], "position": pos})
+        return _entry(
+            text, meta, key, col, q_lo, i_hi, [label], {"rule": "list-position", "list": lst["list"], "position": pos}
+        )
     grid = review["grids"].get(meta.id)
     if grid is not None:  # a table the extraction printed as tab-separated lines
         g_lo = text.index(grid["header"], lo, hi)
@@ -219,7 +244,7 @@ def reviewed_entry(text: str, ranges, meta, key: str, col: str, raw: dict, revie
         label = label_of(meta, raw)
         colno = cities.index(label)
         r_lo = text.index("\n" + grid["rows"][col] + "\t", header_end) + 1
-        cells = text[r_lo:text.index("\n", r_lo)].split("\t")
+        cells = text[r_lo : text.index("\n", r_lo)].split("\t")
         v_lo = r_lo + len("\t".join(cells[:colno])) + 1
         v_hi = v_lo + len(cells[colno])
         c_lo = g_lo + len("\t".join(cities[:colno])) + 1
@@ -235,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = pkg.descriptor[SOURCE_KEY]
     text = (pkg.data_dir / spec["path"]).read_text(encoding="utf-8")
     ranges = section_ranges(text)
-    review = {"cells": {}, "lists": {}, "grids": {}}
+    review: dict[str, dict] = {"cells": {}, "lists": {}, "grids": {}}
     if REVIEW.exists():
         review.update(json.loads(REVIEW.read_text(encoding="utf-8")))
     entries, unresolved, low = [], [], []
@@ -258,8 +283,10 @@ def main(argv: list[str] | None = None) -> int:
             entries.append(e)
     out = pkg.data_dir / "provenance.json"
     write_json(out, {"source": spec["path"], "entries": entries}, indent=1, sort_keys=False)
-    print(f"{len(entries)} values traced, {len(unresolved)} unresolved, {len(low)} without a unit "
-          f"beside the value; wrote {out.relative_to(ROOT)}")
+    print(
+        f"{len(entries)} values traced, {len(unresolved)} unresolved, {len(low)} without a unit "
+        f"beside the value; wrote {out.relative_to(ROOT)}"
+    )
     if args.report:
         for line in unresolved:
             print("UNRESOLVED", line)

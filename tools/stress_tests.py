@@ -12,6 +12,7 @@ Usage (from the project root)::
 Prints the duration and the last lines of each pass, and exits 0 only if every
 pass passed. The CPU burners are stopped at the end, also on Ctrl-C.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,27 +36,42 @@ def _background_job() -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--burners", type=int, default=os.cpu_count() or 1,
-                    help="CPU-bound processes to run meanwhile (default: one per core)")
+    ap.add_argument(
+        "--burners",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CPU-bound processes to run meanwhile (default: one per core)",
+    )
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = ap.parse_args(argv)
 
     python = sys.executable
-    burners = [subprocess.Popen([python, "-c", BURN], stdin=subprocess.DEVNULL, start_new_session=True)
-               for _ in range(args.burners)]
+    burners = [
+        subprocess.Popen([python, "-c", BURN], stdin=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(args.burners)
+    ]
     results = []
     try:
         for i in range(1, args.runs + 1):
             started = time.perf_counter()
-            done = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *args.pytest_args],
-                                  cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                                  preexec_fn=_background_job)
+            done = subprocess.run(
+                [python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *args.pytest_args],
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+                preexec_fn=_background_job,
+            )
             seconds = time.perf_counter() - started
             tail = "\n".join(done.stdout.strip().splitlines()[-4:])
             results.append(done.returncode)
-            print(f"pass {i}/{args.runs}: exit {done.returncode} in {seconds:.0f} s "
-                  f"with {len(burners)} CPU burners\n{tail}\n", flush=True)
+            print(
+                f"pass {i}/{args.runs}: exit {done.returncode} in {seconds:.0f} s "
+                f"with {len(burners)} CPU burners\n{tail}\n",
+                flush=True,
+            )
             if done.returncode != 0:
                 log = ROOT / "build" / f"stress-pass-{i}.log"
                 log.parent.mkdir(exist_ok=True)
