@@ -406,7 +406,84 @@ def test_quantifiers_and_lower_bounds_in_derivations(pkg, en, zh):
     a, b = p("3000", "家", "余"), p("1000", "家", "超")
     assert Writer("en", pkg).format(tx.derive_sum([a, b])) == "more than 4,000"
     assert Writer("zh", pkg).format(tx.derive_ratio(a, p("4", "个"))).startswith("超")
-    assert Writer("en", pkg).format(tx.derive_ratio(p("4", "个"), a)).startswith("about")
+    assert Writer("en", pkg).format(tx.derive_ratio(p("4", "个"), a)).startswith("less than")
+
+
+#: (part, whole, qualifier of part/whole, caveat): an exact value has no qualifier.
+_BOUND_CASES = [
+    (p("30", "家", "超"), p("100", "家"), "超", ""),          # more than 30 of 100: more than 30%
+    (p("30", "家"), p("100", "家", "以上"), "不到", ""),      # 30 of more than 100: less than 30%
+    (p("30", "家", "约"), p("100", "家"), "约", ""),          # about 30 of 100: about 30%
+    (p("30", "家"), p("100", "家", "约"), "约", ""),
+    (p("30", "家", "超"), p("100", "家", "约"), "约", "mixed-bounds"),   # a bound of an estimate
+    (p("30", "家", "约"), p("100", "家", "余"), "约", "mixed-bounds"),
+    (p("30", "家", "超"), p("100", "家", "余"), "约", "mixed-bounds"),   # bounds pulling opposite ways
+    (p("30", "家"), p("100", "家"), "", ""),
+]
+
+
+@pytest.mark.parametrize("part,whole,qualifier,caveat", _BOUND_CASES)
+def test_qualifier_of_a_share_follows_which_input_is_a_bound(pkg, part, whole, qualifier, caveat):
+    for derive in (tx.derive_share, tx.derive_ratio):
+        d = derive(part, whole)
+        assert (d.qualifier, d.caveat) == (qualifier, caveat), derive.__name__
+    share = tx.derive_share(part, whole)
+    en, zh = Writer("en", pkg).format(share), Writer("zh", pkg).format(share)
+    words = {"超": ("more than 30%", "超30%"), "不到": ("less than 30%", "不到30%"), "约": ("about 30%", "约30%"),
+             "": ("30%", "30%")}[qualifier]
+    assert (en, zh) == words
+
+
+def test_bounds_through_sums_differences_and_previous_levels(pkg):
+    more, exact, about = p("30", "家", "超"), p("100", "家"), p("10", "家", "约")
+    assert tx.derive_difference(exact, more).qualifier == "不到"      # 100 - (>30) < 70
+    assert tx.derive_difference(more, p("10", "家")).qualifier == "超"
+    assert (tx.derive_sum([more, exact]).qualifier, tx.derive_sum([more, about]).caveat) == ("超", "mixed-bounds")
+    # a share of an upper bound of an exact whole is still an upper bound
+    upper = tx.derive_difference(exact, more)
+    assert tx.derive_share(upper, p("200", "家")).qualifier == "不到"
+    # level / (1 + growth): more than the level now means more than it was
+    assert tx.derive_previous(p("120", "亿元", "超"), p("20", "%")).qualifier == "超"
+
+
+@pytest.mark.parametrize("lang", tx.LANGS)
+def test_a_mixed_bound_value_brings_its_caveat_and_reverifies(pkg, lang):
+    T = Writer(lang, pkg)
+    # more than 1,000 firms (a lower bound) over nearly 1,000 firms (approximate)
+    d = T.ratio(T.cell("foreign_talent_outreach", "lecture_enterprises"),
+                T.cell("district_innovation_highlights", "putuo_wuning_tech_firms"))
+    quoted = T.q(d)
+    caveat = T.caveats()
+    assert caveat == tx.DERIVED_CAVEATS["mixed-bounds"][lang]
+    assert T.caveats() == ""                                           # said once
+    rec = {"id": "t", "lang": lang, "commentary": f"{quoted} {caveat}", "headline": "", "alt": ""}
+    rec.update(T.record(rec))
+    (q,) = rec["quantities"]
+    assert q["caveat"] == "mixed-bounds" and rec["caveats"] == [{"text": caveat, "derivation": "mixed-bounds"}]
+    assert tx.verify_record(pkg, rec) == []
+    rec["commentary"] = quoted                                         # the caveat dropped
+    assert any("quoted without its caveat" in m for m in tx.verify_record(pkg, rec))
+
+
+def test_verification_catches_a_dropped_or_wrong_qualifier(pkg):
+    T = Writer("en", pkg)
+    more = T.cell("foreign_talent_outreach", "lecture_enterprises")            # 1000余家
+    firms = T.cell("enterprise_policy_incentives", "hte_tax_firms")            # 3000余家
+    quoted = T.q(more)
+    rec = {"id": "t", "lang": "en", "commentary": f"It served {quoted}.", "headline": "", "alt": ""}
+    rec.update(T.record(rec))
+    assert tx.verify_record(pkg, rec) == []
+    rec["quantities"][0]["text"] = rec["commentary"] = "1,000"
+    assert any("does not say 'more than'" in m for m in tx.verify_record(pkg, rec))
+    # a share derived from them is re-derived with its qualifier: "about", and only indicative
+    T = Writer("zh", pkg)
+    quoted = T.q(T.share(more, firms))
+    assert quoted.startswith("约")
+    rec = {"id": "t", "lang": "zh", "commentary": quoted + T.caveats(), "headline": "", "alt": ""}
+    rec.update(T.record(rec))
+    assert tx.verify_record(pkg, rec) == []
+    rec["quantities"][0]["text"] = rec["quantities"][0]["text"].replace("约", "超")
+    assert any("does not say '约'" in m for m in tx.verify_record(pkg, rec))
 
 
 def test_caveats_of_given_values_are_stateless(en):
