@@ -950,24 +950,45 @@ class Writer:
             A value to state explicitly (Shanghai's).
         """
         values = _check_inputs("alt_bars", values)
-        hi, lo = self.largest(values), self.smallest(values)
         n = derive_count(values)
         kinds = {"en": {"bar": "Bar chart", "dot": "Dot plot", "lollipop": "Lollipop chart"},
                  "zh": {"bar": "条形图", "dot": "点图", "lollipop": "棒棒糖图"}}
         if chart not in kinds["en"]:
             raise TextError(f"alt_bars: chart {chart!r} is not known; use 'bar', 'dot' or 'lollipop'")
         count = self.q(n, unit_word=False)
+        top, bottom = max(_base(v) for v in values), min(_base(v) for v in values)
+        his = [v for v in values if _base(v) == top]
+        los = [v for v in values if _base(v) == bottom]
         if self.lang == "en":
-            parts = [f"{kinds['en'][chart]} comparing {measure} across {count} {items}",
-                     f"the highest is {self.label(hi)} ({self.q(hi)}) and the lowest {self.label(lo)} ({self.q(lo)})"]
+            if top == bottom:
+                extremes = f"all are equal: {self._tied(his)}"
+            else:
+                hi_verb = "is" if len(his) == 1 else "are"
+                lo_verb = "" if len(los) == 1 else "are "   # "and the lowest Moscow (0.67%)": the verb is understood
+                extremes = f"the highest {hi_verb} {self._tied(his)} and the lowest {lo_verb}{self._tied(los)}"
+            parts = [f"{kinds['en'][chart]} comparing {measure} across {count} {items}", extremes]
             if focus is not None:
                 parts.append(f"{self.label(focus)}: {self.q(focus)}")
             return self.paragraph(f"{parts[0]}; {parts[1]}", *parts[2:])
-        parts = [f"{kinds['zh'][chart]}，比较{count}{items}的{measure}",
-                 f"最高为{self.label(hi)}（{self.q(hi)}），最低为{self.label(lo)}（{self.q(lo)}）"]
+        if top == bottom:
+            extremes = f"各项相等：{self._tied(his)}"
+        else:
+            extremes = f"最高为{self._tied(his)}，最低为{self._tied(los)}"
+        parts = [f"{kinds['zh'][chart]}，比较{count}{items}的{measure}", extremes]
         if focus is not None:
             parts.append(f"{self.label(focus)}为{self.q(focus)}")
         return self.paragraph("；".join(parts[:2]), *parts[2:])
+
+    def _tied(self, values: Sequence) -> str:
+        """Items sharing one extreme value, named with it: "X (2)", "X and Y (2 each)" / "X（2家）",
+        "X和Y（各2家）". Every tied value is recorded, so re-verification checks each of them; values
+        equal in the data but printed differently (3000家, 0.3万家) are each given with their own text."""
+        labels, texts = [self.label(v) for v in values], [self.q(v) for v in values]
+        en = self.lang == "en"
+        if len(set(texts)) > 1:
+            return self.join([f"{lab} ({t})" if en else f"{lab}（{t}）" for lab, t in zip(labels, texts)])
+        shown = texts[0] if len(values) == 1 else (f"{texts[0]} each" if en else f"各{texts[0]}")
+        return f"{self.join(labels)} ({shown})" if en else f"{self.join(labels)}（{shown}）"
 
     # -- what publish stores --------------------------------------------------------------------
     def record(self, texts: dict[str, str]) -> dict:

@@ -246,6 +246,30 @@ def test_alt_text_names_chart_comparison_extremes_and_focus(en, zh):
         en.alt_bars(scores, measure="x", items="y", chart="pie")
 
 
+@pytest.mark.parametrize("lang", tx.LANGS)
+def test_alt_text_names_every_item_tied_at_an_extreme_and_reverifies(pkg, lang):
+    # Two kinds of national research base have 2 each: the lowest is a tie.
+    T = Writer(lang, pkg)
+    bases = T.cells("shuzi_research_bases")
+    low = min(float(b) for b in bases)
+    tied = [b for b in bases if float(b) == low]
+    assert len(tied) == 2
+    names = T.join([tx.label_form(b.label_en if lang == "en" else b.label_zh, T._label_field(b) or {}, lang)
+                    for b in tied])
+    alt = T.alt_bars(bases, measure="counts" if lang == "en" else "数量", items="kinds of base" if lang == "en"
+                     else "类科研基地")
+    number = T.format(tied[0])
+    if lang == "en":
+        assert f"the lowest are {names} ({number} each)" in alt, alt
+    else:
+        assert f"最低为{names}（各{number}）" in alt, alt
+    rec = {"id": "t", "lang": lang, "commentary": "", "headline": "", "alt": alt}
+    rec.update(T.record(rec))
+    assert tx.verify_record(pkg, rec) == []
+    tied_refs = [q["ref"]["row"] for q in rec["quantities"] if q["text"] == number]
+    assert len(tied_refs) == 2                                  # each tied value is recorded and checked
+
+
 # -- provenance of what publish stores ------------------------------------------------
 
 def _sidecar(pkg, lang, build):
