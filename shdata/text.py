@@ -760,7 +760,16 @@ class Writer:
         return join(items, self.lang, style)
 
     def period(self, x: Printed) -> str:
-        """When a value applies, in words: "in 2023", "at the end of 2023", "in January–September 2023"."""
+        """When a value applies, in words: "in 2023", "at the end of 2023", "in January–September 2023".
+
+        The period is the row's (indicator tables), else the column's (field property
+        ``shdata:period`` of a measure table), else the table's.
+        """
+        if not isinstance(x, Printed):
+            raise TextError(f"period() says when a printed cell applies, not {x!r}")
+        if ";" in (x.period or ""):
+            raise TextError(f"{x.table}: column {x.field!r} has no single period ({x.period!r}); declare the "
+                            "column's period with the field property \"shdata:period\" in datapackage.json")
         text = self._period_text(x, "phrase")
         self._periods_said.add(x.period)
         return text
