@@ -916,6 +916,7 @@ class Writer:
         stateless = bool(values)
         seen: set[str] = set() if stateless else self._caveated
         out: list[str] = []
+        order: list[tuple[str, int] | None] = []   # (table, position among its notes) of each note sentence
         for x in (values if stateless else self._quoted):
             for cell in _cells(x):
                 for nid in self._notes_for(cell):
@@ -923,23 +924,27 @@ class Writer:
                     if key in seen:
                         continue
                     seen.add(key)
-                    note = next(n for n in self.pkg.metadata(cell.table).notes if n.id == nid)
+                    notes = self.pkg.metadata(cell.table).notes
+                    pos, note = next((k, n) for k, n in enumerate(notes) if n.id == nid)
                     sentence = note_sentence(note.render(self.lang), self.lang)
                     self.caveat_spans.append({"text": sentence, "table": cell.table, "note": nid})
                     out.append(sentence)
+                    order.append((cell.table, pos))
                 key = f"period#{cell.period}"
                 if _PARTIAL_YEAR.fullmatch(cell.period or "") and cell.period not in self._periods_said \
                         and key not in seen:
                     seen.add(key)
                     out.append(self._period_text(cell, "partial-year"))
+                    order.append(None)
             if isinstance(x, Derived) and x.caveat and f"derived#{x.caveat}" not in seen:
                 seen.add(f"derived#{x.caveat}")
                 sentence = DERIVED_CAVEATS[x.caveat][self.lang]
                 self.caveat_spans.append({"text": sentence, "derivation": x.caveat})
                 out.append(sentence)
+                order.append(None)
         if not stateless:
             self._quoted = []
-        return (" " if self.lang == "en" else "").join(out)
+        return (" " if self.lang == "en" else "").join(_in_note_order(out, order))
 
     # -- alt text -----------------------------------------------------------------------------
     def alt_bars(self, values: Sequence, *, measure: str, items: str, chart: str = "bar",
@@ -1066,6 +1071,21 @@ def _span_pattern(span: str) -> str:
 
 def _occurs(span: str, text: str) -> bool:
     return bool(span) and re.search(_span_pattern(span), text) is not None
+
+
+def _in_note_order(sentences: list[str], order: list) -> list[str]:
+    """Consecutive notes of one table in the order the data declares them: a printed footnote before
+    the discrepancy note that discusses it, whichever quoted value brought which."""
+    out, k = [], 0
+    while k < len(sentences):
+        j = k + 1
+        if order[k] is not None:
+            while j < len(sentences) and order[j] is not None and order[j][0] == order[k][0]:
+                j += 1
+        run = sorted(range(k, j), key=lambda i: order[i][1] if order[i] is not None else 0)
+        out += [sentences[i] for i in run]
+        k = j
+    return out
 
 
 def sidecar_fields(writer: Writer | None, *, commentary: str, headline: str, alt: str) -> dict:

@@ -200,10 +200,30 @@ def test_the_double_counted_nsfc_total_brings_its_footnote(en, zh, pkg):
     assert en.caveats() == ""                                  # said once
     zh.q(zh.cell(NSFC, {"row_type": "total"}, "amount"))
     assert "重复计算" in zh.caveats()
-    # the project count of the total row is not double-counted: no caveat
+    # the project count of the total row double-counts the Major Program sub-projects too (a
+    # discrepancy note: the printed footnote speaks only of the amount)
     fresh = Writer("en", pkg)
     fresh.q(fresh.cell(NSFC, {"row_type": "total"}, "projects"))
+    caveat = fresh.caveats()
+    assert "double-counts the Major Program sub-projects" in caveat and "counted twice" not in caveat
+    fresh = Writer("zh", pkg)
+    fresh.q(fresh.cell(NSFC, {"row_type": "total"}, "projects"))
+    assert "重复计算了重大项目的课题" in fresh.caveats()
+    fresh = Writer("en", pkg)
+    fresh.q(fresh.cell(NSFC, "General Program", "projects"))   # an item row: no caveat
     assert fresh.caveats() == ""
+
+
+@pytest.mark.parametrize("lang", tx.LANGS)
+def test_the_nsfc_total_project_count_brings_the_double_counting_caveat_after_the_footnote(pkg, lang):
+    # funding-nsfc-by-programme quotes 4,900 projects, then the amount: the printed footnote (**) on the
+    # amount comes first, then the note that the project count is double-counted the same way.
+    T = Writer(lang, pkg)
+    T.q(T.cell(NSFC, {"row_type": "total"}, "projects"))
+    T.q(T.cell(NSFC, {"row_type": "total"}, "amount"))
+    notes = {n.id: tx.note_sentence(n.render(lang), lang) for n in pkg.metadata(NSFC).notes}
+    joiner = " " if lang == "en" else ""
+    assert T.caveats() == joiner.join([notes["double-counting"], notes["total-double-counts-projects"]])
 
 
 def test_a_value_derived_from_a_caveated_cell_inherits_the_caveat(pkg):
@@ -285,11 +305,11 @@ def _nsfc_texts(T):
     amounts = T.cells(NSFC, "amount", where={"row_type": "item"})
     top = T.largest(amounts)
     if T.lang == "en":
-        return (T.paragraph(f"{T.period(total)}, Shanghai won {T.q(total)} NSFC projects",
+        return (T.paragraph(f"{T.period(total)}, Shanghai won {T.q(total)} NSFC projects", T.caveats(),
                             f"{T.label(top)} brought {T.q(top)}"),
                 T.sentence(f"{T.label(top)} led with {T.q(top)}"),
                 T.alt_bars(amounts, measure="funding", items="programmes"))
-    return (T.paragraph(f"{T.period(total)}，上海获项目{T.q(total)}", f"{T.label(top)}资助额{T.q(top)}"),
+    return (T.paragraph(f"{T.period(total)}，上海获项目{T.q(total)}", T.caveats(), f"{T.label(top)}资助额{T.q(top)}"),
             T.sentence(f"{T.label(top)}最高，达{T.q(top)}"),
             T.alt_bars(amounts, measure="资助额", items="类项目"))
 
@@ -514,7 +534,9 @@ def test_caveats_of_given_values_are_stateless(en):
     total = en.cell(NSFC, {"row_type": "total"}, "amount")
     first, second = en.caveats(total), en.caveats(total)
     assert first == second and "counted twice" in first
-    assert en.caveats(en.cell(NSFC, {"row_type": "total"}, "projects")) == ""
+    projects = en.caveats(en.cell(NSFC, {"row_type": "total"}, "projects"))
+    assert projects == en.caveats(en.cell(NSFC, {"row_type": "total"}, "projects")) and "counted twice" not in projects
+    assert en.caveats(en.cell(NSFC, "General Program", "projects")) == ""
 
 
 # -- numbers inside caveats, periods and labels (spans the number check accepts) ------------------
