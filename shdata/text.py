@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from . import units as _units
 from .errors import ShdataError
@@ -258,7 +259,7 @@ def _sign(d: Decimal) -> int:
     return (d > 0) - (d < 0)
 
 
-def _qual(terms: Sequence[tuple[object, int]]) -> tuple[str, str]:
+def _qual(terms: Sequence[tuple[Any, int]]) -> tuple[str, str]:
     """Qualifier and caveat of a derived value from its inputs and the way each moves it.
 
     Parameters
@@ -333,7 +334,7 @@ def derive_difference(a, b) -> Derived:
                    None if exact else _limit(xs), caveat=caveat)
 
 
-def _quotient_terms(a, b) -> list[tuple[object, int]]:
+def _quotient_terms(a, b) -> list[tuple[Any, int]]:
     """How ``a / b`` moves with each input: d/da = 1/b has the sign of ``b``, d/db = -a/b² the opposite of ``a``'s."""
     return [(a, _sign(_base(b))), (b, -_sign(_base(a)))]
 
@@ -1000,7 +1001,7 @@ class Writer:
         labels, texts = [self.label(v) for v in values], [self.q(v) for v in values]
         en = self.lang == "en"
         if len(set(texts)) > 1:
-            return self.join([f"{lab} ({t})" if en else f"{lab}（{t}）" for lab, t in zip(labels, texts)])
+            return self.join([f"{lab} ({t})" if en else f"{lab}（{t}）" for lab, t in zip(labels, texts, strict=True)])
         shown = texts[0] if len(values) == 1 else (f"{texts[0]} each" if en else f"各{texts[0]}")
         return f"{self.join(labels)} ({shown})" if en else f"{self.join(labels)}（{shown}）"
 
