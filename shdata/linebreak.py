@@ -15,8 +15,13 @@ typesetting:
   ends a phrase.
 
 Half-width brackets in Chinese text become full-width (``(2023年)`` -> ``（2023年）``).
-English is wrapped with :mod:`textwrap`, keeping a number with its unit
-(``¥52.81 bn``) on one line.
+
+English is wrapped as English even when it quotes Chinese (a note citing
+「24.14件」, the source line citing 《2023上海科技进步报告》): lines end at
+spaces, a number stays with its unit (``¥52.81 bn``), and a word is never cut.
+Only a Chinese run too long for a line of its own is broken, at the phrase
+boundaries above that fall between two Chinese characters; the line-breaking
+rules are judged the same way by :func:`bad_breaks` with ``lang="en"``.
 
 The same :func:`allowed_breaks` is used by the figure linter, so a label the
 wrapper produced always passes the linter's line-breaking rule.
@@ -29,7 +34,6 @@ Examples
 from __future__ import annotations
 
 import re
-import textwrap
 import unicodedata
 from functools import lru_cache
 
@@ -157,12 +161,64 @@ def _wrap_zh(text: str, width: int, full_width: bool = True) -> str:
     return "\n".join(ln for ln in lines if ln)
 
 
-def _wrap_en(text: str, width: int) -> str:
-    # A number and its unit stay together: a no-break space inside them is not a
-    # place textwrap breaks.
+def _wide(ch: str) -> bool:
+    """A full-width or wide character (Chinese, and CJK punctuation such as 《》「」，)."""
+    return unicodedata.east_asian_width(ch) in "WF"
+
+
+def _in_run(a: str, b: str) -> bool:
+    """Whether two neighbouring characters belong to one Chinese run of English text: both wide, or a
+    wide one beside a digit (为59家, 2023上海). Only there does English text break without a space."""
+    return (_wide(a) or a.isdigit()) and (_wide(b) or b.isdigit()) and (_wide(a) or _wide(b))
+
+
+def _word_breaks(word: str) -> list[int]:
+    """Where an English "word" (no spaces) may be cut: only inside a Chinese run, at a boundary
+    :func:`allowed_breaks` allows; never beside Latin letters or quotes ('|24.14件')."""
+    if not has_cjk(word):
+        return []
+    return sorted(i for i in allowed_breaks(word) if _in_run(word[i - 1], word[i]))
+
+
+def _glue(text: str) -> list[str]:
+    """English words: a number stays with its unit, and no word that must not start or end a line
+    (``·``, ``)``; ``(``) is left alone at a line start or end."""
     glued = _NUMBER_UNIT.sub(lambda m: m.group(0).replace(" ", "\u00a0"), text)
     glued = re.sub(r"([¥$]\d[\d,.]*) (bn|m|k|million|billion|trillion)\b", "\\1\u00a0\\2", glued)
-    lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)
+    words: list[str] = []
+    for w in re.split(r"[ \t]+", glued.strip(" \t")):   # not str.split(): a no-break space is no break
+        if words and (w[0] in NO_LINE_START or words[-1][-1] in NO_LINE_END):
+            words[-1] += "\u00a0" + w
+        else:
+            words.append(w)
+    return words
+
+
+def _wrap_en(text: str, width: int) -> str:
+    lines: list[str] = []
+    line = ""
+    for word in _glue(text):
+        joined = f"{line} {word}" if line else word
+        if _columns(joined) <= width:
+            line = joined
+            continue
+        if line:
+            lines.append(line)
+            line = ""
+        if _columns(word) <= width or not _word_breaks(word):
+            line = word        # a word is never cut; one longer than a line overflows it
+            continue
+        # A Chinese run longer than a line: fill lines, ending one at a phrase boundary when the next
+        # phrase would not fit.
+        cuts, start = _word_breaks(word), 0
+        for k, b in enumerate(cuts):
+            nxt = cuts[k + 1] if k + 1 < len(cuts) else len(word)
+            if _columns(word[start:nxt]) > width:
+                lines.append(word[start:b])
+                start = b
+        line = word[start:]
+    if line:
+        lines.append(line)
     return "\n".join(lines).replace("\u00a0", " ") or text
 
 
@@ -178,9 +234,11 @@ def wrap(text: str, width: int = 28, lang: str = "en") -> str:
         so ``width=28`` holds 28 Latin characters or 14 Chinese ones. A phrase
         longer than ``width`` gets a line of its own rather than being cut.
     lang : {"en", "zh"}
-        ``"zh"`` (or any text containing Chinese) breaks at phrase boundaries
-        with 禁则 applied; ``"zh"`` also makes brackets full-width, while English
-        text quoting Chinese terms ("technology (科技) score") keeps its own brackets.
+        ``"zh"`` breaks at phrase boundaries with 禁则 applied and makes
+        brackets full-width. ``"en"`` breaks at spaces, also in text quoting
+        Chinese terms ("technology (科技) score", 《2023上海科技进步报告》), which
+        keep their own brackets; a Chinese run longer than a line is broken at
+        its phrase boundaries.
 
     Returns
     -------
@@ -198,20 +256,22 @@ def wrap(text: str, width: int = 28, lang: str = "en") -> str:
         raise ParameterError(f"wrap width {width!r} is not allowed; use a whole number of columns >= 4")
     out = []
     for line in str(text).split("\n"):
-        if lang == "zh" or has_cjk(line):
-            out.append(_wrap_zh(line, width, full_width=lang == "zh"))
-        else:
-            out.append(_wrap_en(line, width))
+        out.append(_wrap_zh(line, width) if lang == "zh" else _wrap_en(line, width))
     return "\n".join(out)
 
 
-def bad_breaks(text: str) -> list[tuple[str, str]]:
+def bad_breaks(text: str, lang: str = "zh") -> list[tuple[str, str]]:
     """Line breaks in ``text`` that break a Chinese line-breaking rule.
 
     Parameters
     ----------
     text : str
         A label that may contain ``"\\n"``.
+    lang : {"zh", "en"}
+        The language of the text. Chinese text is judged as a whole; English
+        text (which may quote Chinese) breaks at spaces, so only a break between
+        two Chinese characters is judged as a Chinese break, and a break beside
+        one only if it cuts a number from its unit (see :func:`wrap`).
 
     Returns
     -------
@@ -221,18 +281,14 @@ def bad_breaks(text: str) -> list[tuple[str, str]]:
         ``"cjk-break"`` (a break inside a word or a number with its unit); ``line``
         is the offending line.
     """
+    if lang not in ("en", "zh"):
+        raise ParameterError(f"lang {lang!r} is not allowed; use 'en' or 'zh'")
     if not has_cjk(text):
         return []
     lines = text.split("\n")
-    out = []
-    for k, ln in enumerate(lines):
-        s = ln.strip()
-        if not s:
-            continue
-        if k > 0 and s[0] in NO_LINE_START:
-            out.append(("kinsoku-start", s))
-        if k < len(lines) - 1 and s[-1] in NO_LINE_END:
-            out.append(("kinsoku-end", s))
+    out = _kinsoku(lines)
+    if lang == "en":
+        return out + _bad_english_breaks(lines)
     joined, cut = "", []
     for k, ln in enumerate(lines):
         piece = ln.strip() if k else ln.rstrip()
@@ -255,6 +311,51 @@ def bad_breaks(text: str) -> list[tuple[str, str]]:
         if (i - 1 in ok or i in ok) if spaced else i in ok:
             continue
         out.append(("cjk-break", ln.strip()))
+    return out
+
+
+def _kinsoku(lines: list[str]) -> list[tuple[str, str]]:
+    """行首禁则 and 行尾禁则: closing punctuation starting a line, opening punctuation ending one."""
+    out = []
+    for k, ln in enumerate(lines):
+        s = ln.strip()
+        if not s:
+            continue
+        if k > 0 and s[0] in NO_LINE_START:
+            out.append(("kinsoku-start", s))
+        if k < len(lines) - 1 and s[-1] in NO_LINE_END:
+            out.append(("kinsoku-end", s))
+    return out
+
+
+def _bad_english_breaks(lines: list[str]) -> list[tuple[str, str]]:
+    """``cjk-break`` in English text, judged as :func:`wrap` breaks it: a break inside a Chinese run
+    (:func:`_in_run`) must be a phrase boundary of the whole word it cuts; any other break replaced
+    a space, and must not part a number from its unit (``10⏎万吨``)."""
+    text, joints = "", []
+    for k, ln in enumerate(lines):
+        piece = ln.strip() if k else ln.rstrip()
+        if k:
+            if not text or not piece:
+                text += piece
+                continue
+            in_word = _in_run(text[-1], piece[0])
+            text += "" if in_word else " "
+            joints.append((len(text), in_word, ln.strip()))
+        text += piece
+    out = []
+    for i, in_word, line in joints:
+        if text[i] in NO_LINE_START or text[i - 1 - (not in_word)] in NO_LINE_END:
+            continue  # reported by the kinsoku rules
+        if in_word:
+            start = text.rfind(" ", 0, i) + 1
+            end = text.find(" ", i)
+            word = text[start:end if end >= 0 else len(text)]
+            ok = i - start in _word_breaks(word)
+        else:  # text[i - 1] is the space the break replaced
+            ok = not any(m.start() < i - 1 and m.end() > i for m in _NUMBER_UNIT.finditer(text))
+        if not ok:
+            out.append(("cjk-break", line))
     return out
 
 

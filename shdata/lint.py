@@ -593,7 +593,7 @@ def _find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None)
             # Full-width brackets are Chinese typography; an English text quoting a Chinese term keeps its own.
             if lang == "zh" and re.search(r"[()]", text):
                 add("fullwidth-brackets", text, "half-width bracket in Chinese text; use （ ）")
-            for rule, line in linebreak.bad_breaks(text):
+            for rule, line in linebreak.bad_breaks(text, lang):
                 add(rule, text, f"line {line!r}")
         if it.artist.get_gid() == "shdata-note":  # data notes are quoted verbatim (shdata.standalone)
             continue

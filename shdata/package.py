@@ -427,17 +427,11 @@ class Package:
             en = next((raw[n] for n in meta.label_fields if n.endswith("_en")), "")
             zh = next((raw[n] for n in meta.label_fields if n.endswith("_zh")), "")
         qualifier = raw.get("qualifier", raw.get(f"{field}_qualifier", "")) or ""
-        return Printed(
-            text=raw[field],
-            unit=unit,
-            qualifier=qualifier,
-            period=raw.get("period", meta.period),
-            label_en=en,
-            label_zh=zh,
-            table=table_id,
-            key=key,
-            field=field,
-        )
+        # A row's period column wins; a measure table whose columns cover different periods (new in
+        # 2023, cumulative to end-2023) declares each column's with the field property "shdata:period".
+        period = raw.get("period") or fdef.get("shdata:period") or meta.period
+        return Printed(text=raw[field], unit=unit, qualifier=qualifier, period=period,
+                       label_en=en, label_zh=zh, table=table_id, key=key, field=field)
 
     def value(self, table_id: str, row: str | dict, field: str = "value") -> Printed:
         """One printed value, for quoting in text.

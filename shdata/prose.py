@@ -82,11 +82,19 @@ def _internal_ids(text: str, ids: Iterable[str]) -> list[Problem]:
     return out
 
 
+#: A number as Chinese prints it before a trailing qualifier: digits, then a myriad prefix.
+_ZH_NUMBER = r"\d[\d,.]*[万亿千百]*"
+#: A counted unit between a number and 以上 (100家以上, 80%以上).
+_ZH_UNIT = r"(?:%|[元人件项个家次名位户份篇所款年月日天台套批场发例]{1,2})"
+
+
 def _doubled_qualifier(text: str, lang: str) -> list[Problem]:
     out = []
     if lang == "zh":
-        for pattern in (r"约[^，。；]*?(?:推算|估算|左右)", r"(?:推算|估算)[^，。；（]*?约",
-                        r"(?:近|超|超过)[^，。；]*?(?:余|多|以上)(?![\d])"):
+        # 约/近/超 are qualifiers only right before a number (not in 超级, 最近, 约束), and 余/多/以上 only
+        # right after one (a myriad prefix and a counted unit may come between: 超1万余项, 超100家以上).
+        for pattern in (r"约(?=为?\d)[^，。；]*?(?:推算|估算|左右)", r"(?:推算|估算)[^，。；（]*?约(?=为?\d)",
+                        rf"(?:近|超过|超|突破){_ZH_NUMBER}(?:余|多|{_ZH_UNIT}?以上)(?!\d)"):
             out += [Problem("doubled-qualifier", m.group(0)) for m in re.finditer(pattern, text)]
     else:
         for pattern in (r"\b(?:about|approximately|around|nearly)\b(?:[^.;,]|[.,](?=\d))*?\((?:derived|estimated|approx\.?)\)",

@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from . import units as _units
 from .errors import ShdataError
@@ -43,8 +44,19 @@ QUALIFIERS = {
     "约": ("about", False), "左右": ("about", True), "近": ("nearly", False),
     "超": ("more than", False), "超过": ("more than", False), "突破": ("more than", False),
     "余": ("more than", True), "多": ("more than", True), "以上": ("over", True), "前": ("top", False),
+    "不到": ("less than", False),
 }
 LOWER_BOUNDS = frozenset({"超", "超过", "突破", "余", "多", "以上"})
+#: The qualifier of a derived value that is an upper bound (an exact part of more than a whole).
+UPPER_BOUND = "不到"
+#: Caveats a derivation itself brings (not a data note): code -> sentence per language.
+DERIVED_CAVEATS = {
+    "mixed-bounds": {
+        "en": "That figure is computed from values the report gives only as a lower bound or approximately, "
+              "so it is indicative only.",
+        "zh": "该数值由报告给出的下限值和约数计算得出，仅供参考。",
+    },
+}
 
 # English words for counted base units (others come from shdata.units.describe_unit).
 _COUNT_EN = {"人": "people", "名": "people", "位": "people", "人次": "person-visits", "篇": "papers",
@@ -183,9 +195,14 @@ class Derived:
     unit : str
         ``"元"``, ``"%"``, a count unit, or ``""`` for a pure number.
     qualifier : str
-        ``"约"`` when an input was printed with a qualifier.
+        What the qualifiers of the inputs make of the result (see :func:`_qual`):
+        ``"超"`` (more than) for a lower bound, ``"不到"`` (less than) for an upper
+        bound, ``"约"`` (about) otherwise; ``""`` when every input is exact.
     sig : int or None
         Most significant digits the result may be shown with; ``None`` = exact.
+    caveat : str
+        A key of :data:`DERIVED_CAVEATS` when the qualifier alone does not tell the
+        reader what the value is worth (``"mixed-bounds"``).
     """
 
     op: str
@@ -196,6 +213,7 @@ class Derived:
     sig: int | None = None
     label_en: str = ""
     label_zh: str = ""
+    caveat: str = ""
 
     def __float__(self) -> float:
         return float(self.value)
@@ -237,14 +255,50 @@ def _limit(xs: Iterable) -> int:
     return sig
 
 
-def _qual(xs: Sequence, bound: bool = False) -> str:
-    """Qualifier of a derived value: "超" (more than) when it is still a lower bound, else "约"."""
-    quals = [x.qualifier for x in xs if x.qualifier]
-    if not quals:
-        return ""
-    if bound and all(q in LOWER_BOUNDS or q == "超" for q in quals):
-        return "超"
-    return "约"
+def _sign(d: Decimal) -> int:
+    return (d > 0) - (d < 0)
+
+
+def _qual(terms: Sequence[tuple[Any, int]]) -> tuple[str, str]:
+    """Qualifier and caveat of a derived value from its inputs and the way each moves it.
+
+    Parameters
+    ----------
+    terms : list of (value, direction)
+        ``direction`` is +1 when the result grows with the input (a numerator, a
+        summand), -1 when it shrinks (a denominator, a subtrahend), 0 when it
+        does not depend on its size.
+
+    Returns
+    -------
+    (qualifier, caveat)
+        A lower bound (超, 以上, 余...) that raises the result makes it a lower
+        bound: ``"超"`` ("more than"; more than 5 of exactly 10 is more than 50%);
+        one that lowers the result makes it an upper bound: ``"不到"`` ("less than";
+        5 of more than 10 is less than 50%). Any approximate input (约, 左右, 近)
+        makes it ``"约"`` ("about"), and so do bounds pulling opposite ways; if a
+        bound is involved then, the value is only indicative and the caveat
+        ``"mixed-bounds"`` says so (about 5 of more than 10 is neither about 50%
+        nor a bound of it).
+    """
+    approx, caveat, dirs = False, "", set()
+    for x, direction in terms:
+        q = x.qualifier
+        if isinstance(x, Derived) and x.caveat:
+            caveat = x.caveat
+        if not q or direction == 0:
+            continue
+        if q in LOWER_BOUNDS:
+            dirs.add(direction)
+        elif q == UPPER_BOUND:
+            dirs.add(-direction)
+        else:
+            approx = True
+    if not approx and not dirs:
+        return "", caveat
+    if approx or len(dirs) > 1:
+        return "约", "mixed-bounds" if dirs or caveat else ""
+    return ("超" if dirs == {1} else UPPER_BOUND), caveat
 
 
 def _check_inputs(op: str, xs: Sequence) -> list:
@@ -264,8 +318,9 @@ def derive_sum(xs: Sequence) -> Derived:
     if len(units) > 1:
         raise TextError(f"sum() of values in different units: {', '.join(sorted(units))}")
     exact = all(_is_exact(x) for x in xs)
-    return Derived("sum", tuple(xs), sum((_base(x) for x in xs), Decimal(0)), units.pop(), _qual(xs, bound=True),
-                   None if exact else MONEY_SIG)
+    qual, caveat = _qual([(x, 1) for x in xs])
+    return Derived("sum", tuple(xs), sum((_base(x) for x in xs), Decimal(0)), units.pop(), qual,
+                   None if exact else MONEY_SIG, caveat=caveat)
 
 
 def derive_difference(a, b) -> Derived:
@@ -274,8 +329,14 @@ def derive_difference(a, b) -> Derived:
         raise TextError(f"difference() of values in different units: {_unit_of(a)}, {_unit_of(b)}")
     exact = all(_is_exact(x) for x in xs)
     unit = "个百分点" if _unit_of(a) == "%" else _unit_of(a)   # a difference of percentages is in points
-    return Derived("difference", (a, b), _base(a) - _base(b), unit, _qual(xs),
-                   None if exact else _limit(xs))
+    qual, caveat = _qual([(a, 1), (b, -1)])
+    return Derived("difference", (a, b), _base(a) - _base(b), unit, qual,
+                   None if exact else _limit(xs), caveat=caveat)
+
+
+def _quotient_terms(a, b) -> list[tuple[Any, int]]:
+    """How ``a / b`` moves with each input: d/da = 1/b has the sign of ``b``, d/db = -a/b² the opposite of ``a``'s."""
+    return [(a, _sign(_base(b))), (b, -_sign(_base(a)))]
 
 
 def derive_ratio(a, b) -> Derived:
@@ -285,7 +346,8 @@ def derive_ratio(a, b) -> Derived:
         raise TextError("ratio() divides by zero")
     ua, ub = _unit_of(a), _unit_of(b)
     unit = "" if ua == ub else ua
-    return Derived("ratio", (a, b), _base(a) / _base(b), unit, _qual(xs, bound=not b.qualifier), _limit(xs))
+    qual, caveat = _qual(_quotient_terms(a, b))
+    return Derived("ratio", (a, b), _base(a) / _base(b), unit, qual, _limit(xs), caveat=caveat)
 
 
 def derive_share(part, whole) -> Derived:
@@ -295,14 +357,16 @@ def derive_share(part, whole) -> Derived:
     xs = _check_inputs("share", [part, whole])
     if _base(whole) == 0:
         raise TextError("share() of a zero whole")
-    return Derived("share", (part, whole), 100 * _base(part) / _base(whole), "%",
-                   _qual(xs, bound=not whole.qualifier), _limit(xs))
+    qual, caveat = _qual(_quotient_terms(part, whole))
+    return Derived("share", (part, whole), 100 * _base(part) / _base(whole), "%", qual, _limit(xs),
+                   caveat=caveat)
 
 
 def derive_mean(xs: Sequence) -> Derived:
     xs = _check_inputs("mean", xs)
     total = derive_sum(xs)
-    return Derived("mean", tuple(xs), total.value / len(xs), total.unit, total.qualifier, _limit(xs))
+    return Derived("mean", tuple(xs), total.value / len(xs), total.unit, total.qualifier, _limit(xs),
+                   caveat=total.caveat)
 
 
 def derive_count(xs: Sequence) -> Derived:
@@ -315,8 +379,13 @@ def derive_previous(level, growth) -> Derived:
     xs = _check_inputs("previous", [level, growth])
     if _unit_of(growth) != "%":
         raise TextError(f"previous() needs a growth rate in %, got {growth.unit!r}")
-    value = _base(level) / (1 + _base(growth) / 100)
-    return Derived("previous", (level, growth), value, _unit_of(level), _qual(xs), _limit(xs))
+    factor = 1 + _base(growth) / 100
+    if factor == 0:
+        raise TextError("previous(): a growth of -100% leaves no previous level")
+    value = _base(level) / factor
+    # level / f with f = 1 + g/100: d/dlevel = 1/f has the sign of f, d/dg = -level/(100 f²) the opposite of level's.
+    qual, caveat = _qual([(level, _sign(factor)), (growth, -_sign(_base(level)))])
+    return Derived("previous", (level, growth), value, _unit_of(level), qual, _limit(xs), caveat=caveat)
 
 
 def derive_rank(x, among: Sequence, largest: bool = True) -> Derived:
@@ -414,12 +483,15 @@ class Quantity:
     kind: str = "number"          # number | words | period | quantifier
     notes: list[str] = field(default_factory=list)
     form: str = ""                # for a period: which wording of it (a key of PERIOD_FORMS); "" = "phrase"
+    caveat: str = ""              # a derivation's own caveat (a key of DERIVED_CAVEATS)
 
     def to_dict(self) -> dict:
         d = {"text": self.text, "shown": self.shown, "scale": self.scale, "unit": self.unit,
              "value": self.value, "ref": self.ref, "kind": self.kind}
         if self.notes:
             d["notes"] = list(self.notes)
+        if self.caveat:
+            d["caveat"] = self.caveat
         if self.form:
             d["form"] = self.form
         return d
@@ -541,7 +613,8 @@ class Writer:
         notes = self._notes_for(x)
         self.quantities.append(Quantity(text=text, shown=shown, scale=_sci(exp), unit=unit,
                                         value=_plain(_base(x)) if kind != "period" else shown,
-                                        ref=ref(self.pkg, x), kind=kind, notes=notes))
+                                        ref=ref(self.pkg, x), kind=kind, notes=notes,
+                                        caveat=x.caveat if isinstance(x, Derived) else ""))
         self._quoted.append(x)
 
     def _format(self, x, sig, unit_word) -> tuple[str, str, int, str]:
@@ -688,7 +761,16 @@ class Writer:
         return join(items, self.lang, style)
 
     def period(self, x: Printed) -> str:
-        """When a value applies, in words: "in 2023", "at the end of 2023", "in January–September 2023"."""
+        """When a value applies, in words: "in 2023", "at the end of 2023", "in January–September 2023".
+
+        The period is the row's (indicator tables), else the column's (field property
+        ``shdata:period`` of a measure table), else the table's.
+        """
+        if not isinstance(x, Printed):
+            raise TextError(f"period() says when a printed cell applies, not {x!r}")
+        if ";" in (x.period or ""):
+            raise TextError(f"{x.table}: column {x.field!r} has no single period ({x.period!r}); declare the "
+                            "column's period with the field property \"shdata:period\" in datapackage.json")
         text = self._period_text(x, "phrase")
         self._periods_said.add(x.period)
         return text
@@ -828,11 +910,14 @@ class Writer:
 
         A caveat is the text of a data note whose ``applies_to`` covers a quoted
         cell (or a cell a quoted derivation was computed from), or, for a value
-        covering part of a year whose period was not said, a sentence saying so.
+        covering part of a year whose period was not said, a sentence saying so,
+        or a derivation's own caveat (:data:`DERIVED_CAVEATS`: a value computed
+        from a lower bound and an approximate value is only indicative).
         """
         stateless = bool(values)
         seen: set[str] = set() if stateless else self._caveated
         out: list[str] = []
+        order: list[tuple[str, int] | None] = []   # (table, position among its notes) of each note sentence
         for x in (values if stateless else self._quoted):
             for cell in _cells(x):
                 for nid in self._notes_for(cell):
@@ -840,18 +925,27 @@ class Writer:
                     if key in seen:
                         continue
                     seen.add(key)
-                    note = next(n for n in self.pkg.metadata(cell.table).notes if n.id == nid)
+                    notes = self.pkg.metadata(cell.table).notes
+                    pos, note = next((k, n) for k, n in enumerate(notes) if n.id == nid)
                     sentence = note_sentence(note.render(self.lang), self.lang)
                     self.caveat_spans.append({"text": sentence, "table": cell.table, "note": nid})
                     out.append(sentence)
+                    order.append((cell.table, pos))
                 key = f"period#{cell.period}"
                 if _PARTIAL_YEAR.fullmatch(cell.period or "") and cell.period not in self._periods_said \
                         and key not in seen:
                     seen.add(key)
                     out.append(self._period_text(cell, "partial-year"))
+                    order.append(None)
+            if isinstance(x, Derived) and x.caveat and f"derived#{x.caveat}" not in seen:
+                seen.add(f"derived#{x.caveat}")
+                sentence = DERIVED_CAVEATS[x.caveat][self.lang]
+                self.caveat_spans.append({"text": sentence, "derivation": x.caveat})
+                out.append(sentence)
+                order.append(None)
         if not stateless:
             self._quoted = []
-        return (" " if self.lang == "en" else "").join(out)
+        return (" " if self.lang == "en" else "").join(_in_note_order(out, order))
 
     # -- alt text -----------------------------------------------------------------------------
     def alt_bars(self, values: Sequence, *, measure: str, items: str, chart: str = "bar",
@@ -871,24 +965,45 @@ class Writer:
             A value to state explicitly (Shanghai's).
         """
         values = _check_inputs("alt_bars", values)
-        hi, lo = self.largest(values), self.smallest(values)
         n = derive_count(values)
         kinds = {"en": {"bar": "Bar chart", "dot": "Dot plot", "lollipop": "Lollipop chart"},
                  "zh": {"bar": "条形图", "dot": "点图", "lollipop": "棒棒糖图"}}
         if chart not in kinds["en"]:
             raise TextError(f"alt_bars: chart {chart!r} is not known; use 'bar', 'dot' or 'lollipop'")
         count = self.q(n, unit_word=False)
+        top, bottom = max(_base(v) for v in values), min(_base(v) for v in values)
+        his = [v for v in values if _base(v) == top]
+        los = [v for v in values if _base(v) == bottom]
         if self.lang == "en":
-            parts = [f"{kinds['en'][chart]} comparing {measure} across {count} {items}",
-                     f"the highest is {self.label(hi)} ({self.q(hi)}) and the lowest {self.label(lo)} ({self.q(lo)})"]
+            if top == bottom:
+                extremes = f"all are equal: {self._tied(his)}"
+            else:
+                hi_verb = "is" if len(his) == 1 else "are"
+                lo_verb = "" if len(los) == 1 else "are "   # "and the lowest Moscow (0.67%)": the verb is understood
+                extremes = f"the highest {hi_verb} {self._tied(his)} and the lowest {lo_verb}{self._tied(los)}"
+            parts = [f"{kinds['en'][chart]} comparing {measure} across {count} {items}", extremes]
             if focus is not None:
                 parts.append(f"{self.label(focus)}: {self.q(focus)}")
             return self.paragraph(f"{parts[0]}; {parts[1]}", *parts[2:])
-        parts = [f"{kinds['zh'][chart]}，比较{count}{items}的{measure}",
-                 f"最高为{self.label(hi)}（{self.q(hi)}），最低为{self.label(lo)}（{self.q(lo)}）"]
+        if top == bottom:
+            extremes = f"各项相等：{self._tied(his)}"
+        else:
+            extremes = f"最高为{self._tied(his)}，最低为{self._tied(los)}"
+        parts = [f"{kinds['zh'][chart]}，比较{count}{items}的{measure}", extremes]
         if focus is not None:
             parts.append(f"{self.label(focus)}为{self.q(focus)}")
         return self.paragraph("；".join(parts[:2]), *parts[2:])
+
+    def _tied(self, values: Sequence) -> str:
+        """Items sharing one extreme value, named with it: "X (2)", "X and Y (2 each)" / "X（2家）",
+        "X和Y（各2家）". Every tied value is recorded, so re-verification checks each of them; values
+        equal in the data but printed differently (3000家, 0.3万家) are each given with their own text."""
+        labels, texts = [self.label(v) for v in values], [self.q(v) for v in values]
+        en = self.lang == "en"
+        if len(set(texts)) > 1:
+            return self.join([f"{lab} ({t})" if en else f"{lab}（{t}）" for lab, t in zip(labels, texts, strict=True)])
+        shown = texts[0] if len(values) == 1 else (f"{texts[0]} each" if en else f"各{texts[0]}")
+        return f"{self.join(labels)} ({shown})" if en else f"{self.join(labels)}（{shown}）"
 
     # -- what publish stores --------------------------------------------------------------------
     def record(self, texts: dict[str, str]) -> dict:
@@ -957,6 +1072,21 @@ def _span_pattern(span: str) -> str:
 
 def _occurs(span: str, text: str) -> bool:
     return bool(span) and re.search(_span_pattern(span), text) is not None
+
+
+def _in_note_order(sentences: list[str], order: list) -> list[str]:
+    """Consecutive notes of one table in the order the data declares them: a printed footnote before
+    the discrepancy note that discusses it, whichever quoted value brought which."""
+    out, k = [], 0
+    while k < len(sentences):
+        j = k + 1
+        if order[k] is not None:
+            while j < len(sentences) and order[j] is not None and order[j][0] == order[k][0]:
+                j += 1
+        run = sorted(range(k, j), key=lambda i: order[i][1] if order[i] is not None else 0)
+        out += [sentences[i] for i in run]
+        k = j
+    return out
 
 
 def sidecar_fields(writer: Writer | None, *, commentary: str, headline: str, alt: str) -> dict:
@@ -1183,6 +1313,12 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
     shown_text = digits(Decimal(q["shown"]), lang)
     if shown_text not in q["text"]:
         return f"{q['text']!r} does not contain its number {shown_text}"
+    if x.qualifier:
+        word = x.qualifier if lang == "zh" else QUALIFIERS.get(x.qualifier, (x.qualifier, False))[0]
+        if word not in q["text"]:
+            return f"{q['text']!r} does not say {word!r}, the qualifier the data gives it"
+    if isinstance(x, Derived) and (q.get("caveat") or "") != x.caveat:
+        return f"{q['text']!r} records caveat {q.get('caveat')!r}, but its derivation gives {x.caveat!r}"
     if isinstance(x, Printed):
         if sig_digits(q["shown"]) > sig_digits(x.text):
             return f"{q['text']!r} shows more digits than printed ({x.text}{x.unit})"
@@ -1237,6 +1373,11 @@ def verify_record(pkg: Package, record: dict) -> list[str]:
             problems.append(f"{fig} [{lang}]: label {lab['text']!r} is not the {lang} label of "
                             f"{lab['table']} row {lab['row']} in the data")
     for c in record.get("caveats", []):
+        if "derivation" in c:
+            if DERIVED_CAVEATS.get(c["derivation"], {}).get(lang) != c["text"]:
+                problems.append(f"{fig} [{lang}]: caveat {c['text'][:40]!r}… is not the {lang} text of the "
+                                f"derivation caveat {c['derivation']!r}")
+            continue
         note = next((n for n in pkg.metadata(c["table"]).notes if n.id == c["note"]), None) \
             if c.get("table") in pkg.ids() else None
         if note is None or note_sentence(note.render(lang), lang) != c["text"]:
@@ -1244,6 +1385,10 @@ def verify_record(pkg: Package, record: dict) -> list[str]:
                             f"{c.get('table')}#{c.get('note')} in the data")
     commentary = record.get("commentary") or ""
     for q in record.get("quantities", []):
+        code = q.get("caveat")
+        if code and DERIVED_CAVEATS.get(code, {}).get(lang, "\0") not in commentary:
+            problems.append(f"{fig} [{lang}]: {q['text']!r} is quoted without its caveat "
+                            f"({DERIVED_CAVEATS.get(code, {}).get(lang, code)[:50]}…)")
         for nid in q.get("notes", []):
             table = _note_table(q["ref"])
             note = next((n for t in table for n in pkg.metadata(t).notes if n.id == nid), None)

@@ -32,14 +32,18 @@ def test_a_cell_note_is_shown_only_when_its_cell_is_drawn(pkg):
 def test_rows_and_columns_of_applies_to_both_count_and_table_wide_notes_stay(pkg):
     total_amount = _note(pkg, NSFC, "double-counting")  # rows: total, columns: amount
     flagged = _note(pkg, NSFC, "major-program-amount")  # rows: amount_flag *, columns: amount
-    table_wide = _note(pkg, NSFC, "total-double-counts-projects")  # discrepancy without applies_to
+    total_both = _note(pkg, NSFC, "total-double-counts-projects")  # rows: total, columns: projects and amount
     projects = notebook.figure_data(NSFC, columns=["projects"])  # every row, the projects column only
     shown = notebook.caveats([NSFC], "en", projects)
-    assert total_amount not in shown and flagged not in shown and table_wide in shown
+    assert total_amount not in shown and flagged not in shown and total_both in shown
     general = notebook.figure_data(NSFC, rows=[{"programme_en": "General Program"}], columns=["amount"])
-    assert notebook.caveats([NSFC], "zh", general) == [_note(pkg, NSFC, "total-double-counts-projects", "zh")]
+    assert notebook.caveats([NSFC], "zh", general) == []
     everything = notebook.caveats([NSFC], "en", notebook.figure_data(NSFC))
-    assert everything == notebook.caveats([NSFC], "en") and {total_amount, flagged, table_wide} <= set(everything)
+    assert everything == notebook.caveats([NSFC], "en") and {total_amount, flagged, total_both} <= set(everything)
+    # A note without applies_to is about the whole table: shown whatever cell is drawn.
+    city = "ideal_city_scores"
+    one = notebook.figure_data(city, rows=[{"city_en": "Shanghai"}], columns=["composite"])
+    assert _note(pkg, city, "chart-legend") in notebook.caveats([city], "en", one)
 
 
 def test_a_derived_value_draws_the_row_it_is_named_after(pkg):

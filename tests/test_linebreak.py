@@ -10,6 +10,7 @@ from shdata.linebreak import (
     NO_LINE_START,
     bad_breaks,
     full_width_brackets,
+    has_cjk,
     wrap,
 )
 
@@ -95,13 +96,13 @@ def test_a_line_may_break_before_or_after_a_number_with_its_unit():
     "Shanghai–Suzhou (上海-苏州), cluster\nrank 5",
 ])
 def test_a_break_that_replaced_a_space_is_not_a_break_inside_a_word(text):
-    assert bad_breaks(text) == []
+    assert bad_breaks(text) == [] and bad_breaks(text, "en") == []
 
 
 def test_the_wrapped_english_source_line_passes_at_every_width():
     credit = "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2, §7.3 · Chart: shdata"
     for width in range(20, 90, 3):
-        assert bad_breaks(wrap(credit, width, "en")) == [], (width, wrap(credit, width, "en"))
+        assert bad_breaks(wrap(credit, width, "en"), "en") == [], (width, wrap(credit, width, "en"))
 
 
 def test_a_break_beside_chinese_or_inside_a_number_with_its_unit_is_still_caught():
@@ -113,5 +114,55 @@ def test_a_break_beside_chinese_or_inside_a_number_with_its_unit_is_still_caught
 def test_english_text_quoting_chinese_keeps_its_brackets_and_chinese_text_gets_full_width():
     note = "Hong Kong's technology (科技) score is printed 1.71, which is not a multiple of 100/170"
     out = wrap(note, 40, "en")
-    assert "(科技)" in out.replace("\n", " ") and "（" not in out and bad_breaks(out) == []
+    assert "(科技)" in out.replace("\n", " ") and "（" not in out and bad_breaks(out, "en") == []
     assert "（科技）" in wrap("香港的科技 (科技) 得分印为1.71", 40, "zh")
+
+
+# -- English text quoting Chinese: wrapped and judged as English -----------------------------------
+
+def test_every_english_note_quoting_chinese_wraps_cleanly_at_every_width(pkg):
+    # valid-patents-unit quotes '24.14件' and failed the linter with cjk-break in the
+    # standalone variant of outputs-patents-contracts.
+    notes = [n["text"] for r in pkg.descriptor["resources"] for n in r.get("notes", [])
+             if has_cjk(n.get("text", ""))]
+    assert any("'24.14件'" in n for n in notes)
+    for note in notes:
+        for width in range(12, 160, 7):
+            out = wrap(note, width, "en")
+            assert out.replace("\n", "").replace(" ", "") == note.replace(" ", ""), (width, out)
+            assert bad_breaks(out, "en") == [], (width, out)
+
+
+def test_english_breaks_at_spaces_and_never_inside_a_word_or_a_short_chinese_quote():
+    note = ("§7.2 prints the stock of valid invention patents as '24.14件' (24.14 items), a "
+            "per-10,000-population ratio with 上年度减免税额 quoted")
+    for width in range(16, 60):
+        lines = wrap(note, width, "en").split("\n")
+        words = [w for ln in lines for w in ln.split(" ")]
+        assert words == note.split(" "), (width, lines)      # every line ends at a space of the text
+
+
+def test_a_chinese_run_longer_than_a_line_breaks_at_a_phrase_boundary():
+    out = wrap("Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2 · Chart: shdata", 30, "en")
+    assert out.split("\n")[0] == "Source:" and "《2023上海\n科技进步报告》" in out
+    assert bad_breaks(out, "en") == []
+
+
+@pytest.mark.parametrize("text,bad", [
+    ("municipal projects in 个\nwhere §2.1 prints 项;", False),   # at a space beside a Chinese character
+    ("as '24.14件'\n(24.14 items)", False),
+    ("recorded as 10\n万吨, and the time basis", True),           # a number parted from its unit
+    ("as '24.14\n件' (items)", True),
+    ("the word 研\n发载体 is", True),                             # inside a Chinese word
+    ("the sentence\n'累计服务创新型\n企5676家' (a character", False),
+])
+def test_english_text_is_judged_by_english_breaks_around_chinese_runs(text, bad):
+    assert (bad_breaks(text, "en") != []) is bad, bad_breaks(text, "en")
+
+
+def test_the_chinese_judgement_of_an_english_break_beside_chinese_was_the_false_positive():
+    # Judged as Chinese, a break at the space after 个 looks like a cut inside 个where.
+    assert bad_breaks("municipal projects in 个\nwhere §2.1 prints 项;") != []
+    assert bad_breaks("municipal projects in 个\nwhere §2.1 prints 项;", "en") == []
+    with pytest.raises(ParameterError, match="lang 'fr'"):
+        bad_breaks("上海", "fr")

@@ -22,6 +22,9 @@ def rules(text, lang):
     ("internal-id", "zh", "见 nsfc_projects_by_programme。", "见国家自然科学基金表。"),
     ("doubled-qualifier", "zh", "据此推算上年末约为2470亿元（推算值）。", "据此推算上年末为2470亿元（推算值）。"),
     ("doubled-qualifier", "zh", "研发投入约4.4%左右。", "研发投入4.4%左右。"),
+    ("doubled-qualifier", "zh", "新增专利超1万余项。", "新增专利1万余项。"),
+    ("doubled-qualifier", "zh", "培育企业超过100家以上。", "培育企业超过100家。"),
+    ("doubled-qualifier", "zh", "超级博士后超1000人以上。", "超级博士后超1000人。"),
     ("doubled-qualifier", "en", "It implies about ¥247 bn (derived) a year earlier.",
      "It implies ¥247 bn (derived) a year earlier."),
     ("half-width-punctuation", "zh", "总计为资助额的加总,因此重复计算。", "总计为资助额的加总，因此重复计算。"),
@@ -44,6 +47,10 @@ def test_each_rule_fails_on_its_example_and_passes_the_fix(rule, lang, bad, good
     ("2023年末，上海和北京的贷款余额分别为5亿元和4亿元。", "zh"),
     ("上海获项目4900个（其中面上项目2171个）。", "zh"),
     ("A double-counting total is still a total.", "en"),
+    # 超, 近 and 约 inside words are not qualifiers; 多 and 以上 count only right after a number.
+    ("“超级博士后”激励计划资助400余人。", "zh"),
+    ("近年来培育企业100多家，其中医学类占50%以上。", "zh"),
+    ("在约束条件下研发投入4.4%左右。", "zh"),
 ])
 def test_ordinary_prose_passes(text, lang):
     assert prose.check(text, lang, ids=IDS, labels=LABELS) == []

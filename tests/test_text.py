@@ -200,10 +200,30 @@ def test_the_double_counted_nsfc_total_brings_its_footnote(en, zh, pkg):
     assert en.caveats() == ""                                  # said once
     zh.q(zh.cell(NSFC, {"row_type": "total"}, "amount"))
     assert "重复计算" in zh.caveats()
-    # the project count of the total row is not double-counted: no caveat
+    # the project count of the total row double-counts the Major Program sub-projects too (a
+    # discrepancy note: the printed footnote speaks only of the amount)
     fresh = Writer("en", pkg)
     fresh.q(fresh.cell(NSFC, {"row_type": "total"}, "projects"))
+    caveat = fresh.caveats()
+    assert "double-counts the Major Program sub-projects" in caveat and "counted twice" not in caveat
+    fresh = Writer("zh", pkg)
+    fresh.q(fresh.cell(NSFC, {"row_type": "total"}, "projects"))
+    assert "重复计算了重大项目的课题" in fresh.caveats()
+    fresh = Writer("en", pkg)
+    fresh.q(fresh.cell(NSFC, "General Program", "projects"))   # an item row: no caveat
     assert fresh.caveats() == ""
+
+
+@pytest.mark.parametrize("lang", tx.LANGS)
+def test_the_nsfc_total_project_count_brings_the_double_counting_caveat_after_the_footnote(pkg, lang):
+    # funding-nsfc-by-programme quotes 4,900 projects, then the amount: the printed footnote (**) on the
+    # amount comes first, then the note that the project count is double-counted the same way.
+    T = Writer(lang, pkg)
+    T.q(T.cell(NSFC, {"row_type": "total"}, "projects"))
+    T.q(T.cell(NSFC, {"row_type": "total"}, "amount"))
+    notes = {n.id: tx.note_sentence(n.render(lang), lang) for n in pkg.metadata(NSFC).notes}
+    joiner = " " if lang == "en" else ""
+    assert T.caveats() == joiner.join([notes["double-counting"], notes["total-double-counts-projects"]])
 
 
 def test_a_value_derived_from_a_caveated_cell_inherits_the_caveat(pkg):
@@ -246,6 +266,30 @@ def test_alt_text_names_chart_comparison_extremes_and_focus(en, zh):
         en.alt_bars(scores, measure="x", items="y", chart="pie")
 
 
+@pytest.mark.parametrize("lang", tx.LANGS)
+def test_alt_text_names_every_item_tied_at_an_extreme_and_reverifies(pkg, lang):
+    # Two kinds of national research base have 2 each: the lowest is a tie.
+    T = Writer(lang, pkg)
+    bases = T.cells("shuzi_research_bases")
+    low = min(float(b) for b in bases)
+    tied = [b for b in bases if float(b) == low]
+    assert len(tied) == 2
+    names = T.join([tx.label_form(b.label_en if lang == "en" else b.label_zh, T._label_field(b) or {}, lang)
+                    for b in tied])
+    alt = T.alt_bars(bases, measure="counts" if lang == "en" else "数量", items="kinds of base" if lang == "en"
+                     else "类科研基地")
+    number = T.format(tied[0])
+    if lang == "en":
+        assert f"the lowest are {names} ({number} each)" in alt, alt
+    else:
+        assert f"最低为{names}（各{number}）" in alt, alt
+    rec = {"id": "t", "lang": lang, "commentary": "", "headline": "", "alt": alt}
+    rec.update(T.record(rec))
+    assert tx.verify_record(pkg, rec) == []
+    tied_refs = [q["ref"]["row"] for q in rec["quantities"] if q["text"] == number]
+    assert len(tied_refs) == 2                                  # each tied value is recorded and checked
+
+
 # -- provenance of what publish stores ------------------------------------------------
 
 def _sidecar(pkg, lang, build):
@@ -261,11 +305,11 @@ def _nsfc_texts(T):
     amounts = T.cells(NSFC, "amount", where={"row_type": "item"})
     top = T.largest(amounts)
     if T.lang == "en":
-        return (T.paragraph(f"{T.period(total)}, Shanghai won {T.q(total)} NSFC projects",
+        return (T.paragraph(f"{T.period(total)}, Shanghai won {T.q(total)} NSFC projects", T.caveats(),
                             f"{T.label(top)} brought {T.q(top)}"),
                 T.sentence(f"{T.label(top)} led with {T.q(top)}"),
                 T.alt_bars(amounts, measure="funding", items="programmes"))
-    return (T.paragraph(f"{T.period(total)}，上海获项目{T.q(total)}", f"{T.label(top)}资助额{T.q(top)}"),
+    return (T.paragraph(f"{T.period(total)}，上海获项目{T.q(total)}", T.caveats(), f"{T.label(top)}资助额{T.q(top)}"),
             T.sentence(f"{T.label(top)}最高，达{T.q(top)}"),
             T.alt_bars(amounts, measure="资助额", items="类项目"))
 
@@ -406,14 +450,93 @@ def test_quantifiers_and_lower_bounds_in_derivations(pkg, en, zh):
     a, b = p("3000", "家", "余"), p("1000", "家", "超")
     assert Writer("en", pkg).format(tx.derive_sum([a, b])) == "more than 4,000"
     assert Writer("zh", pkg).format(tx.derive_ratio(a, p("4", "个"))).startswith("超")
-    assert Writer("en", pkg).format(tx.derive_ratio(p("4", "个"), a)).startswith("about")
+    assert Writer("en", pkg).format(tx.derive_ratio(p("4", "个"), a)).startswith("less than")
+
+
+#: (part, whole, qualifier of part/whole, caveat): an exact value has no qualifier.
+_BOUND_CASES = [
+    (p("30", "家", "超"), p("100", "家"), "超", ""),          # more than 30 of 100: more than 30%
+    (p("30", "家"), p("100", "家", "以上"), "不到", ""),      # 30 of more than 100: less than 30%
+    (p("30", "家", "约"), p("100", "家"), "约", ""),          # about 30 of 100: about 30%
+    (p("30", "家"), p("100", "家", "约"), "约", ""),
+    (p("30", "家", "超"), p("100", "家", "约"), "约", "mixed-bounds"),   # a bound of an estimate
+    (p("30", "家", "约"), p("100", "家", "余"), "约", "mixed-bounds"),
+    (p("30", "家", "超"), p("100", "家", "余"), "约", "mixed-bounds"),   # bounds pulling opposite ways
+    (p("30", "家"), p("100", "家"), "", ""),
+]
+
+
+@pytest.mark.parametrize("part,whole,qualifier,caveat", _BOUND_CASES)
+def test_qualifier_of_a_share_follows_which_input_is_a_bound(pkg, part, whole, qualifier, caveat):
+    for derive in (tx.derive_share, tx.derive_ratio):
+        d = derive(part, whole)
+        assert (d.qualifier, d.caveat) == (qualifier, caveat), derive.__name__
+    share = tx.derive_share(part, whole)
+    en, zh = Writer("en", pkg).format(share), Writer("zh", pkg).format(share)
+    words = {"超": ("more than 30%", "超30%"), "不到": ("less than 30%", "不到30%"), "约": ("about 30%", "约30%"),
+             "": ("30%", "30%")}[qualifier]
+    assert (en, zh) == words
+
+
+def test_bounds_through_sums_differences_and_previous_levels(pkg):
+    more, exact, about = p("30", "家", "超"), p("100", "家"), p("10", "家", "约")
+    assert tx.derive_difference(exact, more).qualifier == "不到"      # 100 - (>30) < 70
+    assert tx.derive_difference(more, p("10", "家")).qualifier == "超"
+    assert (tx.derive_sum([more, exact]).qualifier, tx.derive_sum([more, about]).caveat) == ("超", "mixed-bounds")
+    # a share of an upper bound of an exact whole is still an upper bound
+    upper = tx.derive_difference(exact, more)
+    assert tx.derive_share(upper, p("200", "家")).qualifier == "不到"
+    # level / (1 + growth): more than the level now means more than it was
+    assert tx.derive_previous(p("120", "亿元", "超"), p("20", "%")).qualifier == "超"
+
+
+@pytest.mark.parametrize("lang", tx.LANGS)
+def test_a_mixed_bound_value_brings_its_caveat_and_reverifies(pkg, lang):
+    T = Writer(lang, pkg)
+    # more than 1,000 firms (a lower bound) over nearly 1,000 firms (approximate)
+    d = T.ratio(T.cell("foreign_talent_outreach", "lecture_enterprises"),
+                T.cell("district_innovation_highlights", "putuo_wuning_tech_firms"))
+    quoted = T.q(d)
+    caveat = T.caveats()
+    assert caveat == tx.DERIVED_CAVEATS["mixed-bounds"][lang]
+    assert T.caveats() == ""                                           # said once
+    rec = {"id": "t", "lang": lang, "commentary": f"{quoted} {caveat}", "headline": "", "alt": ""}
+    rec.update(T.record(rec))
+    (q,) = rec["quantities"]
+    assert q["caveat"] == "mixed-bounds" and rec["caveats"] == [{"text": caveat, "derivation": "mixed-bounds"}]
+    assert tx.verify_record(pkg, rec) == []
+    rec["commentary"] = quoted                                         # the caveat dropped
+    assert any("quoted without its caveat" in m for m in tx.verify_record(pkg, rec))
+
+
+def test_verification_catches_a_dropped_or_wrong_qualifier(pkg):
+    T = Writer("en", pkg)
+    more = T.cell("foreign_talent_outreach", "lecture_enterprises")            # 1000余家
+    firms = T.cell("enterprise_policy_incentives", "hte_tax_firms")            # 3000余家
+    quoted = T.q(more)
+    rec = {"id": "t", "lang": "en", "commentary": f"It served {quoted}.", "headline": "", "alt": ""}
+    rec.update(T.record(rec))
+    assert tx.verify_record(pkg, rec) == []
+    rec["quantities"][0]["text"] = rec["commentary"] = "1,000"
+    assert any("does not say 'more than'" in m for m in tx.verify_record(pkg, rec))
+    # a share derived from them is re-derived with its qualifier: "about", and only indicative
+    T = Writer("zh", pkg)
+    quoted = T.q(T.share(more, firms))
+    assert quoted.startswith("约")
+    rec = {"id": "t", "lang": "zh", "commentary": quoted + T.caveats(), "headline": "", "alt": ""}
+    rec.update(T.record(rec))
+    assert tx.verify_record(pkg, rec) == []
+    rec["quantities"][0]["text"] = rec["quantities"][0]["text"].replace("约", "超")
+    assert any("does not say '约'" in m for m in tx.verify_record(pkg, rec))
 
 
 def test_caveats_of_given_values_are_stateless(en):
     total = en.cell(NSFC, {"row_type": "total"}, "amount")
     first, second = en.caveats(total), en.caveats(total)
     assert first == second and "counted twice" in first
-    assert en.caveats(en.cell(NSFC, {"row_type": "total"}, "projects")) == ""
+    projects = en.caveats(en.cell(NSFC, {"row_type": "total"}, "projects"))
+    assert projects == en.caveats(en.cell(NSFC, {"row_type": "total"}, "projects")) and "counted twice" not in projects
+    assert en.caveats(en.cell(NSFC, "General Program", "projects")) == ""
 
 
 # -- numbers inside caveats, periods and labels (spans the number check accepts) ------------------

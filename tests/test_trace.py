@@ -5,6 +5,7 @@ Bad-provenance cases edit temporary copies of data/ (the ``editor`` fixture), ne
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -204,16 +205,37 @@ def test_loading_does_not_read_the_provenance(pkg):
 
 
 def test_table_period_is_derived_from_the_rows(pkg):
-    """The table-level period lists exactly the periods its rows use (sorted, '; '-joined)."""
+    """The table-level period lists exactly the periods its rows use (sorted, '; '-joined), or, for a
+    measure table whose columns cover different periods, those its columns declare (``shdata:period``)."""
     wrong = []
     for tid in pkg.ids():
         meta = pkg.metadata(tid)
-        if "period" not in {f["name"] for f in meta.fields}:
-            continue
-        derived = "; ".join(sorted({r["period"] for r in pkg.parsed(tid).raw}))
+        if "period" in {f["name"] for f in meta.fields}:
+            periods = {r["period"] for r in pkg.parsed(tid).raw}
+        else:
+            periods = {f["shdata:period"] for f in meta.fields if "shdata:period" in f}
+            if not periods and ";" not in meta.period:
+                continue          # one period for the whole table
+        derived = "; ".join(sorted(periods))
         if meta.period != derived:
             wrong.append(f"{tid}: {meta.period!r} != {derived!r}")
     assert wrong == []
+
+
+def test_each_column_of_a_measure_table_says_its_own_period(pkg):
+    """T.period of talent_programmes: new entrants in 2023, cumulative entrants to the end of 2023."""
+    from shdata.text import TextError, Writer
+
+    T = Writer("en", pkg)
+    row = "Shuguang Scholars"
+    new, cumulative = T.cell("talent_programmes", row, "new_entrants"), T.cell("talent_programmes", row,
+                                                                                 "cumulative_entrants")
+    assert (T.period(new), T.period(cumulative)) == ("in 2023", "cumulatively to the end of 2023")
+    Z = Writer("zh", pkg)
+    assert Z.period(Z.cell("talent_programmes", row, "cumulative_entrants")) == "截至2023年末累计"
+    several = dataclasses.replace(new, period="2023; cumulative to end-2023")
+    with pytest.raises(TextError, match="declare the column's period"):
+        T.period(several)
 
 
 def test_every_note_has_chinese_text_written_for_chinese_readers(pkg):
