@@ -26,14 +26,16 @@ they stay exactly as printed), :func:`derived_data` (the rows of
 a remainder), concatenated in the order drawn. :func:`verify` checks a written
 CSV against the data package; the test suite runs it on every figure.
 """
+
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ._io import write_text
 from .errors import ParameterError
@@ -43,8 +45,21 @@ if TYPE_CHECKING:
 
     from .package import Package
 
-COLUMNS = ("table", "row", "field", "label_en", "label_zh", "measure", "value", "unit", "qualifier",
-           "kind", "period", "derived", "method")
+COLUMNS = (
+    "table",
+    "row",
+    "field",
+    "label_en",
+    "label_zh",
+    "measure",
+    "value",
+    "unit",
+    "qualifier",
+    "kind",
+    "period",
+    "derived",
+    "method",
+)
 KEY_SEP = " | "
 
 _FIELD_DOCS = {
@@ -64,7 +79,7 @@ _FIELD_DOCS = {
 }
 
 
-def _pkg(pkg: "Package | None") -> "Package":
+def _pkg(pkg: Package | None) -> Package:
     if pkg is not None:
         return pkg
     from . import _pkg as default
@@ -72,7 +87,7 @@ def _pkg(pkg: "Package | None") -> "Package":
     return default()
 
 
-def row_key(pkg: "Package", table_id: str, raw: dict[str, str]) -> str:
+def row_key(pkg: Package, table_id: str, raw: dict[str, str]) -> str:
     """The key that identifies a printed row: indicator id, or primary-key values."""
     meta = pkg.metadata(table_id)
     if meta.shape == "indicator":
@@ -81,25 +96,42 @@ def row_key(pkg: "Package", table_id: str, raw: dict[str, str]) -> str:
     return KEY_SEP.join(raw[n] for n in names)
 
 
-def _record(pkg: "Package", table_id: str, raw: dict[str, str], field: str) -> dict[str, str]:
+def _record(pkg: Package, table_id: str, raw: dict[str, str], field: str) -> dict[str, str]:
     meta = pkg.metadata(table_id)
     p = pkg.printed(table_id, raw, field)
     fdef = next(f for f in meta.fields if f["name"] == field)
     kind = raw.get("kind") or fdef.get("shdata:kind", "")
     measure = "" if meta.shape == "indicator" else fdef.get("title", field)
-    return {"table": table_id, "row": row_key(pkg, table_id, raw), "field": field, "label_en": p.label_en,
-            "label_zh": p.label_zh, "measure": measure, "value": p.text, "unit": p.unit,
-            "qualifier": p.qualifier, "kind": kind, "period": p.period, "derived": "false", "method": ""}
+    return {
+        "table": table_id,
+        "row": row_key(pkg, table_id, raw),
+        "field": field,
+        "label_en": p.label_en,
+        "label_zh": p.label_zh,
+        "measure": measure,
+        "value": p.text,
+        "unit": p.unit,
+        "qualifier": p.qualifier,
+        "kind": kind,
+        "period": p.period,
+        "derived": "false",
+        "method": "",
+    }
 
 
-def _frame(records: list[dict[str, str]]) -> "pd.DataFrame":
+def _frame(records: list[dict[str, str]]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(records, columns=list(COLUMNS), dtype=object)
 
 
-def figure_data(table_id: str, rows: Iterable[str | dict] | None = None,
-                columns: Iterable[str] | None = None, *, pkg: "Package | None" = None) -> "pd.DataFrame":
+def figure_data(
+    table_id: str,
+    rows: Iterable[str | dict] | None = None,
+    columns: Iterable[str] | None = None,
+    *,
+    pkg: Package | None = None,
+) -> pd.DataFrame:
     """Printed values of one table, in the figure-data contract.
 
     Parameters
@@ -121,8 +153,9 @@ def figure_data(table_id: str, rows: Iterable[str | dict] | None = None,
     fields = list(columns) if columns is not None else list(meta.value_fields)
     for f in fields:
         if f not in meta.value_fields:
-            raise ParameterError(f"figure data: {table_id} has no numeric column {f!r}; "
-                                 f"numeric columns: {', '.join(meta.value_fields)}")
+            raise ParameterError(
+                f"figure data: {table_id} has no numeric column {f!r}; numeric columns: {', '.join(meta.value_fields)}"
+            )
     if rows is None:
         raws = list(pkg.parsed(table_id).raw)
     else:
@@ -132,13 +165,13 @@ def figure_data(table_id: str, rows: Iterable[str | dict] | None = None,
             if not hits:
                 raise ParameterError(f"figure data: {table_id} has no row {spec!r}")
             raws.extend(hits)
-    records = [_record(pkg, table_id, raw, f) for raw in raws for f in fields
-               if raw.get(f, "") != "" or columns is not None]
+    records = [
+        _record(pkg, table_id, raw, f) for raw in raws for f in fields if raw.get(f, "") != "" or columns is not None
+    ]
     return _frame(records)
 
 
-def derived_data(table_id: str, rows: Iterable[str] | None = None, *, pkg: "Package | None" = None
-                 ) -> "pd.DataFrame":
+def derived_data(table_id: str, rows: Iterable[str] | None = None, *, pkg: Package | None = None) -> pd.DataFrame:
     """Values :func:`shdata.derived` computes for a table, flagged as derived.
 
     Parameters
@@ -158,29 +191,68 @@ def derived_data(table_id: str, rows: Iterable[str] | None = None, *, pkg: "Pack
             raise ParameterError(f"figure data: {table_id} derives no {rid!r}; derived: {', '.join(by_id) or 'none'}")
         r = by_id[rid]
         source = pkg.rows(table_id, rid.removesuffix("_previous"))[0]
-        records.append({"table": table_id, "row": rid, "field": "value", "label_en": r["indicator_en"],
-                        "label_zh": f"{source.get('indicator_zh', '')}（上期，推算）", "measure": "",
-                        "value": repr(float(r["value"])), "unit": r["unit"], "qualifier": "",
-                        "kind": source.get("kind", ""), "period": r["period"], "derived": "true",
-                        "method": r["method"]})
+        records.append(
+            {
+                "table": table_id,
+                "row": rid,
+                "field": "value",
+                "label_en": r["indicator_en"],
+                "label_zh": f"{source.get('indicator_zh', '')}（上期，推算）",
+                "measure": "",
+                "value": repr(float(r["value"])),
+                "unit": r["unit"],
+                "qualifier": "",
+                "kind": source.get("kind", ""),
+                "period": r["period"],
+                "derived": "true",
+                "method": r["method"],
+            }
+        )
     return _frame(records)
 
 
-def derivation(table_id: str, *, row: str, value: Any, unit: str, label_en: str, label_zh: str,
-               method: str, period: str = "", kind: str = "level") -> "pd.DataFrame":
+def derivation(
+    table_id: str,
+    *,
+    row: str,
+    value: Any,
+    unit: str,
+    label_en: str,
+    label_zh: str,
+    method: str,
+    period: str = "",
+    kind: str = "level",
+) -> pd.DataFrame:
     """One computed value (e.g. a printed total minus its printed parts), flagged as derived.
 
     ``method`` must say how it was computed, in terms of printed values.
     """
     if not method:
         raise ParameterError(f"figure data: derived value {row!r} needs a method saying how it was computed")
-    return _frame([{"table": table_id, "row": row, "field": "value", "label_en": label_en, "label_zh": label_zh,
-                    "measure": "", "value": str(value), "unit": unit, "qualifier": "", "kind": kind,
-                    "period": period, "derived": "true", "method": method}])
+    return _frame(
+        [
+            {
+                "table": table_id,
+                "row": row,
+                "field": "value",
+                "label_en": label_en,
+                "label_zh": label_zh,
+                "measure": "",
+                "value": str(value),
+                "unit": unit,
+                "qualifier": "",
+                "kind": kind,
+                "period": period,
+                "derived": "true",
+                "method": method,
+            }
+        ]
+    )
 
 
-def drawn_cells(records: Iterable[dict[str, str]], pkg: Package | None = None
-                ) -> dict[str, list[tuple[dict[str, str], str]]]:
+def drawn_cells(
+    records: Iterable[dict[str, str]], pkg: Package | None = None
+) -> dict[str, list[tuple[dict[str, str], str]]]:
     """The printed cells a figure draws, per table: ``(printed row, column)`` pairs.
 
     ``records`` are figure-data rows (:func:`check_frame`). A derived value counts
@@ -205,6 +277,7 @@ def drawn_cells(records: Iterable[dict[str, str]], pkg: Package | None = None
 
 # -- writing --------------------------------------------------------------------
 
+
 def check_frame(df: Any, figure_id: str, sources: Iterable[str]) -> list[dict[str, str]]:
     """Validate a figure-data frame; return its rows as dicts of strings.
 
@@ -219,8 +292,10 @@ def check_frame(df: Any, figure_id: str, sources: Iterable[str]) -> list[dict[st
         extra = [c for c in cols if c not in COLUMNS]
         raise ParameterError(
             f"data for {figure_id}: columns must be {', '.join(COLUMNS)} in that order"
-            + (f"; missing {', '.join(missing)}" if missing else "") + (f"; unexpected {', '.join(map(str, extra))}" if extra else "")
-            + " (build it with notebook.figure_data / derived_data / derivation)")
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unexpected {', '.join(map(str, extra))}" if extra else "")
+            + " (build it with notebook.figure_data / derived_data / derivation)"
+        )
     if not len(df):
         raise ParameterError(f"data for {figure_id}: no rows; pass the values the figure draws")
     sources = set(sources)
@@ -228,11 +303,15 @@ def check_frame(df: Any, figure_id: str, sources: Iterable[str]) -> list[dict[st
     for i, rec in enumerate(df.to_dict("records")):
         bad = [c for c in COLUMNS if not isinstance(rec[c], str)]
         if bad:
-            raise ParameterError(f"data for {figure_id}, row {i}: {bad[0]} is {rec[bad[0]]!r}, not text; "
-                                 "values must stay as printed (use notebook.figure_data)")
+            raise ParameterError(
+                f"data for {figure_id}, row {i}: {bad[0]} is {rec[bad[0]]!r}, not text; "
+                "values must stay as printed (use notebook.figure_data)"
+            )
         if rec["table"] not in sources:
-            raise ParameterError(f"data for {figure_id}, row {i}: table {rec['table']!r} is not among the "
-                                 f"figure's sources ({', '.join(sorted(sources))})")
+            raise ParameterError(
+                f"data for {figure_id}, row {i}: table {rec['table']!r} is not among the "
+                f"figure's sources ({', '.join(sorted(sources))})"
+            )
         if rec["derived"] not in ("true", "false"):
             raise ParameterError(f"data for {figure_id}, row {i}: derived must be 'true' or 'false'")
         out.append(rec)
@@ -251,17 +330,29 @@ def resource(figure_id: str, lang: str, path: str, sha256: str, nbytes: int, tit
     """Frictionless Tabular Data Resource describing one figure's CSV."""
     fields = []
     for c in COLUMNS:
-        f: dict[str, Any] = {"name": c, "type": "boolean" if c == "derived" else "string",
-                             "description": _FIELD_DOCS[c]}
+        f: dict[str, Any] = {
+            "name": c,
+            "type": "boolean" if c == "derived" else "string",
+            "description": _FIELD_DOCS[c],
+        }
         if c == "derived":
             f["trueValues"], f["falseValues"] = ["true"], ["false"]
         if c in ("table", "row", "field", "value", "derived"):
             f["constraints"] = {"required": True}
         fields.append(f)
-    return {"name": f"{figure_id}-{lang}", "path": path, "profile": "tabular-data-resource", "format": "csv",
-            "mediatype": "text/csv", "encoding": "utf-8", "title": title,
-            "description": f"The values drawn in figure {figure_id}, as printed in the report (derived values flagged).",
-            "schema": {"fields": fields}, "hash": f"sha256:{sha256}", "bytes": nbytes}
+    return {
+        "name": f"{figure_id}-{lang}",
+        "path": path,
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "title": title,
+        "description": f"The values drawn in figure {figure_id}, as printed in the report (derived values flagged).",
+        "schema": {"fields": fields},
+        "hash": f"sha256:{sha256}",
+        "bytes": nbytes,
+    }
 
 
 def write(folder: Path, figure_id: str, lang: str, records: list[dict[str, str]], title: str) -> tuple[dict, dict]:
@@ -277,12 +368,13 @@ def write(folder: Path, figure_id: str, lang: str, records: list[dict[str, str]]
 
 # -- checking -------------------------------------------------------------------
 
+
 def read(path: Path) -> list[dict[str, str]]:
     with open(path, encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
 
-def verify(path: Path, sources: Iterable[str] | None = None, pkg: "Package | None" = None) -> list[str]:
+def verify(path: Path, sources: Iterable[str] | None = None, pkg: Package | None = None) -> list[str]:
     """Problems with a figure CSV: each printed value must be the printed value of its source cell.
 
     A row flagged ``derived`` must name a source table, a method, and, where
@@ -320,8 +412,9 @@ def verify(path: Path, sources: Iterable[str] | None = None, pkg: "Package | Non
             known = derived(pkg, meta.id)
             hit = known[known["indicator"] == r["row"]]
             if len(hit) and repr(float(hit.iloc[0]["value"])) != r["value"]:
-                problems.append(f"{where}: derived {r['row']} is {r['value']}, shdata.derived gives "
-                                f"{float(hit.iloc[0]['value'])!r}")
+                problems.append(
+                    f"{where}: derived {r['row']} is {r['value']}, shdata.derived gives {float(hit.iloc[0]['value'])!r}"
+                )
             try:
                 Decimal(r["value"])
             except InvalidOperation:
@@ -338,8 +431,14 @@ def verify(path: Path, sources: Iterable[str] | None = None, pkg: "Package | Non
             problems.append(f"{where}: {meta.id} has no numeric column {r['field']!r}")
             continue
         p = pkg.printed(meta.id, matches[0], r["field"])
-        for col, want in (("value", p.text), ("unit", p.unit), ("qualifier", p.qualifier), ("period", p.period),
-                          ("label_en", p.label_en), ("label_zh", p.label_zh)):
+        for col, want in (
+            ("value", p.text),
+            ("unit", p.unit),
+            ("qualifier", p.qualifier),
+            ("period", p.period),
+            ("label_en", p.label_en),
+            ("label_zh", p.label_zh),
+        ):
             if r[col] != want:
                 problems.append(f"{where}: {col} {r[col]!r} but {meta.id}:{r['row']}.{r['field']} prints {want!r}")
     return problems
@@ -367,10 +466,14 @@ def write_package(figures_dir: Path) -> dict | None:
     if not resources:
         path.unlink(missing_ok=True)
         return None
-    desc = {"profile": "tabular-data-package", "name": "shdata-figure-data",
-            "title": "The values drawn in shdata's figures",
-            "description": "One CSV per figure and language: every value drawn, as printed in the Shanghai Science "
-                           "and Technology Progress Report 2023 (2023上海科技进步报告), derived values flagged.",
-            "version": __version__, "resources": sorted(resources, key=lambda r: r["name"])}
+    desc = {
+        "profile": "tabular-data-package",
+        "name": "shdata-figure-data",
+        "title": "The values drawn in shdata's figures",
+        "description": "One CSV per figure and language: every value drawn, as printed in the Shanghai Science "
+        "and Technology Progress Report 2023 (2023上海科技进步报告), derived values flagged.",
+        "version": __version__,
+        "resources": sorted(resources, key=lambda r: r["name"]),
+    }
     write_json(path, desc, indent=1, sort_keys=False, only_if_changed=True)
     return desc

@@ -31,6 +31,7 @@ Examples
 >>> wrap("上海技术合同成交额 (2023年1—9月)", 20, "zh")
 '上海技术合同成交额\\n（2023年1—9月）'
 """
+
 from __future__ import annotations
 
 import re
@@ -50,7 +51,8 @@ BREAK_AFTER_SINGLE = frozenset("等的和与及或至对在为从向将把被并
 #: A number with its unit, range and scale: one unbreakable unit.
 _NUMBER_UNIT = re.compile(
     r"[¥$￥]?\d[\d,.]*(?:\s?[—–\-~～至]\s?\d[\d,.]*)?"
-    r"(?:\s?(?:%|‰|[万亿千百]*[元人件项个家次名位户份篇所款年月日天台套批场发例]+|[万亿]+))?")
+    r"(?:\s?(?:%|‰|[万亿千百]*[元人件项个家次名位户份篇所款年月日天台套批场发例]+|[万亿]+))?"
+)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -102,8 +104,8 @@ def allowed_breaks(text: str) -> frozenset[int]:
     -------
     frozenset of int
     """
-    protected = set()
-    candidates = set()
+    protected: set[int] = set()
+    candidates: set[int] = set()
     for m in _NUMBER_UNIT.finditer(text):
         protected.update(range(m.start() + 1, m.end()))
         # A number with its unit is a phrase of its own: a line may end before or after it.
@@ -123,7 +125,7 @@ def allowed_breaks(text: str) -> frozenset[int]:
             if len(right.strip()) == 1 and has_cjk(right):
                 continue
             candidates.add(b)
-    candidates.update(i for i, ch in enumerate(text) if ch == " " and 0 < i)
+    candidates.update(i for i, ch in enumerate(text) if ch == " " and i > 0)
     candidates.update(i + 1 for i, ch in enumerate(text) if ch == " " and i + 1 < len(text))
     out = set()
     for i in candidates:
@@ -186,7 +188,7 @@ def _glue(text: str) -> list[str]:
     glued = _NUMBER_UNIT.sub(lambda m: m.group(0).replace(" ", "\u00a0"), text)
     glued = re.sub(r"([¥$]\d[\d,.]*) (bn|m|k|million|billion|trillion)\b", "\\1\u00a0\\2", glued)
     words: list[str] = []
-    for w in re.split(r"[ \t]+", glued.strip(" \t")):   # not str.split(): a no-break space is no break
+    for w in re.split(r"[ \t]+", glued.strip(" \t")):  # not str.split(): a no-break space is no break
         if words and (w[0] in NO_LINE_START or words[-1][-1] in NO_LINE_END):
             words[-1] += "\u00a0" + w
         else:
@@ -206,7 +208,7 @@ def _wrap_en(text: str, width: int) -> str:
             lines.append(line)
             line = ""
         if _columns(word) <= width or not _word_breaks(word):
-            line = word        # a word is never cut; one longer than a line overflows it
+            line = word  # a word is never cut; one longer than a line overflows it
             continue
         # A Chinese run longer than a line: fill lines, ending one at a phrase boundary when the next
         # phrase would not fit.
@@ -297,8 +299,13 @@ def bad_breaks(text: str, lang: str = "zh") -> list[tuple[str, str]]:
         # ("Chart:⏎shdata", "§8.2 ·⏎Chart:", "cluster⏎rank"): put the space back and judge the break
         # as one at that space. A break beside a Chinese character, or between two digits, never
         # replaced a space.
-        if joined and piece and _narrow(joined[-1]) and _narrow(piece[0]) \
-                and not (joined[-1].isdigit() and piece[0].isdigit()):
+        if (
+            joined
+            and piece
+            and _narrow(joined[-1])
+            and _narrow(piece[0])
+            and not (joined[-1].isdigit() and piece[0].isdigit())
+        ):
             joined += " "
             spaced = True
         if k:
@@ -350,7 +357,7 @@ def _bad_english_breaks(lines: list[str]) -> list[tuple[str, str]]:
         if in_word:
             start = text.rfind(" ", 0, i) + 1
             end = text.find(" ", i)
-            word = text[start:end if end >= 0 else len(text)]
+            word = text[start : end if end >= 0 else len(text)]
             ok = i - start in _word_breaks(word)
         else:  # text[i - 1] is the space the break replaced
             ok = not any(m.start() < i - 1 and m.end() > i for m in _NUMBER_UNIT.finditer(text))

@@ -41,6 +41,7 @@ Waivers
 ``{"rule": ["text a", "text b"]}`` or ``[("rule", "text", "reason"), ...]``. A waiver
 that matches nothing is itself a defect (``unused-waiver``), so waivers cannot go stale.
 """
+
 from __future__ import annotations
 
 import re
@@ -142,7 +143,7 @@ def normalize_waivers(waive: Any) -> list[Waiver]:
     items: list[Waiver] = []
     if isinstance(waive, dict):
         for rule, texts in waive.items():
-            for text in ([texts] if isinstance(texts, str) else list(texts)):
+            for text in [texts] if isinstance(texts, str) else list(texts):
                 items.append(Waiver(rule, text))
     elif isinstance(waive, (list, tuple)):
         for w in waive:
@@ -174,7 +175,7 @@ def _is_year(text: str, m: re.Match) -> bool:
     whole, frac = m.group(1), m.group(2)
     if frac or len(whole) != 4 or not 1900 <= int(whole) <= 2100:
         return False
-    before = text[max(0, m.start() - 1):m.start()]
+    before = text[max(0, m.start() - 1) : m.start()]
     return before not in ("¥", "$", "￥") and not _SCALE_AFTER.match(text, m.end())
 
 
@@ -250,17 +251,18 @@ class _Registry:
 
 # -- geometry -------------------------------------------------------------------
 
+
 @dataclass
 class _Item:
     text: str
-    bbox: Any          # matplotlib Bbox in display pixels
-    kind: str          # tick, label, title, text, legend, figure
+    bbox: Any  # matplotlib Bbox in display pixels
+    kind: str  # tick, label, title, text, legend, figure
     artist: Any
     anchors: tuple = ()  # display points the text is attached to
 
 
 def _drawn_tick_labels(ax) -> set[int]:
-    drawn = set()
+    drawn: set[int] = set()
     if not ax.axison:
         return drawn
     for axis in (ax.xaxis, ax.yaxis):
@@ -317,8 +319,9 @@ def _collect(fig, renderer) -> tuple[list[_Item], list[tuple[Any, Any, list]]]:
             kind = "label"
         elif id(t) in legend_text_ids:
             kind = "legend-text"
-        elif ax is not None and (t is ax.title or t is getattr(ax, "_left_title", None)
-                                 or t is getattr(ax, "_right_title", None)):
+        elif ax is not None and (
+            t is ax.title or t is getattr(ax, "_left_title", None) or t is getattr(ax, "_right_title", None)
+        ):
             kind = "title"
         elif ax is not None:
             kind = "text"
@@ -329,7 +332,7 @@ def _collect(fig, renderer) -> tuple[list[_Item], list[tuple[Any, Any, list]]]:
             # What a text labels: an annotation, the point its arrow targets (xy);
             # a plain text, the point it is anchored at.
             if isinstance(t, Annotation):
-                anchors.append(tuple(t._get_xy_transform(renderer, t.xycoords).transform(t.xy)))
+                anchors.append(tuple(t._get_xy_transform(renderer, t.xycoords).transform(t.xy)))  # type: ignore[attr-defined]  # no public accessor for where an annotation points
             else:
                 anchors.append(tuple(t.get_transform().transform(t.get_position())))
         items.append(_Item(s, bbox, kind, t, tuple(anchors)))
@@ -343,7 +346,7 @@ def _collect(fig, renderer) -> tuple[list[_Item], list[tuple[Any, Any, list]]]:
     return items, marks
 
 
-def _marks(ax, renderer) -> list[tuple[str, Any]]:
+def _marks(ax, renderer) -> list[tuple[str, Any, Any]]:
     """Data marks of an axes: ("box", Bbox) for patches, ("pts", (xy, radius, segments)) for lines."""
     import numpy as np
     from matplotlib.collections import LineCollection, PathCollection
@@ -376,10 +379,22 @@ def _marks(ax, renderer) -> list[tuple[str, Any]]:
             out.append(("pts", (xy, r, False, 0.0), c))
         elif isinstance(c, LineCollection):
             trans = c.get_transform()
+            widths = np.atleast_1d(c.get_linewidth())
+            width = float(widths.max()) if widths.size else 1.0
             for s in c.get_segments():
                 if len(s):
-                    out.append(("pts", (trans.transform(np.asarray(s, dtype=float)), 0.0, True,
-                                        float(np.max(c.get_linewidths()) if len(c.get_linewidths()) else 1) * px / 2), c))
+                    out.append(
+                        (
+                            "pts",
+                            (
+                                trans.transform(np.asarray(s, dtype=float)),
+                                0.0,
+                                True,
+                                width * px / 2,
+                            ),
+                            c,
+                        )
+                    )
     return out
 
 
@@ -407,7 +422,7 @@ def _mark_hits(kind, geom, bb, pad) -> bool:
     if kind == "box":
         return geom.x0 < x1 and geom.x1 > x0 and geom.y0 < y1 and geom.y1 > y0
     xy, r, seg, half_lw = geom
-    for (x, y) in xy:
+    for x, y in xy:
         if r and x0 - r < x < x1 + r and y0 - r < y < y1 + r:
             return True
     if seg:
@@ -448,8 +463,9 @@ def _describe_axes(ax) -> str:
     return f"axes {n}: {label}" if label else f"axes {n}"
 
 
-def lint_figure(fig, figure_id: str, lang: str, waive: Any = None,
-                printed: Iterable[str] | None = None, dpi: float | None = None) -> list[Defect]:
+def lint_figure(
+    fig, figure_id: str, lang: str, waive: Any = None, printed: Iterable[str] | None = None, dpi: float | None = None
+) -> list[Defect]:
     """All layout and typography defects of a figure, after waivers.
 
     Parameters
@@ -488,8 +504,9 @@ def lint_figure(fig, figure_id: str, lang: str, waive: Any = None,
     return sorted_defects(kept + unused_waivers(figure_id, waivers, used))
 
 
-def find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None = None,
-                 dpi: float | None = None) -> list[Defect]:
+def find_defects(
+    fig, figure_id: str, lang: str, printed: Iterable[str] | None = None, dpi: float | None = None
+) -> list[Defect]:
     """Every defect of a figure, before waivers (see :func:`lint_figure`), measured at ``dpi``."""
     from .render import at_dpi
 
@@ -528,7 +545,7 @@ def _find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None)
     boxes = [it for it in items]
     tol = OVERLAP_TOL_PT * pt
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             if {a.kind, b.kind} == {"legend", "legend-text"}:
                 lg = a.artist if a.kind == "legend" else b.artist
                 other = b.artist if a.kind == "legend" else a.artist
@@ -545,7 +562,7 @@ def _find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None)
     for it in items:
         if it.kind in ("tick", "label", "legend-text"):
             continue
-        for ax, _, axmarks in marks:
+        for _ax, _, axmarks in marks:
             for kind, geom, artist in axmarks:
                 if not _mark_hits(kind, geom, it.bbox, -tol):
                     continue
@@ -564,19 +581,31 @@ def _find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None)
             continue
         bb = ax.bbox
         if bb.width < max(MIN_AXES_SHARE * W, MIN_AXES_MM * px_per_mm):
-            add("axes-size", _describe_axes(ax), f"axes {bb.width / px_per_mm:.1f} mm wide "
-                f"({bb.width / W:.0%} of the figure); keep {MIN_AXES_SHARE:.0%} and {MIN_AXES_MM:g} mm")
+            add(
+                "axes-size",
+                _describe_axes(ax),
+                f"axes {bb.width / px_per_mm:.1f} mm wide "
+                f"({bb.width / W:.0%} of the figure); keep {MIN_AXES_SHARE:.0%} and {MIN_AXES_MM:g} mm",
+            )
         if bb.height < max(MIN_AXES_SHARE * H, MIN_AXES_MM * px_per_mm):
-            add("axes-size", _describe_axes(ax), f"axes {bb.height / px_per_mm:.1f} mm tall "
-                f"({bb.height / H:.0%} of the figure); keep {MIN_AXES_SHARE:.0%} and {MIN_AXES_MM:g} mm")
+            add(
+                "axes-size",
+                _describe_axes(ax),
+                f"axes {bb.height / px_per_mm:.1f} mm tall "
+                f"({bb.height / H:.0%} of the figure); keep {MIN_AXES_SHARE:.0%} and {MIN_AXES_MM:g} mm",
+            )
     spans = [bb for _, bb in edges]
     for axis_name, lo, hi, size in (("vertical", 0, W, W), ("horizontal", 0, H, H)):
         ivs = [(b.x0, b.x1) if axis_name == "vertical" else (b.y0, b.y1) for b in spans]
-        gap, a, b = _largest_gap(ivs, lo, hi)
+        gap, g0, g1 = _largest_gap(ivs, lo, hi)
         if gap > MAX_BLANK_SHARE * size:
             where = "from the left" if axis_name == "vertical" else "from the bottom"
-            add("blank-band", figure_id, f"{axis_name} blank band {gap / px_per_mm:.1f} mm wide "
-                f"({gap / size:.0%} of the figure) at {a / px_per_mm:.0f}-{b / px_per_mm:.0f} mm {where}")
+            add(
+                "blank-band",
+                figure_id,
+                f"{axis_name} blank band {gap / px_per_mm:.1f} mm wide "
+                f"({gap / size:.0%} of the figure) at {g0 / px_per_mm:.0f}-{g1 / px_per_mm:.0f} mm {where}",
+            )
 
     # Type size and the text itself.
     reg = _Registry(printed)
@@ -632,8 +661,11 @@ def apply_waivers(defects: Iterable[Defect], waivers: Iterable[Waiver]) -> tuple
 
 def unused_waivers(figure_id: str, waivers: Iterable[Waiver], used: set[Waiver]) -> list[Defect]:
     """An ``unused-waiver`` defect for each waiver that matched nothing."""
-    return [Defect(figure_id, "unused-waiver", w.text, f"waiver of {w.rule!r} matches no defect; remove it")
-            for w in waivers if w not in used]
+    return [
+        Defect(figure_id, "unused-waiver", w.text, f"waiver of {w.rule!r} matches no defect; remove it")
+        for w in waivers
+        if w not in used
+    ]
 
 
 def sorted_defects(defects: Iterable[Defect]) -> list[Defect]:

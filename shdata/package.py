@@ -430,8 +430,17 @@ class Package:
         # A row's period column wins; a measure table whose columns cover different periods (new in
         # 2023, cumulative to end-2023) declares each column's with the field property "shdata:period".
         period = raw.get("period") or fdef.get("shdata:period") or meta.period
-        return Printed(text=raw[field], unit=unit, qualifier=qualifier, period=period,
-                       label_en=en, label_zh=zh, table=table_id, key=key, field=field)
+        return Printed(
+            text=raw[field],
+            unit=unit,
+            qualifier=qualifier,
+            period=period,
+            label_en=en,
+            label_zh=zh,
+            table=table_id,
+            key=key,
+            field=field,
+        )
 
     def value(self, table_id: str, row: str | dict, field: str = "value") -> Printed:
         """One printed value, for quoting in text.

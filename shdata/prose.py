@@ -18,21 +18,25 @@ ones a researcher quoting the text would trip over:
 
 Nothing here imports pandas or matplotlib.
 """
+
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-RULES = ("leading-numeral", "internal-id", "doubled-qualifier", "half-width-punctuation", "list-join",
-         "label-case")
+RULES = ("leading-numeral", "internal-id", "doubled-qualifier", "half-width-punctuation", "list-join", "label-case")
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 _SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
 _ITEM = r"[A-Za-z][\w&'’\-–]*(?: [\w&'’\-–()]+){0,3}"
-_BARE_LIST = re.compile(r"(?:^|[:;(]\s*|\b(?:as|by|in|of|to|are|is|were|was|with|from|for|include|includes|"
-                        rf"including)\s)((?:{_ITEM}, ){{2,}}{_ITEM})(?=[.;)]|$)")
-_ZH_LIST = re.compile(rf"(?:^|(?<=[：:（为是括有]))([{_CJK}]{{1,10}})，([{_CJK}]{{1,10}})和([{_CJK}]{{1,10}})(?=[。；，）的等]|$)")
+_BARE_LIST = re.compile(
+    r"(?:^|[:;(]\s*|\b(?:as|by|in|of|to|are|is|were|was|with|from|for|include|includes|"
+    rf"including)\s)((?:{_ITEM}, ){{2,}}{_ITEM})(?=[.;)]|$)"
+)
+_ZH_LIST = re.compile(
+    rf"(?:^|(?<=[：:（为是括有]))([{_CJK}]{{1,10}})，([{_CJK}]{{1,10}})和([{_CJK}]{{1,10}})(?=[。；，）的等]|$)"
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,7 @@ def sentences(text: str, lang: str) -> list[str]:
 def _leading_numeral(text: str, lang: str) -> list[Problem]:
     if lang != "en":
         return []
-    return [Problem("leading-numeral", s[:40]) for s in sentences(text, lang)
-            if re.match(r"[\"'“‘(]?¥?\d", s)]
+    return [Problem("leading-numeral", s[:40]) for s in sentences(text, lang) if re.match(r"[\"'“‘(]?¥?\d", s)]
 
 
 def _internal_ids(text: str, ids: Iterable[str]) -> list[Problem]:
@@ -76,8 +79,11 @@ def _internal_ids(text: str, ids: Iterable[str]) -> list[Problem]:
     for i in ids:
         # Only ids that cannot be ordinary words: with an underscore or at least two hyphens.
         readable = "_" not in i and i.count("-") < 2
-        if not readable and not any(p.text == i for p in out) \
-                and re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text):
+        if (
+            not readable
+            and not any(p.text == i for p in out)
+            and re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)
+        ):
             out.append(Problem("internal-id", i))
     return out
 
@@ -93,12 +99,18 @@ def _doubled_qualifier(text: str, lang: str) -> list[Problem]:
     if lang == "zh":
         # 约/近/超 are qualifiers only right before a number (not in 超级, 最近, 约束), and 余/多/以上 only
         # right after one (a myriad prefix and a counted unit may come between: 超1万余项, 超100家以上).
-        for pattern in (r"约(?=为?\d)[^，。；]*?(?:推算|估算|左右)", r"(?:推算|估算)[^，。；（]*?约(?=为?\d)",
-                        rf"(?:近|超过|超|突破){_ZH_NUMBER}(?:余|多|{_ZH_UNIT}?以上)(?!\d)"):
+        for pattern in (
+            r"约(?=为?\d)[^，。；]*?(?:推算|估算|左右)",
+            r"(?:推算|估算)[^，。；（]*?约(?=为?\d)",
+            rf"(?:近|超过|超|突破){_ZH_NUMBER}(?:余|多|{_ZH_UNIT}?以上)(?!\d)",
+        ):
             out += [Problem("doubled-qualifier", m.group(0)) for m in re.finditer(pattern, text)]
     else:
-        for pattern in (r"\b(?:about|approximately|around|nearly)\b(?:[^.;,]|[.,](?=\d))*?\((?:derived|estimated|approx\.?)\)",
-                        r"\babout (?:approximately|around)\b", r"\bmore than over\b|\bover more than\b"):
+        for pattern in (
+            r"\b(?:about|approximately|around|nearly)\b(?:[^.;,]|[.,](?=\d))*?\((?:derived|estimated|approx\.?)\)",
+            r"\babout (?:approximately|around)\b",
+            r"\bmore than over\b|\bover more than\b",
+        ):
             out += [Problem("doubled-qualifier", m.group(0)) for m in re.finditer(pattern, text, flags=re.IGNORECASE)]
     return out
 
@@ -106,8 +118,10 @@ def _doubled_qualifier(text: str, lang: str) -> list[Problem]:
 def _half_width(text: str, lang: str) -> list[Problem]:
     if lang != "zh":
         return []
-    out = [Problem("half-width-punctuation", m.group(0))
-           for m in re.finditer(rf"[{_CJK}][,;:?!()]|[,;:?!()][{_CJK}]|[{_CJK}]\.(?!\d)", text)]
+    out = [
+        Problem("half-width-punctuation", m.group(0))
+        for m in re.finditer(rf"[{_CJK}][,;:?!()]|[,;:?!()][{_CJK}]|[{_CJK}]\.(?!\d)", text)
+    ]
     for para in (p.strip() for p in text.split("\n\n")):
         last = para.splitlines()[-1].strip() if para else ""
         if last and re.search(f"[{_CJK}]", last) and last[-1] not in "。！？）”…":
@@ -135,7 +149,7 @@ def _label_case(text: str, lang: str, labels: Iterable[str]) -> list[Problem]:
         if not label or not label[0].isupper() or len(label) < 2:
             continue
         for m in re.finditer(rf"(?<![\w-]){re.escape(label)}(?![\w-])", text):
-            before = text[:m.start()].rstrip()
+            before = text[: m.start()].rstrip()
             at_start = not before or before[-1] in ".!?:\n" or before.endswith(("**", "- "))
             if not at_start:
                 out.append(Problem("label-case", label))
@@ -143,8 +157,9 @@ def _label_case(text: str, lang: str, labels: Iterable[str]) -> list[Problem]:
     return out
 
 
-def check(text: str, lang: str, *, ids: Iterable[str] = (), labels: Iterable[str] = (),
-          where: str = "") -> list[Problem]:
+def check(
+    text: str, lang: str, *, ids: Iterable[str] = (), labels: Iterable[str] = (), where: str = ""
+) -> list[Problem]:
     """Every style problem in ``text``.
 
     Parameters
@@ -160,8 +175,14 @@ def check(text: str, lang: str, *, ids: Iterable[str] = (), labels: Iterable[str
     where : str
         Prefix for the problems' messages (figure id, field, language).
     """
-    found = (_leading_numeral(text, lang) + _internal_ids(text, ids) + _doubled_qualifier(text, lang)
-             + _half_width(text, lang) + _list_join(text, lang) + _label_case(text, lang, labels))
+    found = (
+        _leading_numeral(text, lang)
+        + _internal_ids(text, ids)
+        + _doubled_qualifier(text, lang)
+        + _half_width(text, lang)
+        + _list_join(text, lang)
+        + _label_case(text, lang, labels)
+    )
     return [Problem(p.rule, p.text, where) for p in found]
 
 

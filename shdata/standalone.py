@@ -17,6 +17,7 @@ original area with its ``rect``). Every text is wrapped with
 :func:`shdata.linebreak.wrap` to the measured width, so the result passes the
 linter in both languages.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -48,8 +49,7 @@ class StandaloneText:
     notes: tuple[str, ...]
 
     def to_dict(self) -> dict:
-        return {"headline": self.headline, "subtitle": self.subtitle, "source": self.source,
-                "notes": list(self.notes)}
+        return {"headline": self.headline, "subtitle": self.subtitle, "source": self.source, "notes": list(self.notes)}
 
 
 def credit_line(sources: Iterable[str], lang: str) -> str:
@@ -78,8 +78,9 @@ def credit_line(sources: Iterable[str], lang: str) -> str:
     return f"Source: {REPORT_PUBLISHER_ZH}《{title_zh}》{', '.join(sections)} · Chart: shdata"
 
 
-def texts(sources: list[str], lang: str, headline: str, subtitle: str,
-          notes: Iterable[str] | None = None) -> StandaloneText:
+def texts(
+    sources: list[str], lang: str, headline: str, subtitle: str, notes: Iterable[str] | None = None
+) -> StandaloneText:
     """Everything a standalone figure draws, from the publish arguments and the data notes.
 
     ``notes`` are the notes shown under the figure (:func:`shdata.notebook.caveats`
@@ -89,12 +90,17 @@ def texts(sources: list[str], lang: str, headline: str, subtitle: str,
     from .notebook import caveats
 
     if not isinstance(headline, str) or not headline.strip():
-        raise ParameterError("the standalone variant needs headline=, one sentence stating the finding "
-                             "(computed from the data)")
+        raise ParameterError(
+            "the standalone variant needs headline=, one sentence stating the finding (computed from the data)"
+        )
     if not isinstance(subtitle, str) or not subtitle.strip():
         raise ParameterError("the standalone variant needs subtitle=, the units and period of the figure")
-    return StandaloneText(headline.strip(), subtitle.strip(), credit_line(sources, lang),
-                          tuple(caveats(sources, lang) if notes is None else notes))
+    return StandaloneText(
+        headline.strip(),
+        subtitle.strip(),
+        credit_line(sources, lang),
+        tuple(caveats(sources, lang) if notes is None else notes),
+    )
 
 
 def _fit(fig, renderer, text: str, lang: str, size: float, width_px: float, **kw):
@@ -132,7 +138,7 @@ def grow(fig, lang: str, st: StandaloneText, dpi: float | None = None) -> None:
 
 def _grow(fig, lang: str, st: StandaloneText) -> None:
     if fig.get_layout_engine() is not None:
-        fig.draw_without_rendering()      # settle the journal layout first (publish has frozen it already)
+        fig.draw_without_rendering()  # settle the journal layout first (publish has frozen it already)
     renderer = fig.canvas.get_renderer()
     w_in, h_in = fig.get_size_inches()
     dpi = fig.dpi
@@ -145,7 +151,7 @@ def _grow(fig, lang: str, st: StandaloneText) -> None:
     try:
         fig.set_layout_engine("none")
         engine = None
-    except RuntimeError:   # a constrained-layout colorbar: confine the layout to the old area instead
+    except RuntimeError:  # a constrained-layout colorbar: confine the layout to the old area instead
         pass
     if engine is None:
         for ax, pos in positions:
@@ -153,8 +159,10 @@ def _grow(fig, lang: str, st: StandaloneText) -> None:
     fig_texts = [*fig.texts, *(getattr(fig, n, None) for n in ("_suptitle", "_supxlabel", "_supylabel"))]
     journal_texts = [(t, t.get_position()) for t in fig_texts if t is not None]
 
-    top = [_fit(fig, renderer, st.headline, lang, HEADLINE_PT, width_px, fontweight="bold"),
-           _fit(fig, renderer, st.subtitle, lang, SUBTITLE_PT, width_px, color="#444444")]
+    top = [
+        _fit(fig, renderer, st.headline, lang, HEADLINE_PT, width_px, fontweight="bold"),
+        _fit(fig, renderer, st.subtitle, lang, SUBTITLE_PT, width_px, color="#444444"),
+    ]
     notes = [f"{k}. {n}" if len(st.notes) > 1 else n for k, n in enumerate(st.notes, 1)]
     bottom = [_fit(fig, renderer, st.source, lang, SOURCE_PT, width_px, color="#444444")]
     bottom += [_fit(fig, renderer, n, lang, NOTE_PT, width_px, color="#444444", gid=NOTE_GID) for n in notes]

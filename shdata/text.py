@@ -21,6 +21,7 @@ Every notebook writes its commentary, headline and alt text through a
 
 Nothing here imports pandas or matplotlib.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,15 +36,22 @@ from .errors import ShdataError
 from .package import Package, Printed
 
 LANGS = ("en", "zh")
-DERIVED_SIG = 3          # derived values: at most three significant digits
-MONEY_SIG = 4            # printed money quoted in prose: at most four (¥3.396 bn), never more than printed
-LOCALES = {"en": "en_GB", "zh": "zh_Hans_CN"}   # British spelling matches the package ("programme")
+DERIVED_SIG = 3  # derived values: at most three significant digits
+MONEY_SIG = 4  # printed money quoted in prose: at most four (¥3.396 bn), never more than printed
+LOCALES = {"en": "en_GB", "zh": "zh_Hans_CN"}  # British spelling matches the package ("programme")
 
 # Printed qualifiers: English word, and whether Chinese prints it after the number.
 QUALIFIERS = {
-    "约": ("about", False), "左右": ("about", True), "近": ("nearly", False),
-    "超": ("more than", False), "超过": ("more than", False), "突破": ("more than", False),
-    "余": ("more than", True), "多": ("more than", True), "以上": ("over", True), "前": ("top", False),
+    "约": ("about", False),
+    "左右": ("about", True),
+    "近": ("nearly", False),
+    "超": ("more than", False),
+    "超过": ("more than", False),
+    "突破": ("more than", False),
+    "余": ("more than", True),
+    "多": ("more than", True),
+    "以上": ("over", True),
+    "前": ("top", False),
     "不到": ("less than", False),
 }
 LOWER_BOUNDS = frozenset({"超", "超过", "突破", "余", "多", "以上"})
@@ -53,22 +61,64 @@ UPPER_BOUND = "不到"
 DERIVED_CAVEATS = {
     "mixed-bounds": {
         "en": "That figure is computed from values the report gives only as a lower bound or approximately, "
-              "so it is indicative only.",
+        "so it is indicative only.",
         "zh": "该数值由报告给出的下限值和约数计算得出，仅供参考。",
     },
 }
 
 # English words for counted base units (others come from shdata.units.describe_unit).
-_COUNT_EN = {"人": "people", "名": "people", "位": "people", "人次": "person-visits", "篇": "papers",
-             "家": "", "户": "", "项": "", "个": "", "件": "", "份": "", "所": "", "款": ""}
+_COUNT_EN = {
+    "人": "people",
+    "名": "people",
+    "位": "people",
+    "人次": "person-visits",
+    "篇": "papers",
+    "家": "",
+    "户": "",
+    "项": "",
+    "个": "",
+    "件": "",
+    "份": "",
+    "所": "",
+    "款": "",
+}
 _COUNT_UNITS = frozenset(_COUNT_EN) | {"批", "场", "次", "发", "管", "例", "台(套)"}
 
-_SMALL_EN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
-_TENS_EN = {20: "twenty", 30: "thirty", 40: "forty", 50: "fifty", 60: "sixty", 70: "seventy",
-            80: "eighty", 90: "ninety"}
+_SMALL_EN = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
+_TENS_EN = {
+    20: "twenty",
+    30: "thirty",
+    40: "forty",
+    50: "fifty",
+    60: "sixty",
+    70: "seventy",
+    80: "eighty",
+    90: "ninety",
+}
 _DIGITS_ZH = "零一二三四五六七八九十"
-_ORDINAL_EN = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-               "tenth")
+_ORDINAL_EN = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 
 _CLASSIFIERS_ZH = frozenset("个类家项所位名座种批篇件份款场")
 _PARTIAL_YEAR = re.compile(r"(\d{4})-(\d{2})/(\d{2})")
@@ -81,6 +131,7 @@ class TextError(ShdataError):
 
 # -- numbers ------------------------------------------------------------------
 
+
 def sig_digits(text: str) -> int:
     """Significant digits of a number as written; trailing zeros of a whole number do not count.
 
@@ -89,10 +140,8 @@ def sig_digits(text: str) -> int:
     text = text.replace(",", "").lstrip("-")
     if "E" in text.upper():
         return max(len(Decimal(text).as_tuple().digits), 1)
-    if "." in text:
-        digits = text.replace(".", "").lstrip("0")
-    else:
-        digits = text.lstrip("0").rstrip("0")
+    # Leading zeros never count; trailing zeros count only after a decimal point ("106754.50").
+    digits = text.replace(".", "").lstrip("0") if "." in text else text.lstrip("0").rstrip("0")
     return max(len(digits), 1)
 
 
@@ -158,7 +207,7 @@ def count_words(n: int, lang: str) -> tuple[str, ...]:
 
 
 def ordinal(n: int, lang: str) -> str:
-    """"second" / "第二" (n ≥ 1)."""
+    """ "second" / "第二" (n ≥ 1)."""
     if lang == "zh":
         return f"第{spell(n, 'zh')}"
     if 1 <= n < len(_ORDINAL_EN):
@@ -178,6 +227,7 @@ def join(items: Sequence[str], lang: str, style: str = "standard") -> str:
 
 
 # -- derived values -----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Derived:
@@ -307,8 +357,10 @@ def _check_inputs(op: str, xs: Sequence) -> list:
         raise TextError(f"{op}() needs at least one value")
     for x in xs:
         if not isinstance(x, (Printed, Derived)):
-            raise TextError(f"{op}() takes values from the data (Printed or Derived), not {x!r}; "
-                            "read them with T.cell() or T.cells()")
+            raise TextError(
+                f"{op}() takes values from the data (Printed or Derived), not {x!r}; "
+                "read them with T.cell() or T.cells()"
+            )
     return xs
 
 
@@ -319,8 +371,15 @@ def derive_sum(xs: Sequence) -> Derived:
         raise TextError(f"sum() of values in different units: {', '.join(sorted(units))}")
     exact = all(_is_exact(x) for x in xs)
     qual, caveat = _qual([(x, 1) for x in xs])
-    return Derived("sum", tuple(xs), sum((_base(x) for x in xs), Decimal(0)), units.pop(), qual,
-                   None if exact else MONEY_SIG, caveat=caveat)
+    return Derived(
+        "sum",
+        tuple(xs),
+        sum((_base(x) for x in xs), Decimal(0)),
+        units.pop(),
+        qual,
+        None if exact else MONEY_SIG,
+        caveat=caveat,
+    )
 
 
 def derive_difference(a, b) -> Derived:
@@ -328,10 +387,9 @@ def derive_difference(a, b) -> Derived:
     if _unit_of(a) != _unit_of(b):
         raise TextError(f"difference() of values in different units: {_unit_of(a)}, {_unit_of(b)}")
     exact = all(_is_exact(x) for x in xs)
-    unit = "个百分点" if _unit_of(a) == "%" else _unit_of(a)   # a difference of percentages is in points
+    unit = "个百分点" if _unit_of(a) == "%" else _unit_of(a)  # a difference of percentages is in points
     qual, caveat = _qual([(a, 1), (b, -1)])
-    return Derived("difference", (a, b), _base(a) - _base(b), unit, qual,
-                   None if exact else _limit(xs), caveat=caveat)
+    return Derived("difference", (a, b), _base(a) - _base(b), unit, qual, None if exact else _limit(xs), caveat=caveat)
 
 
 def _quotient_terms(a, b) -> list[tuple[Any, int]]:
@@ -358,15 +416,15 @@ def derive_share(part, whole) -> Derived:
     if _base(whole) == 0:
         raise TextError("share() of a zero whole")
     qual, caveat = _qual(_quotient_terms(part, whole))
-    return Derived("share", (part, whole), 100 * _base(part) / _base(whole), "%", qual, _limit(xs),
-                   caveat=caveat)
+    return Derived("share", (part, whole), 100 * _base(part) / _base(whole), "%", qual, _limit(xs), caveat=caveat)
 
 
 def derive_mean(xs: Sequence) -> Derived:
     xs = _check_inputs("mean", xs)
     total = derive_sum(xs)
-    return Derived("mean", tuple(xs), total.value / len(xs), total.unit, total.qualifier, _limit(xs),
-                   caveat=total.caveat)
+    return Derived(
+        "mean", tuple(xs), total.value / len(xs), total.unit, total.qualifier, _limit(xs), caveat=total.caveat
+    )
 
 
 def derive_count(xs: Sequence) -> Derived:
@@ -402,15 +460,21 @@ def _same(a, b) -> bool:
     return isinstance(a, Printed) and isinstance(b, Printed) and (a.table, a.key, a.field) == (b.table, b.key, b.field)
 
 
-RECOMPUTE = {"sum": lambda xs: derive_sum(xs), "difference": lambda xs: derive_difference(*xs),
-             "ratio": lambda xs: derive_ratio(*xs), "share": lambda xs: derive_share(*xs),
-             "mean": lambda xs: derive_mean(xs), "count": lambda xs: derive_count(xs),
-             "previous": lambda xs: derive_previous(*xs),
-             "rank": lambda xs: derive_rank(xs[0], xs[1:]),
-             "rank_smallest": lambda xs: derive_rank(xs[0], xs[1:], largest=False)}
+RECOMPUTE = {
+    "sum": lambda xs: derive_sum(xs),
+    "difference": lambda xs: derive_difference(*xs),
+    "ratio": lambda xs: derive_ratio(*xs),
+    "share": lambda xs: derive_share(*xs),
+    "mean": lambda xs: derive_mean(xs),
+    "count": lambda xs: derive_count(xs),
+    "previous": lambda xs: derive_previous(*xs),
+    "rank": lambda xs: derive_rank(xs[0], xs[1:]),
+    "rank_smallest": lambda xs: derive_rank(xs[0], xs[1:], largest=False),
+}
 
 
 # -- references (what a sidecar records) -----------------------------------------
+
 
 def _row_filter(pkg: Package, v: Printed) -> dict[str, str]:
     meta = pkg.metadata(v.table)
@@ -423,18 +487,26 @@ def ref(pkg: Package, x) -> dict:
     """JSON form of a value's provenance: its cell, or its derivation with its inputs."""
     if isinstance(x, Derived):
         return {"op": x.op, "inputs": [ref(pkg, i) for i in x.inputs]}
-    return {"table": x.table, "row": _row_filter(pkg, x), "column": x.field, "printed": x.text,
-            "unit": x.unit, **({"qualifier": x.qualifier} if x.qualifier else {})}
+    return {
+        "table": x.table,
+        "row": _row_filter(pkg, x),
+        "column": x.field,
+        "printed": x.text,
+        "unit": x.unit,
+        **({"qualifier": x.qualifier} if x.qualifier else {}),
+    }
 
 
 def identity(r: dict) -> str:
     """Canonical text of a reference without its printed copy, for comparing languages."""
+
     def strip(d):
         if "op" in d:
             return {"op": d["op"], "inputs": [strip(i) for i in d["inputs"]]}
         if "period_of" in d:
             return {"period_of": strip(d["period_of"])}
         return {"table": d["table"], "row": d["row"], "column": d["column"]}
+
     return json.dumps(strip(r), ensure_ascii=False, sort_keys=True)
 
 
@@ -458,12 +530,15 @@ def resolve(pkg: Package, r: dict):
         raise TextError(f"{r['table']}: row {r['row']} matches {len(hits)} rows, expected 1")
     v = pkg.printed(r["table"], hits[0], r["column"])
     if "printed" in r and (v.text, v.unit) != (r["printed"], r["unit"]):
-        raise TextError(f"{r['table']}: {r['row']} {r['column']} is {v.text}{v.unit} in the data, "
-                        f"but the text quotes {r['printed']}{r['unit']}")
+        raise TextError(
+            f"{r['table']}: {r['row']} {r['column']} is {v.text}{v.unit} in the data, "
+            f"but the text quotes {r['printed']}{r['unit']}"
+        )
     return v
 
 
 # -- recorded quantities --------------------------------------------------------
+
 
 @dataclass
 class Quantity:
@@ -480,14 +555,21 @@ class Quantity:
     unit: str
     value: str
     ref: dict
-    kind: str = "number"          # number | words | period | quantifier
+    kind: str = "number"  # number | words | period | quantifier
     notes: list[str] = field(default_factory=list)
-    form: str = ""                # for a period: which wording of it (a key of PERIOD_FORMS); "" = "phrase"
-    caveat: str = ""              # a derivation's own caveat (a key of DERIVED_CAVEATS)
+    form: str = ""  # for a period: which wording of it (a key of PERIOD_FORMS); "" = "phrase"
+    caveat: str = ""  # a derivation's own caveat (a key of DERIVED_CAVEATS)
 
     def to_dict(self) -> dict:
-        d = {"text": self.text, "shown": self.shown, "scale": self.scale, "unit": self.unit,
-             "value": self.value, "ref": self.ref, "kind": self.kind}
+        d = {
+            "text": self.text,
+            "shown": self.shown,
+            "scale": self.scale,
+            "unit": self.unit,
+            "value": self.value,
+            "ref": self.ref,
+            "kind": self.kind,
+        }
         if self.notes:
             d["notes"] = list(self.notes)
         if self.caveat:
@@ -523,7 +605,7 @@ class Writer:
         self._package = package
         self.quantities: list[Quantity] = []
         self.labels: list[dict] = []
-        self.caveat_spans: list[dict] = []   # note sentences quoted (their numbers are the note's, checked as text)
+        self.caveat_spans: list[dict] = []  # note sentences quoted (their numbers are the note's, checked as text)
         self._caveated: set[str] = set()
         self._quoted: list = []
         self._periods_said: set[str] = set()
@@ -579,9 +661,11 @@ class Writer:
         xs = _check_inputs("largest" if largest else "smallest", xs)
         ordered = sorted(xs, key=_base, reverse=largest)
         if len(ordered) > n and _base(ordered[n - 1]) == _base(ordered[n]):
-            raise TextError(f"{'largest' if largest else 'smallest'}: a tie at position {n} "
-                            f"({self._label_text(ordered[n - 1])!r} and {self._label_text(ordered[n])!r}); "
-                            "say so in words rather than naming one")
+            raise TextError(
+                f"{'largest' if largest else 'smallest'}: a tie at position {n} "
+                f"({self._label_text(ordered[n - 1])!r} and {self._label_text(ordered[n])!r}); "
+                "say so in words rather than naming one"
+            )
         return ordered[0] if n == 1 else ordered[:n]
 
     # -- formatting numbers -----------------------------------------------------
@@ -597,8 +681,10 @@ class Writer:
             Append the unit (zh) or its English word for counted people and papers (en).
         """
         if not isinstance(x, (Printed, Derived)):
-            raise TextError(f"q() formats values from the data (Printed or Derived), not {x!r}; "
-                            "typed numbers are not allowed in text")
+            raise TextError(
+                f"q() formats values from the data (Printed or Derived), not {x!r}; "
+                "typed numbers are not allowed in text"
+            )
         text, shown, exp, unit = self._format(x, sig, unit_word)
         self._record(x, text, shown, exp, unit)
         return text
@@ -611,10 +697,19 @@ class Writer:
 
     def _record(self, x, text: str, shown: str, exp: int, unit: str, kind: str = "number") -> None:
         notes = self._notes_for(x)
-        self.quantities.append(Quantity(text=text, shown=shown, scale=_sci(exp), unit=unit,
-                                        value=_plain(_base(x)) if kind != "period" else shown,
-                                        ref=ref(self.pkg, x), kind=kind, notes=notes,
-                                        caveat=x.caveat if isinstance(x, Derived) else ""))
+        self.quantities.append(
+            Quantity(
+                text=text,
+                shown=shown,
+                scale=_sci(exp),
+                unit=unit,
+                value=_plain(_base(x)) if kind != "period" else shown,
+                ref=ref(self.pkg, x),
+                kind=kind,
+                notes=notes,
+                caveat=x.caveat if isinstance(x, Derived) else "",
+            )
+        )
         self._quoted.append(x)
 
     def _format(self, x, sig, unit_word) -> tuple[str, str, int, str]:
@@ -622,16 +717,16 @@ class Writer:
         exponent is the rounding step (``"6.00E+3"`` for 5999 shown as 6000), so a test can redo the rounding."""
         lang = self.lang
         unit = _unit_of(x)
-        if isinstance(x, Printed):
-            limit = sig_digits(x.text)
-        else:
-            limit = x.sig
+        limit = sig_digits(x.text) if isinstance(x, Printed) else x.sig
         if sig is not None:
             limit = sig if limit is None else min(sig, limit)
         if isinstance(x, Printed) and unit in ("%", "个百分点", "位"):
             return self._qualify(self._printed_special(x), x.qualifier), x.text, 0, unit
-        if isinstance(x, Printed) and lang == "zh" and not (unit == "元" and x.unit == "万元"
-                                                          and abs(x.base) >= Decimal("1e8")):
+        if (
+            isinstance(x, Printed)
+            and lang == "zh"
+            and not (unit == "元" and x.unit == "万元" and abs(x.base) >= Decimal("1e8"))
+        ):
             # Chinese quotes a printed value as printed (trailing zeros, myriad unit and all).
             return self._zh_printed(x, unit_word), x.text, _units.scale_of(x.unit), unit
         if unit == "元":
@@ -641,7 +736,10 @@ class Writer:
             exp, text = 0, f"{digits(shown, lang)}%"
         elif unit == "个百分点":
             shown = self._round(x, x.value, limit or DERIVED_SIG)
-            exp, text = 0, f"{digits(shown, lang)} percentage points" if lang == "en" else f"{digits(shown, lang)}个百分点"
+            exp, text = (
+                0,
+                f"{digits(shown, lang)} percentage points" if lang == "en" else f"{digits(shown, lang)}个百分点",
+            )
         else:
             shown, exp, text = self._count(x, limit, unit_word)
         return self._qualify(text, x.qualifier), str(shown), exp, unit
@@ -656,7 +754,7 @@ class Writer:
             return f"{x.text}{x.unit}"
         if q in ("余", "多"):  # between the myriad prefix and the counted unit
             base = _units.base_unit(x.unit)
-            prefix = x.unit[:len(x.unit) - len(base)] if x.unit.endswith(base) else x.unit
+            prefix = x.unit[: len(x.unit) - len(base)] if x.unit.endswith(base) else x.unit
             return f"{x.text}{prefix}{q}{base}" if x.unit.endswith(base) else f"{x.text}{q}{x.unit}"
         if QUALIFIERS.get(q, ("", False))[1]:
             return f"{x.text}{x.unit}{q}"
@@ -682,8 +780,11 @@ class Writer:
     def _money(self, x, limit) -> tuple[Decimal, int, str]:
         base = _base(x)
         limit = min(limit or MONEY_SIG, MONEY_SIG)
-        scales = (((12, "万亿元"), (8, "亿元"), (4, "万元"), (0, "元")) if self.lang == "zh"
-                  else ((12, " tn"), (9, " bn"), (6, " m"), (0, "")))
+        scales = (
+            ((12, "万亿元"), (8, "亿元"), (4, "万元"), (0, "元"))
+            if self.lang == "zh"
+            else ((12, " tn"), (9, " bn"), (6, " m"), (0, ""))
+        )
         # Round first, then choose the scale, so 999.96 m at 4 digits becomes ¥1 bn, not ¥1000 m.
         rounded = round_sig(base, limit)
         exp, suffix = next((e, sfx) for e, sfx in scales if abs(rounded) >= Decimal(1).scaleb(e) or e == 0)
@@ -727,8 +828,11 @@ class Writer:
     # -- words from the data ------------------------------------------------------
     def _label_field(self, x: Printed) -> dict | None:
         meta = self.pkg.metadata(x.table)
-        name = "indicator_en" if meta.shape == "indicator" else next(
-            (n for n in meta.label_fields if n.endswith("_en")), None)
+        name = (
+            "indicator_en"
+            if meta.shape == "indicator"
+            else next((n for n in meta.label_fields if n.endswith("_en")), None)
+        )
         return next((f for f in meta.fields if f["name"] == name), None)
 
     def _label_text(self, x) -> str:
@@ -769,8 +873,10 @@ class Writer:
         if not isinstance(x, Printed):
             raise TextError(f"period() says when a printed cell applies, not {x!r}")
         if ";" in (x.period or ""):
-            raise TextError(f"{x.table}: column {x.field!r} has no single period ({x.period!r}); declare the "
-                            "column's period with the field property \"shdata:period\" in datapackage.json")
+            raise TextError(
+                f"{x.table}: column {x.field!r} has no single period ({x.period!r}); declare the "
+                'column\'s period with the field property "shdata:period" in datapackage.json'
+            )
         text = self._period_text(x, "phrase")
         self._periods_said.add(x.period)
         return text
@@ -780,14 +886,23 @@ class Writer:
         code = x.period
         text = PERIOD_FORMS[form](code, self.lang)
         years = re.findall(r"\d{4}", code)
-        self.quantities.append(Quantity(text=text, shown=",".join(years), scale="1", unit="period", value=code,
-                                        ref={"period_of": ref(self.pkg, x)}, kind="period",
-                                        form="" if form == "phrase" else form))
+        self.quantities.append(
+            Quantity(
+                text=text,
+                shown=",".join(years),
+                scale="1",
+                unit="period",
+                value=code,
+                ref={"period_of": ref(self.pkg, x)},
+                kind="period",
+                form="" if form == "phrase" else form,
+            )
+        )
         return text
 
     # -- claims ---------------------------------------------------------------------
     def quantifier(self, part: Sequence, whole: Sequence) -> str:
-        """"all", "most", "half", "a minority", "none" (全部, 多数, 一半, 少数, 没有) of a set, computed.
+        """ "all", "most", "half", "a minority", "none" (全部, 多数, 一半, 少数, 没有) of a set, computed.
 
         Prefer :meth:`count_phrase` ("three of the four"), which is exact; this is for
         sets too large to count out in a sentence.
@@ -798,8 +913,17 @@ class Writer:
             raise TextError(f"quantifier: {ki} of {ni} is not a part of a whole")
         d = derive_share(k, n)
         text = quantifier_word(d.value, self.lang)
-        self.quantities.append(Quantity(text=text, shown=_plain(d.value), scale="1", unit="%",
-                                        value=_plain(d.value), ref=ref(self.pkg, d), kind="quantifier"))
+        self.quantities.append(
+            Quantity(
+                text=text,
+                shown=_plain(d.value),
+                scale="1",
+                unit="%",
+                value=_plain(d.value),
+                ref=ref(self.pkg, d),
+                kind="quantifier",
+            )
+        )
         return text
 
     def count_phrase(self, part: Sequence, whole: Sequence, noun: str = "") -> str:
@@ -830,15 +954,16 @@ class Writer:
             elif ki == 0:
                 text = f"{spell(ni, 'zh', counting=bool(noun))}{noun}中没有一{cls or '个'}"
             else:
-                text = (f"{spell(ni, 'zh', counting=bool(noun))}{noun}中的"
-                        f"{spell(ki, 'zh', counting=bool(cls or noun))}{cls or noun}")
+                text = (
+                    f"{spell(ni, 'zh', counting=bool(noun))}{noun}中的"
+                    f"{spell(ki, 'zh', counting=bool(cls or noun))}{cls or noun}"
+                )
         for c in (k, n):
             said = [w for w in count_words(int(c.value), lang) if w in text]
             self._record(c, said[0] if said else spell(int(c.value), lang), str(int(c.value)), 0, "", kind="words")
         return text
 
-    def position(self, x, among: Sequence, largest: bool = True, what_en: str = "largest",
-                 what_zh: str = "大") -> str:
+    def position(self, x, among: Sequence, largest: bool = True, what_en: str = "largest", what_zh: str = "大") -> str:
         """Where ``x`` ranks among ``among``, computed: "the largest", "the second-largest" / "最大", "第二大"."""
         d = derive_rank(x, among, largest)
         n = int(d.value)
@@ -866,16 +991,27 @@ class Writer:
         if m:
             token = m.group(2)
             if m.group(1) or "," in token or "." in token or int(token) > 99:
-                raise TextError(f"English sentence starts with the numeral {m.group(0).split()[0]!r} "
-                                f"({text[:40]!r}…); rephrase so that it starts with a word, e.g. 'In 2023, …'")
+                raise TextError(
+                    f"English sentence starts with the numeral {m.group(0).split()[0]!r} "
+                    f"({text[:40]!r}…); rephrase so that it starts with a word, e.g. 'In 2023, …'"
+                )
             word = spell(int(token), "en")
             for q in list(self.quantities):
                 if q.text == token or q.text.startswith(token + " "):
-                    self.quantities.append(Quantity(text=word.capitalize(), shown=q.shown, scale=q.scale,
-                                                    unit=q.unit, value=q.value, ref=q.ref, kind="words",
-                                                    notes=list(q.notes)))
+                    self.quantities.append(
+                        Quantity(
+                            text=word.capitalize(),
+                            shown=q.shown,
+                            scale=q.scale,
+                            unit=q.unit,
+                            value=q.value,
+                            ref=q.ref,
+                            kind="words",
+                            notes=list(q.notes),
+                        )
+                    )
                     break
-            text = word + text[len(token):]
+            text = word + text[len(token) :]
         text = text[0].upper() + text[1:]
         return text if text[-1] in ".!?" else text + "."
 
@@ -917,8 +1053,8 @@ class Writer:
         stateless = bool(values)
         seen: set[str] = set() if stateless else self._caveated
         out: list[str] = []
-        order: list[tuple[str, int] | None] = []   # (table, position among its notes) of each note sentence
-        for x in (values if stateless else self._quoted):
+        order: list[tuple[str, int] | None] = []  # (table, position among its notes) of each note sentence
+        for x in values if stateless else self._quoted:
             for cell in _cells(x):
                 for nid in self._notes_for(cell):
                     key = f"{cell.table}#{nid}"
@@ -932,8 +1068,11 @@ class Writer:
                     out.append(sentence)
                     order.append((cell.table, pos))
                 key = f"period#{cell.period}"
-                if _PARTIAL_YEAR.fullmatch(cell.period or "") and cell.period not in self._periods_said \
-                        and key not in seen:
+                if (
+                    _PARTIAL_YEAR.fullmatch(cell.period or "")
+                    and cell.period not in self._periods_said
+                    and key not in seen
+                ):
                     seen.add(key)
                     out.append(self._period_text(cell, "partial-year"))
                     order.append(None)
@@ -948,8 +1087,9 @@ class Writer:
         return (" " if self.lang == "en" else "").join(_in_note_order(out, order))
 
     # -- alt text -----------------------------------------------------------------------------
-    def alt_bars(self, values: Sequence, *, measure: str, items: str, chart: str = "bar",
-                 focus: Printed | None = None) -> str:
+    def alt_bars(
+        self, values: Sequence, *, measure: str, items: str, chart: str = "bar", focus: Printed | None = None
+    ) -> str:
         """Alt text for a bar or dot chart, from the data: what is compared, the extremes, and the focus value.
 
         Parameters
@@ -966,8 +1106,10 @@ class Writer:
         """
         values = _check_inputs("alt_bars", values)
         n = derive_count(values)
-        kinds = {"en": {"bar": "Bar chart", "dot": "Dot plot", "lollipop": "Lollipop chart"},
-                 "zh": {"bar": "条形图", "dot": "点图", "lollipop": "棒棒糖图"}}
+        kinds = {
+            "en": {"bar": "Bar chart", "dot": "Dot plot", "lollipop": "Lollipop chart"},
+            "zh": {"bar": "条形图", "dot": "点图", "lollipop": "棒棒糖图"},
+        }
         if chart not in kinds["en"]:
             raise TextError(f"alt_bars: chart {chart!r} is not known; use 'bar', 'dot' or 'lollipop'")
         count = self.q(n, unit_word=False)
@@ -979,7 +1121,7 @@ class Writer:
                 extremes = f"all are equal: {self._tied(his)}"
             else:
                 hi_verb = "is" if len(his) == 1 else "are"
-                lo_verb = "" if len(los) == 1 else "are "   # "and the lowest Moscow (0.67%)": the verb is understood
+                lo_verb = "" if len(los) == 1 else "are "  # "and the lowest Moscow (0.67%)": the verb is understood
                 extremes = f"the highest {hi_verb} {self._tied(his)} and the lowest {lo_verb}{self._tied(los)}"
             parts = [f"{kinds['en'][chart]} comparing {measure} across {count} {items}", extremes]
             if focus is not None:
@@ -1044,8 +1186,11 @@ def label_form(text: str, field_def: dict, lang: str, article: bool = True) -> s
 def label_forms(pkg: Package, table: str, row: dict, lang: str) -> set[str]:
     """Every way :meth:`Writer.label` may write the label of the row ``row`` of ``table`` in ``lang``."""
     meta = pkg.metadata(table)
-    name = f"indicator_{lang}" if meta.shape == "indicator" else next(
-        (n for n in meta.label_fields if n.endswith(f"_{lang}")), None)
+    name = (
+        f"indicator_{lang}"
+        if meta.shape == "indicator"
+        else next((n for n in meta.label_fields if n.endswith(f"_{lang}")), None)
+    )
     if name is None or not row.get(name):
         return set()
     fdef = next((f for f in meta.fields if f["name"] == name), {})
@@ -1208,8 +1353,11 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 def zh_punctuation(text: str) -> str:
     """Half-width punctuation beside a Chinese character made full-width ("加总,因此" -> "加总，因此");
     a full stop after a Chinese character becomes "。". Digits and Latin text are left alone."""
-    text = re.sub(rf"(?<=[{_CJK}])\s*([,;:?!()])\s*|\s*([,;:?!()])\s*(?=[{_CJK}])",
-                  lambda m: _FULL_WIDTH[m.group(1) or m.group(2)], text)
+    text = re.sub(
+        rf"(?<=[{_CJK}])\s*([,;:?!()])\s*|\s*([,;:?!()])\s*(?=[{_CJK}])",
+        lambda m: _FULL_WIDTH[m.group(1) or m.group(2)],
+        text,
+    )
     return re.sub(rf"(?<=[{_CJK}0-9%）])\.(?![0-9A-Za-z])", "。", text)
 
 
@@ -1226,6 +1374,7 @@ def note_sentence(text: str, lang: str) -> str:
 
 
 # -- figure files: headline and alt text as metadata ----------------------------------------
+
 
 def svg_with_desc(data: bytes, alt: str) -> bytes:
     """Insert ``<desc>`` (the alt text) after the SVG's ``<title>``: an accessible description.
@@ -1245,7 +1394,7 @@ def svg_with_desc(data: bytes, alt: str) -> bytes:
         m = re.search(r"<svg\b[^>]*>\n?", text)
         if not m:
             raise TextError("figure SVG has no <svg> element to describe")
-    return (text[:m.end()] + f" {desc}\n" + text[m.end():]).encode("utf-8")
+    return (text[: m.end()] + f" {desc}\n" + text[m.end() :]).encode("utf-8")
 
 
 def file_metadata(fmt: str, headline: str, alt: str) -> dict[str, str]:
@@ -1303,8 +1452,7 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
         return None if q["text"] == word else f"{q['text']!r} should say {word!r} ({_plain(_base(x))}%)"
     value = _base(x) if not (isinstance(x, Printed) and x.unit in ("%", "个百分点", "位")) else x.value
     if not _shown_matches(value, q["shown"], q["scale"]):
-        return (f"{q['text']!r} shows {q['shown']} (×{q['scale']}), but the data gives "
-                f"{_plain(value)} {q['unit']}")
+        return f"{q['text']!r} shows {q['shown']} (×{q['scale']}), but the data gives {_plain(value)} {q['unit']}"
     if q.get("kind") == "words":
         n = int(Decimal(q["shown"]))
         if not any(w.lower() in q["text"].lower() for w in count_words(n, lang)) and ordinal(n, lang) not in q["text"]:
@@ -1341,8 +1489,11 @@ def unmatched_numbers(record: dict) -> list[tuple[str, str]]:
     -------
     list of (field, number)
     """
-    spans = ([q["text"] for q in record.get("quantities", [])] + [lab["text"] for lab in record.get("labels", [])]
-             + [c["text"] for c in record.get("caveats", [])])
+    spans = (
+        [q["text"] for q in record.get("quantities", [])]
+        + [lab["text"] for lab in record.get("labels", [])]
+        + [c["text"] for c in record.get("caveats", [])]
+    )
     out = []
     for fld in TEXT_FIELDS:
         text = record.get(fld) or ""
@@ -1354,8 +1505,9 @@ def unmatched_numbers(record: dict) -> list[tuple[str, str]]:
 def verify_record(pkg: Package, record: dict) -> list[str]:
     """Every problem with a sidecar's numbers, one line each naming figure, language and number."""
     fig, lang = record.get("id", "?"), record.get("lang", "?")
-    problems = [f"{fig} [{lang}] {fld}: number {num!r} matches no recorded quantity"
-                for fld, num in unmatched_numbers(record)]
+    problems = [
+        f"{fig} [{lang}] {fld}: number {num!r} matches no recorded quantity" for fld, num in unmatched_numbers(record)
+    ]
     for q in record.get("quantities", []):
         why = verify_quantity(pkg, q, lang)
         if why:
@@ -1370,25 +1522,36 @@ def verify_record(pkg: Package, record: dict) -> list[str]:
             problems.append(f"{fig} [{lang}]: label {lab['text']!r} names {len(hits)} rows of {lab['table']}")
         elif lab["text"] not in label_forms(pkg, lab["table"], hits[0], lang):
             # A label excuses the digits inside it ("Global Top-100"), so it must be the row's label as printed.
-            problems.append(f"{fig} [{lang}]: label {lab['text']!r} is not the {lang} label of "
-                            f"{lab['table']} row {lab['row']} in the data")
+            problems.append(
+                f"{fig} [{lang}]: label {lab['text']!r} is not the {lang} label of "
+                f"{lab['table']} row {lab['row']} in the data"
+            )
     for c in record.get("caveats", []):
         if "derivation" in c:
             if DERIVED_CAVEATS.get(c["derivation"], {}).get(lang) != c["text"]:
-                problems.append(f"{fig} [{lang}]: caveat {c['text'][:40]!r}… is not the {lang} text of the "
-                                f"derivation caveat {c['derivation']!r}")
+                problems.append(
+                    f"{fig} [{lang}]: caveat {c['text'][:40]!r}… is not the {lang} text of the "
+                    f"derivation caveat {c['derivation']!r}"
+                )
             continue
-        note = next((n for n in pkg.metadata(c["table"]).notes if n.id == c["note"]), None) \
-            if c.get("table") in pkg.ids() else None
+        note = (
+            next((n for n in pkg.metadata(c["table"]).notes if n.id == c["note"]), None)
+            if c.get("table") in pkg.ids()
+            else None
+        )
         if note is None or note_sentence(note.render(lang), lang) != c["text"]:
-            problems.append(f"{fig} [{lang}]: caveat {c['text'][:40]!r}… is not the text of note "
-                            f"{c.get('table')}#{c.get('note')} in the data")
+            problems.append(
+                f"{fig} [{lang}]: caveat {c['text'][:40]!r}… is not the text of note "
+                f"{c.get('table')}#{c.get('note')} in the data"
+            )
     commentary = record.get("commentary") or ""
     for q in record.get("quantities", []):
         code = q.get("caveat")
         if code and DERIVED_CAVEATS.get(code, {}).get(lang, "\0") not in commentary:
-            problems.append(f"{fig} [{lang}]: {q['text']!r} is quoted without its caveat "
-                            f"({DERIVED_CAVEATS.get(code, {}).get(lang, code)[:50]}…)")
+            problems.append(
+                f"{fig} [{lang}]: {q['text']!r} is quoted without its caveat "
+                f"({DERIVED_CAVEATS.get(code, {}).get(lang, code)[:50]}…)"
+            )
         for nid in q.get("notes", []):
             table = _note_table(q["ref"])
             note = next((n for t in table for n in pkg.metadata(t).notes if n.id == nid), None)
@@ -1396,8 +1559,9 @@ def verify_record(pkg: Package, record: dict) -> list[str]:
                 problems.append(f"{fig} [{lang}]: quantity {q['text']!r} names an unknown note")
                 continue
             if note_sentence(note.render(lang), lang) not in commentary:
-                problems.append(f"{fig} [{lang}]: {q['text']!r} is quoted without its caveat "
-                                f"({note.render(lang)[:50]}…)")
+                problems.append(
+                    f"{fig} [{lang}]: {q['text']!r} is quoted without its caveat ({note.render(lang)[:50]}…)"
+                )
     return problems
 
 
@@ -1421,8 +1585,9 @@ def parity(en: dict, zh: dict) -> list[str]:
     """Quantities quoted in one language's texts but not the other's, one line each."""
     a, b = quantity_set(en), quantity_set(zh)
     fig = en.get("id", zh.get("id", "?"))
-    return ([f"{fig}: quoted in English only: {i}" for i in sorted(a - b)]
-            + [f"{fig}: quoted in Chinese only: {i}" for i in sorted(b - a)])
+    return [f"{fig}: quoted in English only: {i}" for i in sorted(a - b)] + [
+        f"{fig}: quoted in Chinese only: {i}" for i in sorted(b - a)
+    ]
 
 
 def audit(figures_dir, package: Package | None = None) -> list[str]:
@@ -1455,9 +1620,11 @@ def audit(figures_dir, package: Package | None = None) -> list[str]:
         for fld in TEXT_FIELDS:
             if not rec.get(fld):
                 problems.append(f"{fig} [{lang}]: no {fld}")
-            problems += [str(p) for p in prose.check(rec.get(fld) or "", lang, ids=ids, labels=labels,
-                                                     where=f"{fig} [{lang}] {fld}")]
-    for fig, recs in sorted(by_id.items()):
+            problems += [
+                str(p)
+                for p in prose.check(rec.get(fld) or "", lang, ids=ids, labels=labels, where=f"{fig} [{lang}] {fld}")
+            ]
+    for _fig, recs in sorted(by_id.items()):
         if set(recs) == set(LANGS):
             problems += parity(recs["en"], recs["zh"])
     return problems

@@ -1,4 +1,5 @@
 """The catalog and the descriptor: every table is described completely."""
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ def test_catalog_lists_every_table_with_its_row_count():
     cat = shdata.tables()
     assert list(cat["id"]) == IDS
     assert {"id", "title", "title_zh", "topic", "section", "period", "units", "rows"} <= set(cat.columns)
-    for tid, rows in zip(cat["id"], cat["rows"]):
+    for tid, rows in zip(cat["id"], cat["rows"], strict=True):
         assert rows == len(PKG.parsed(tid).raw) > 0
 
 
@@ -41,15 +42,15 @@ def test_table_metadata_is_complete(table_id):
     if meta.shape == "measure":
         for f in meta.fields:
             if f.get("type") in ("integer", "number"):
-                assert f.get("shdata:kind") in ("level", "share", "growth", "rank", "change",
-                                                 "rank_change", "ratio"), f["name"]
+                assert f.get("shdata:kind") in ("level", "share", "growth", "rank", "change", "rank_change", "ratio"), (
+                    f["name"]
+                )
     # labels come in Chinese and English
     zh = {f["name"][:-3] for f in meta.fields if f["name"].endswith("_zh")}
     en = {f["name"][:-3] for f in meta.fields if f["name"].endswith("_en")}
     assert zh == en, f"label columns without a translation: {zh ^ en}"
     for note in meta.notes:
-        assert note.id and note.text and note.kind in (
-            "footnote", "discrepancy", "extraction", "scope", "qualifier")
+        assert note.id and note.text and note.kind in ("footnote", "discrepancy", "extraction", "scope", "qualifier")
 
 
 def test_citation_names_publisher_report_and_section():

@@ -3,6 +3,7 @@
 Each test reads the published sidecar of the figure (``figures/<lang>/<id>.json``),
 which is what the notebook showed, the manifest lists and the site prints.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,23 +35,29 @@ def test_rankings_commentary_names_every_city_in_all_four_lists():
     assert any("北京" in s and "东京" in s and "全部四项" in s for s in _sentences(zh)), zh
 
 
-@pytest.mark.parametrize("lang, printed_total, caveat_words", [
-    ("en", "4,900", ("counted twice", "double-count")),
-    ("zh", "4900", ("重复计算",)),
-])
+@pytest.mark.parametrize(
+    "lang, printed_total, caveat_words",
+    [
+        ("en", "4,900", ("counted twice", "double-count")),
+        ("zh", "4900", ("重复计算",)),
+    ],
+)
 def test_nsfc_total_is_quoted_with_its_double_counting_caveat(lang, printed_total, caveat_words):
     """The printed NSFC total double-counts Major Program sub-projects; the caveat follows the number."""
     sentences = _sentences(_record(lang, "funding-nsfc-by-programme")["commentary"])
     at = next(i for i, s in enumerate(sentences) if printed_total in s)
-    nearby = " ".join(sentences[at:at + 3])
+    nearby = " ".join(sentences[at : at + 3])
     assert any(w in nearby for w in caveat_words), nearby
     assert "hk-" not in nearby and "total-double" not in nearby  # plain words, never a note id
 
 
-@pytest.mark.parametrize("lang, chart_words", [
-    ("en", ("red", "yellow", "green", "sector", "circle")),
-    ("zh", ("红", "黄", "绿", "扇区", "圆环")),
-])
+@pytest.mark.parametrize(
+    "lang, chart_words",
+    [
+        ("en", ("red", "yellow", "green", "sector", "circle")),
+        ("zh", ("红", "黄", "绿", "扇区", "圆环")),
+    ],
+)
 def test_ideal_city_notes_describe_the_scores_not_the_reports_circle_chart(lang, chart_words):
     """The notes under the dot chart once described the report's coloured circle chart."""
     rec = _record(lang, "rankings-ideal-city")

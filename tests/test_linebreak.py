@@ -1,4 +1,5 @@
 """Chinese and English line breaking of figure labels (shdata.linebreak)."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,7 +28,7 @@ def test_period_in_brackets_never_leaves_a_lone_bracket_or_splits_the_range(widt
     for ln in lines(out):
         assert ln not in ("）", "(", ")"), out
         assert ln[0] not in NO_LINE_START and ln[-1] not in NO_LINE_END, out
-    assert "1—9月" in "".join(ln for ln in lines(out) if "9" in ln), out   # 1—9月 on one line
+    assert "1—9月" in "".join(ln for ln in lines(out) if "9" in ln), out  # 1—9月 on one line
     assert bad_breaks(out) == []
 
 
@@ -89,12 +90,15 @@ def test_a_line_may_break_before_or_after_a_number_with_its_unit():
     assert wrap("在读博士研究生5.10万人", 14, "zh").split("\n")[-1] == "5.10万人"
 
 
-@pytest.mark.parametrize("text", [
-    "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2 · Chart:\nshdata",     # yrd-technology-flows en
-    "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2 ·\nChart: shdata",
-    "Source:\n上海市科学技术委员会《2023上海科技进步报告》§8.2, §4.3 · Chart: shdata",
-    "Shanghai–Suzhou (上海-苏州), cluster\nrank 5",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2 · Chart:\nshdata",  # yrd-technology-flows en
+        "Source: 上海市科学技术委员会《2023上海科技进步报告》§8.2 ·\nChart: shdata",
+        "Source:\n上海市科学技术委员会《2023上海科技进步报告》§8.2, §4.3 · Chart: shdata",
+        "Shanghai–Suzhou (上海-苏州), cluster\nrank 5",
+    ],
+)
 def test_a_break_that_replaced_a_space_is_not_a_break_inside_a_word(text):
     assert bad_breaks(text) == [] and bad_breaks(text, "en") == []
 
@@ -120,11 +124,11 @@ def test_english_text_quoting_chinese_keeps_its_brackets_and_chinese_text_gets_f
 
 # -- English text quoting Chinese: wrapped and judged as English -----------------------------------
 
+
 def test_every_english_note_quoting_chinese_wraps_cleanly_at_every_width(pkg):
     # valid-patents-unit quotes '24.14件' and failed the linter with cjk-break in the
     # standalone variant of outputs-patents-contracts.
-    notes = [n["text"] for r in pkg.descriptor["resources"] for n in r.get("notes", [])
-             if has_cjk(n.get("text", ""))]
+    notes = [n["text"] for r in pkg.descriptor["resources"] for n in r.get("notes", []) if has_cjk(n.get("text", ""))]
     assert any("'24.14件'" in n for n in notes)
     for note in notes:
         for width in range(12, 160, 7):
@@ -134,12 +138,14 @@ def test_every_english_note_quoting_chinese_wraps_cleanly_at_every_width(pkg):
 
 
 def test_english_breaks_at_spaces_and_never_inside_a_word_or_a_short_chinese_quote():
-    note = ("§7.2 prints the stock of valid invention patents as '24.14件' (24.14 items), a "
-            "per-10,000-population ratio with 上年度减免税额 quoted")
+    note = (
+        "§7.2 prints the stock of valid invention patents as '24.14件' (24.14 items), a "
+        "per-10,000-population ratio with 上年度减免税额 quoted"
+    )
     for width in range(16, 60):
         lines = wrap(note, width, "en").split("\n")
         words = [w for ln in lines for w in ln.split(" ")]
-        assert words == note.split(" "), (width, lines)      # every line ends at a space of the text
+        assert words == note.split(" "), (width, lines)  # every line ends at a space of the text
 
 
 def test_a_chinese_run_longer_than_a_line_breaks_at_a_phrase_boundary():
@@ -148,14 +154,17 @@ def test_a_chinese_run_longer_than_a_line_breaks_at_a_phrase_boundary():
     assert bad_breaks(out, "en") == []
 
 
-@pytest.mark.parametrize("text,bad", [
-    ("municipal projects in 个\nwhere §2.1 prints 项;", False),   # at a space beside a Chinese character
-    ("as '24.14件'\n(24.14 items)", False),
-    ("recorded as 10\n万吨, and the time basis", True),           # a number parted from its unit
-    ("as '24.14\n件' (items)", True),
-    ("the word 研\n发载体 is", True),                             # inside a Chinese word
-    ("the sentence\n'累计服务创新型\n企5676家' (a character", False),
-])
+@pytest.mark.parametrize(
+    "text,bad",
+    [
+        ("municipal projects in 个\nwhere §2.1 prints 项;", False),  # at a space beside a Chinese character
+        ("as '24.14件'\n(24.14 items)", False),
+        ("recorded as 10\n万吨, and the time basis", True),  # a number parted from its unit
+        ("as '24.14\n件' (items)", True),
+        ("the word 研\n发载体 is", True),  # inside a Chinese word
+        ("the sentence\n'累计服务创新型\n企5676家' (a character", False),
+    ],
+)
 def test_english_text_is_judged_by_english_breaks_around_chinese_runs(text, bad):
     assert (bad_breaks(text, "en") != []) is bad, bad_breaks(text, "en")
 

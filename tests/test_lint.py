@@ -1,5 +1,6 @@
 """The figure linter: every rule catches a deliberately bad synthetic figure and
 lets a good one pass."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,7 +53,7 @@ def test_margin(house):
     fig, _ = bars()
     fig.get_layout_engine().set(w_pad=0, h_pad=0)
     assert "margin" in rules(fig)
-    fig2, _ = bars()   # the house pads keep 1.5 mm
+    fig2, _ = bars()  # the house pads keep 1.5 mm
     assert "margin" not in rules(fig2)
 
 
@@ -74,8 +75,8 @@ def test_text_over_a_mark_it_does_not_label(house):
     ax.annotate("note about Beijing", xy=(9, 1), xytext=(1, 0), va="center")
     assert "text-over-mark" in rules(fig)
     fig2, ax2 = bars(values=(10, 9))
-    ax2.text(10, 0, " 10", va="center")       # a value label at the end of its bar
-    ax2.text(4, 0, "inside", va="center")     # a label anchored on its bar
+    ax2.text(10, 0, " 10", va="center")  # a value label at the end of its bar
+    ax2.text(4, 0, "inside", va="center")  # a label anchored on its bar
     ax2.margins(x=0.15)
     assert "text-over-mark" not in rules(fig2)
 
@@ -123,13 +124,16 @@ def test_font_size(house, size, rule):
     assert rule not in rules(fig2)
 
 
-@pytest.mark.parametrize("bad, good, rule", [
-    ("上海技术合同成交额\n，全部", "上海技术合同成交额，\n全部", "kinsoku-start"),
-    ("上海技术交易额（\n亿元）", "上海技术交易额\n（亿元）", "kinsoku-end"),
-    ("联合共建企业研发中心等研\n发载体", "联合共建企业研发中心等\n研发载体", "cjk-break"),
-    ("输出至苏浙皖\n（2023年1—\n9月）", "输出至苏浙皖\n（2023年1—9月）", "cjk-break"),
-    ("技术交易额(亿元)", "技术交易额（亿元）", "fullwidth-brackets"),
-])
+@pytest.mark.parametrize(
+    "bad, good, rule",
+    [
+        ("上海技术合同成交额\n，全部", "上海技术合同成交额，\n全部", "kinsoku-start"),
+        ("上海技术交易额（\n亿元）", "上海技术交易额\n（亿元）", "kinsoku-end"),
+        ("联合共建企业研发中心等研\n发载体", "联合共建企业研发中心等\n研发载体", "cjk-break"),
+        ("输出至苏浙皖\n（2023年1—\n9月）", "输出至苏浙皖\n（2023年1—9月）", "cjk-break"),
+        ("技术交易额(亿元)", "技术交易额（亿元）", "fullwidth-brackets"),
+    ],
+)
 def test_chinese_text_rules(house, bad, good, rule):
     style.apply("zh")
     fig, ax = bars(width_mm=120, height_mm=60, names=("上海", "北京"))
@@ -146,16 +150,16 @@ def test_thousands_separators_in_english_only(house):
     ax.text(4850, 0, " 4850", va="center")
     ax.margins(x=0.2)
     found = [d for d in lint.lint_figure(fig, "test-figure", "en") if d.rule == "thousands"]
-    assert {d.text for d in found} >= {" 4850", "1000"}       # value label and ticks
+    assert {d.text for d in found} >= {" 4850", "1000"}  # value label and ticks
     fig2, ax2 = bars(values=(4850, 1491))
     ax2.xaxis.set_major_formatter(style.number_formatter("en"))
     ax2.text(4850, 0, " 4,850", va="center")
-    ax2.set_xlabel("Contracts, 2023 (items)")                  # a year is not a number
+    ax2.set_xlabel("Contracts, 2023 (items)")  # a year is not a number
     ax2.margins(x=0.2)
     assert "thousands" not in rules(fig2)
     style.apply("zh")
     fig3, ax3 = bars(values=(4850, 1491), names=("上海", "北京"))
-    ax3.text(4850, 0, " 4850亿元", va="center")               # Chinese prints no separators
+    ax3.text(4850, 0, " 4850亿元", va="center")  # Chinese prints no separators
     ax3.margins(x=0.25)
     assert "thousands" not in rules(fig3, "zh")
 
@@ -168,15 +172,15 @@ def test_years_are_not_numbers():
 def test_precision_against_the_printed_registry(house):
     printed = ["528.1", "20.51", "40"]
     fig, ax = bars(values=(52.81, 20.51))
-    ax.text(52.81, 0, " ¥52.810 bn", va="center")   # invents a digit
+    ax.text(52.81, 0, " ¥52.810 bn", va="center")  # invents a digit
     ax.text(20.51, 1, " +20.510%", va="center")
     ax.margins(x=0.3)
     found = {d.text for d in lint.lint_figure(fig, "test-figure", "en", printed=printed) if d.rule == "precision"}
     assert found == {" ¥52.810 bn", " +20.510%"}
     fig2, ax2 = bars(values=(52.81, 20.51))
-    ax2.text(52.81, 0, " ¥52.81 bn", va="center")   # 528.1亿元 converted, same digits
+    ax2.text(52.81, 0, " ¥52.81 bn", va="center")  # 528.1亿元 converted, same digits
     ax2.text(20.51, 1, " +20.51%", va="center")
-    ax2.text(30, 1, "39.7%", va="center")            # a computed share, 3 digits
+    ax2.text(30, 1, "39.7%", va="center")  # a computed share, 3 digits
     ax2.margins(x=0.3)
     assert "precision" not in rules(fig2, printed=printed)
 
@@ -186,8 +190,9 @@ def test_waiver_removes_one_defect_for_one_text_and_unused_waivers_are_reported(
     ax.text(0.5, 0.5, "first label")
     ax.text(0.6, 0.5, "second label")
     assert "text-overlap" not in rules(fig, waive={"text-overlap": "first label"})
-    found = lint.lint_figure(fig, "test-figure", "en", waive=[("text-overlap", "first label", "why"),
-                                                                ("font-min", "first label", "stale")])
+    found = lint.lint_figure(
+        fig, "test-figure", "en", waive=[("text-overlap", "first label", "why"), ("font-min", "first label", "stale")]
+    )
     assert [d.rule for d in found] == ["unused-waiver"] and "font-min" in found[0].detail
 
 

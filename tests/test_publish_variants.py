@@ -199,10 +199,20 @@ def test_contact_sheet_without_figures_is_a_clear_error(tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-
-@pytest.mark.parametrize("table", ["patents", "nsfc_projects_by_programme", "unicorns_shanghai", "foreign_work_permits",
-                                   "title_review_reform", "ideal_city_scores", "shuzi_research_bases",
-                                   "incubation_plans", "overview_innovation"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "patents",
+        "nsfc_projects_by_programme",
+        "unicorns_shanghai",
+        "foreign_work_permits",
+        "title_review_reform",
+        "ideal_city_scores",
+        "shuzi_research_bases",
+        "incubation_plans",
+        "overview_innovation",
+    ],
+)
 @pytest.mark.parametrize("width", ["single", "onehalf", "double"])
 def test_english_notes_quoting_chinese_pass_the_linter_in_the_standalone_variant(params, table, width):
     # Every table whose English notes quote Chinese ('24.14件', 《...》, 数量均全国第一...). Wrapped as
@@ -211,7 +221,14 @@ def test_english_notes_quoting_chinese_pass_the_linter_in_the_standalone_variant
     fig, ax = P.figure(height=0.3, width=width)
     ax.barh(["A", "B"], [2, 1], color=style.role_colours(["shanghai", "context"]), height=0.5)
     ax.set_xlabel("Value")
-    P.publish(fig, "notes-quoting-chinese", sources=[table], title="Notes", caption="Caption.",
-              headline="A figure whose notes quote Chinese", subtitle="Values, as printed")
+    P.publish(
+        fig,
+        "notes-quoting-chinese",
+        sources=[table],
+        title="Notes",
+        caption="Caption.",
+        headline="A figure whose notes quote Chinese",
+        subtitle="Values, as printed",
+    )
     rec = json.loads((P.output_dir / "en" / "standalone" / "notes-quoting-chinese.json").read_text(encoding="utf-8"))
     assert rec["standalone"]["notes"] and not rec.get("waivers")

@@ -1,9 +1,11 @@
 """The text layer (shdata.text): numbers, words, claims, caveats and alt text in both languages,
 and what publish() stores and embeds. Fast: no notebook kernel."""
+
 from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -30,26 +32,30 @@ def zh(pkg):
 
 # -- numbers -------------------------------------------------------------------
 
-@pytest.mark.parametrize("value,english,chinese", [
-    (p("528.1", "亿元"), "¥52.81 bn", "528.1亿元"),
-    (p("339644.66", "万元"), "¥3.396 bn", "33.96亿元"),        # 万元 above 1亿 read in 亿元, 4 digits
-    (p("15", "亿元"), "¥1.5 bn", "15亿元"),                    # never more digits than printed
-    (p("95.00", "万元"), "¥950,000", "95.00万元"),
-    (p("999.96", "万元"), "¥10.00 m", "999.96万元"),            # rounding that gains a digit moves scale
-    (p("11147", "亿元"), "¥1.115 tn", "11147亿元"),
-    (p("2.99", "万户"), "29,900", "2.99万户"),
-    (p("12.30", "%"), "12.30%", "12.30%"),                     # printed trailing zeros kept
-    (p("1.2", "个百分点"), "1.2 percentage points", "1.2个百分点"),
-    (p("3", "位"), "No. 3", "第3位"),
-    (p("43.4", "万份", "约"), "about 434,000", "约43.4万份"),
-    (p("2500", "人次", "余"), "more than 2,500 person-visits", "2500余人次"),
-    (p("1.57", "万项", "余"), "more than 15,700", "1.57万余项"),
-    (p("6700", "万元", "超"), "more than ¥67 m", "超6700万元"),
-    (p("80", "%", "以上"), "over 80%", "80%以上"),
-    (p("4.4", "%", "左右"), "about 4.4%", "4.4%左右"),
-    (p("1", "亿元", "近"), "nearly ¥100 m", "近1亿元"),
-    (p("1000", "万次", "突破"), "more than 10 million times", "突破1000万次"),
-])
+
+@pytest.mark.parametrize(
+    "value,english,chinese",
+    [
+        (p("528.1", "亿元"), "¥52.81 bn", "528.1亿元"),
+        (p("339644.66", "万元"), "¥3.396 bn", "33.96亿元"),  # 万元 above 1亿 read in 亿元, 4 digits
+        (p("15", "亿元"), "¥1.5 bn", "15亿元"),  # never more digits than printed
+        (p("95.00", "万元"), "¥950,000", "95.00万元"),
+        (p("999.96", "万元"), "¥10.00 m", "999.96万元"),  # rounding that gains a digit moves scale
+        (p("11147", "亿元"), "¥1.115 tn", "11147亿元"),
+        (p("2.99", "万户"), "29,900", "2.99万户"),
+        (p("12.30", "%"), "12.30%", "12.30%"),  # printed trailing zeros kept
+        (p("1.2", "个百分点"), "1.2 percentage points", "1.2个百分点"),
+        (p("3", "位"), "No. 3", "第3位"),
+        (p("43.4", "万份", "约"), "about 434,000", "约43.4万份"),
+        (p("2500", "人次", "余"), "more than 2,500 person-visits", "2500余人次"),
+        (p("1.57", "万项", "余"), "more than 15,700", "1.57万余项"),
+        (p("6700", "万元", "超"), "more than ¥67 m", "超6700万元"),
+        (p("80", "%", "以上"), "over 80%", "80%以上"),
+        (p("4.4", "%", "左右"), "about 4.4%", "4.4%左右"),
+        (p("1", "亿元", "近"), "nearly ¥100 m", "近1亿元"),
+        (p("1000", "万次", "突破"), "more than 10 million times", "突破1000万次"),
+    ],
+)
 def test_printed_values_in_each_language(pkg, value, english, chinese):
     assert Writer("en", pkg).format(value) == english
     assert Writer("zh", pkg).format(value) == chinese
@@ -62,7 +68,7 @@ def test_derived_values_have_at_most_three_significant_digits(en, zh):
     assert share.value == Decimal(100) * 66 / 316
     assert en.q(share) == "20.9%" and zh.q(share) == "20.9%"
     valuation = en.cell("unicorns_shanghai", "shanghai_valuation")
-    mean = en.ratio(valuation, shanghai)                     # 11147亿元 / 66 firms
+    mean = en.ratio(valuation, shanghai)  # 11147亿元 / 66 firms
     assert en.q(mean) == "¥16.9 bn" and zh.q(mean) == "169亿元"
 
 
@@ -93,6 +99,7 @@ def test_english_lists_thousands_and_chinese_does_not(en, zh):
 
 # -- words -----------------------------------------------------------------------
 
+
 def test_lists_are_joined_the_locale_way(en, zh):
     assert en.join(["A", "B", "C"]) == "A, B and C"
     assert en.join(["A", "B"]) == "A and B"
@@ -107,30 +114,45 @@ def test_labels_take_sentence_case_articles_and_keep_proper_names(en, zh):
     assert en.label(ai) == "artificial intelligence"
     assert zh.label(ai) == "人工智能企业"
     general = en.cell(NSFC, "General Program", "amount")
-    assert en.label(general) == "the General Program"             # proper name, with its article
+    assert en.label(general) == "the General Program"  # proper name, with its article
     assert en.label(general, article=False) == "General Program"
     little_giant = en.cell("tech_credit_products", "Little Giant credit loan", "amount")
     assert en.label(little_giant) == "the Little Giant credit loan"  # multi-word proper name keeps capitals
     chinese = en.cell("unicorns_shanghai", "china_unicorns")
-    assert en.label(chinese).startswith("Chinese")                 # declared proper word (shdata:proper)
+    assert en.label(chinese).startswith("Chinese")  # declared proper word (shdata:proper)
     assert en.sentence(f"{en.label(general)} led") == "The General Program led."
 
 
-@pytest.mark.parametrize("label,expected", [
-    ("Artificial intelligence", "artificial intelligence"), ("AI chips", "AI chips"),
-    ("A-class work permits", "A-class work permits"), ("S&T activity output index", "S&T activity output index"),
-    ("National Key R&D Programme projects", "National Key R&D Programme projects"),
-    ("Shanghai's rank", "Shanghai's rank"), ("Biomedicine", "biomedicine"),
-])
+@pytest.mark.parametrize(
+    "label,expected",
+    [
+        ("Artificial intelligence", "artificial intelligence"),
+        ("AI chips", "AI chips"),
+        ("A-class work permits", "A-class work permits"),
+        ("S&T activity output index", "S&T activity output index"),
+        ("National Key R&D Programme projects", "National Key R&D Programme projects"),
+        ("Shanghai's rank", "Shanghai's rank"),
+        ("Biomedicine", "biomedicine"),
+    ],
+)
 def test_sentence_case(label, expected):
     assert tx.sentence_case(label, ["Shanghai"]) == expected
 
 
 def test_every_label_field_the_notebooks_use_declares_its_case(pkg):
-    declared = {r["name"] for r in pkg.descriptor["resources"]
-                for f in r["schema"]["fields"] if f["name"].endswith("_en") and "shdata:case" in f}
-    assert {NSFC, "unicorn_leading_industries", "tech_credit_products", "ideal_city_scores",
-            "global_top100_innovation_centres_shanghai"} <= declared
+    declared = {
+        r["name"]
+        for r in pkg.descriptor["resources"]
+        for f in r["schema"]["fields"]
+        if f["name"].endswith("_en") and "shdata:case" in f
+    }
+    assert {
+        NSFC,
+        "unicorn_leading_industries",
+        "tech_credit_products",
+        "ideal_city_scores",
+        "global_top100_innovation_centres_shanghai",
+    } <= declared
     for r in pkg.descriptor["resources"]:
         for f in r["schema"]["fields"]:
             assert f.get("shdata:case", "proper") in ("proper", "sentence"), (r["name"], f["name"])
@@ -159,6 +181,7 @@ def test_periods_in_words(en, zh):
 
 # -- claims ----------------------------------------------------------------------
 
+
 def test_count_phrases_are_computed(en, zh):
     rows = en.cells(NSFC, "projects", where={"row_type": "item"})
     four = rows[:4]
@@ -184,20 +207,23 @@ def test_superlatives_and_positions_come_from_the_data(en, zh):
 
 
 def test_a_tie_is_not_resolved_silently(pkg):
-    a, b = Printed("5", "个", "", "2023", "A", "甲", NSFC, "A", "projects"), \
-        Printed("5", "个", "", "2023", "B", "乙", NSFC, "B", "projects")
+    a, b = (
+        Printed("5", "个", "", "2023", "A", "甲", NSFC, "A", "projects"),
+        Printed("5", "个", "", "2023", "B", "乙", NSFC, "B", "projects"),
+    )
     with pytest.raises(TextError, match="a tie"):
         Writer("en", pkg).largest([a, b])
 
 
 # -- caveats -----------------------------------------------------------------------
 
+
 def test_the_double_counted_nsfc_total_brings_its_footnote(en, zh, pkg):
     total = en.cell(NSFC, {"row_type": "total"}, "amount")
     en.q(total)
     caveat = en.caveats()
     assert "counted twice" in caveat and not caveat.startswith("*")
-    assert en.caveats() == ""                                  # said once
+    assert en.caveats() == ""  # said once
     zh.q(zh.cell(NSFC, {"row_type": "total"}, "amount"))
     assert "重复计算" in zh.caveats()
     # the project count of the total row double-counts the Major Program sub-projects too (a
@@ -210,7 +236,7 @@ def test_the_double_counted_nsfc_total_brings_its_footnote(en, zh, pkg):
     fresh.q(fresh.cell(NSFC, {"row_type": "total"}, "projects"))
     assert "重复计算了重大项目的课题" in fresh.caveats()
     fresh = Writer("en", pkg)
-    fresh.q(fresh.cell(NSFC, "General Program", "projects"))   # an item row: no caveat
+    fresh.q(fresh.cell(NSFC, "General Program", "projects"))  # an item row: no caveat
     assert fresh.caveats() == ""
 
 
@@ -233,7 +259,7 @@ def test_a_value_derived_from_a_caveated_cell_inherits_the_caveat(pkg):
     T.q(T.share(general, total))
     assert "counted twice" in T.caveats()
     T2 = Writer("en", pkg)
-    T2.q(T2.count(T2.cells(NSFC, "amount")))                   # counting rows does not
+    T2.q(T2.count(T2.cells(NSFC, "amount")))  # counting rows does not
     assert T2.caveats() == ""
 
 
@@ -248,19 +274,27 @@ def test_unicorn_share_and_partial_year_caveats(pkg):
     trade = T.cell("yrd_technology_trade", "total_trade")
     T.period(trade)
     T.q(trade)
-    assert T.caveats() == ""                                   # the period was said in the sentence
+    assert T.caveats() == ""  # the period was said in the sentence
 
 
 # -- alt text ------------------------------------------------------------------------
+
 
 def test_alt_text_names_chart_comparison_extremes_and_focus(en, zh):
     scores = en.cells("ideal_city_scores", "composite")
     shanghai = en.cell("ideal_city_scores", "Shanghai", "composite")
     alt = en.alt_bars(scores, measure="composite scores", items="cities", chart="dot", focus=shanghai)
-    assert alt == ("Dot plot comparing composite scores across 20 cities; the highest is Singapore (11.69%) "
-                   "and the lowest Moscow (0.67%). Shanghai: 9.59%.")
-    alt_zh = zh.alt_bars(zh.cells("ideal_city_scores", "composite"), measure="综合得分", items="个城市",
-                         chart="dot", focus=zh.cell("ideal_city_scores", "Shanghai", "composite"))
+    assert alt == (
+        "Dot plot comparing composite scores across 20 cities; the highest is Singapore (11.69%) "
+        "and the lowest Moscow (0.67%). Shanghai: 9.59%."
+    )
+    alt_zh = zh.alt_bars(
+        zh.cells("ideal_city_scores", "composite"),
+        measure="综合得分",
+        items="个城市",
+        chart="dot",
+        focus=zh.cell("ideal_city_scores", "Shanghai", "composite"),
+    )
     assert alt_zh == "点图，比较20个城市的综合得分；最高为新加坡（11.69%），最低为莫斯科（0.67%）。上海为9.59%。"
     with pytest.raises(TextError, match="chart 'pie'"):
         en.alt_bars(scores, measure="x", items="y", chart="pie")
@@ -274,10 +308,12 @@ def test_alt_text_names_every_item_tied_at_an_extreme_and_reverifies(pkg, lang):
     low = min(float(b) for b in bases)
     tied = [b for b in bases if float(b) == low]
     assert len(tied) == 2
-    names = T.join([tx.label_form(b.label_en if lang == "en" else b.label_zh, T._label_field(b) or {}, lang)
-                    for b in tied])
-    alt = T.alt_bars(bases, measure="counts" if lang == "en" else "数量", items="kinds of base" if lang == "en"
-                     else "类科研基地")
+    names = T.join(
+        [tx.label_form(b.label_en if lang == "en" else b.label_zh, T._label_field(b) or {}, lang) for b in tied]
+    )
+    alt = T.alt_bars(
+        bases, measure="counts" if lang == "en" else "数量", items="kinds of base" if lang == "en" else "类科研基地"
+    )
     number = T.format(tied[0])
     if lang == "en":
         assert f"the lowest are {names} ({number} each)" in alt, alt
@@ -287,10 +323,11 @@ def test_alt_text_names_every_item_tied_at_an_extreme_and_reverifies(pkg, lang):
     rec.update(T.record(rec))
     assert tx.verify_record(pkg, rec) == []
     tied_refs = [q["ref"]["row"] for q in rec["quantities"] if q["text"] == number]
-    assert len(tied_refs) == 2                                  # each tied value is recorded and checked
+    assert len(tied_refs) == 2  # each tied value is recorded and checked
 
 
 # -- provenance of what publish stores ------------------------------------------------
+
 
 def _sidecar(pkg, lang, build):
     T = Writer(lang, pkg)
@@ -305,13 +342,20 @@ def _nsfc_texts(T):
     amounts = T.cells(NSFC, "amount", where={"row_type": "item"})
     top = T.largest(amounts)
     if T.lang == "en":
-        return (T.paragraph(f"{T.period(total)}, Shanghai won {T.q(total)} NSFC projects", T.caveats(),
-                            f"{T.label(top)} brought {T.q(top)}"),
-                T.sentence(f"{T.label(top)} led with {T.q(top)}"),
-                T.alt_bars(amounts, measure="funding", items="programmes"))
-    return (T.paragraph(f"{T.period(total)}，上海获项目{T.q(total)}", T.caveats(), f"{T.label(top)}资助额{T.q(top)}"),
-            T.sentence(f"{T.label(top)}最高，达{T.q(top)}"),
-            T.alt_bars(amounts, measure="资助额", items="类项目"))
+        return (
+            T.paragraph(
+                f"{T.period(total)}, Shanghai won {T.q(total)} NSFC projects",
+                T.caveats(),
+                f"{T.label(top)} brought {T.q(top)}",
+            ),
+            T.sentence(f"{T.label(top)} led with {T.q(top)}"),
+            T.alt_bars(amounts, measure="funding", items="programmes"),
+        )
+    return (
+        T.paragraph(f"{T.period(total)}，上海获项目{T.q(total)}", T.caveats(), f"{T.label(top)}资助额{T.q(top)}"),
+        T.sentence(f"{T.label(top)}最高，达{T.q(top)}"),
+        T.alt_bars(amounts, measure="资助额", items="类项目"),
+    )
 
 
 def test_recorded_quantities_reverify_against_the_data(pkg):
@@ -320,16 +364,21 @@ def test_recorded_quantities_reverify_against_the_data(pkg):
     texts = {q["text"] for q in rec["quantities"]}
     assert {"4,900", "¥1.068 bn", "in 2023", "16"} <= texts
     q = next(q for q in rec["quantities"] if q["text"] == "¥1.068 bn")
-    assert q["ref"] == {"table": NSFC, "row": {"programme_en": "General Program"}, "column": "amount",
-                        "printed": "106754.50", "unit": "万元"}
+    assert q["ref"] == {
+        "table": NSFC,
+        "row": {"programme_en": "General Program"},
+        "column": "amount",
+        "printed": "106754.50",
+        "unit": "万元",
+    }
     count = next(q for q in rec["quantities"] if q["text"] == "16")
     assert count["ref"]["op"] == "count" and len(count["ref"]["inputs"]) == 16
-    json.dumps(rec, ensure_ascii=False)                        # serialisable as it stands
+    json.dumps(rec, ensure_ascii=False)  # serialisable as it stands
 
 
 def test_only_quantities_in_the_published_texts_are_stored(pkg):
     T = Writer("en", pkg)
-    T.q(T.cell(NSFC, "Key Program", "amount"))                 # formatted but not used
+    T.q(T.cell(NSFC, "Key Program", "amount"))  # formatted but not used
     rec = tx.sidecar_fields(T, commentary="No numbers here.", headline="", alt="")
     assert rec["quantities"] == []
 
@@ -338,11 +387,12 @@ def test_verification_catches_a_changed_value_and_false_precision(pkg):
     rec = _sidecar(pkg, "en", _nsfc_texts)
     q = next(q for q in rec["quantities"] if q["text"] == "¥1.068 bn")
     q["ref"]["printed"] = "106754.49"
-    assert any("is 106754.50万元 in the data, but the text quotes 106754.49万元" in m
-               for m in tx.verify_record(pkg, rec))
+    assert any(
+        "is 106754.50万元 in the data, but the text quotes 106754.49万元" in m for m in tx.verify_record(pkg, rec)
+    )
     rec = _sidecar(pkg, "en", _nsfc_texts)
     q = next(q for q in rec["quantities"] if q["text"] == "¥1.068 bn")
-    q.update(text="¥1.2 bn", shown="1.2")                    # a wrong rounding
+    q.update(text="¥1.2 bn", shown="1.2")  # a wrong rounding
     for f in tx.TEXT_FIELDS:
         rec[f] = rec[f].replace("¥1.068 bn", "¥1.2 bn")
     assert any("'¥1.2 bn' shows 1.2 (×1e9), but the data gives 1067545000" in m for m in tx.verify_record(pkg, rec))
@@ -358,13 +408,13 @@ def test_verification_catches_more_digits_than_printed(pkg):
 
 def test_publish_stores_texts_and_embeds_headline_and_alt(pkg, tmp_path):
     import matplotlib
-    from PIL import Image
+    from PIL import PngImagePlugin
 
     from shdata import manifest, style
     from shdata.notebook import validate
 
     def build(out):
-        with matplotlib.rc_context():          # the house style, without leaking into other tests
+        with matplotlib.rc_context():  # the house style, without leaking into other tests
             style.apply("zh")
             return _build(out)
 
@@ -374,20 +424,29 @@ def test_publish_stores_texts_and_embeds_headline_and_alt(pkg, tmp_path):
         commentary, headline, alt = _nsfc_texts(T)
         fig, ax = P.figure(height=0.3)
         ax.plot([0, 1], [0, 1])
-        P.publish(fig, "test-figure", sources=[NSFC], title="标题", caption="说明。",
-                  commentary=commentary, headline=headline, alt=alt)
-        assert P.writer is None                                # the next figure starts afresh
+        P.publish(
+            fig,
+            "test-figure",
+            sources=[NSFC],
+            title="标题",
+            caption="说明。",
+            commentary=commentary,
+            headline=headline,
+            alt=alt,
+        )
+        assert P.writer is None  # the next figure starts afresh
         return out / "zh", (commentary, headline, alt)
 
     folder, (commentary, headline, alt) = build(tmp_path / "a")
     rec = json.loads((folder / "test-figure.json").read_text(encoding="utf-8"))
     assert (rec["commentary"], rec["headline"], rec["alt"]) == (commentary, headline, alt)
     assert tx.verify_record(pkg, rec) == []
-    assert rec["title"] == "标题" and rec["files"]["svg"]["path"] == "zh/test-figure.svg"   # old keys kept
+    assert rec["title"] == "标题" and rec["files"]["svg"]["path"] == "zh/test-figure.svg"  # old keys kept
     svg = (folder / "test-figure.svg").read_text(encoding="utf-8")
     assert svg.index("<title>标题</title>") < svg.index(f"<desc>{alt}</desc>") < svg.index("<metadata>")
-    assert Image.open(folder / "test-figure.png").text["Alt"] == alt
-    assert Image.open(folder / "test-figure.png").text["Headline"] == headline
+    png = PngImagePlugin.PngImageFile(folder / "test-figure.png")
+    assert png.text["Alt"] == alt
+    assert png.text["Headline"] == headline
     assert b"/Headline" in (folder / "test-figure.pdf").read_bytes()
     entry = manifest.collect(tmp_path / "a")[0]
     assert entry["headline"]["zh"] == headline and entry["alt"]["zh"] == alt
@@ -401,17 +460,22 @@ def test_import_shdata_text_is_light():
     import subprocess
     import sys
 
-    code = ("import sys, shdata.text, shdata.prose; "
-            "print(any(m in sys.modules for m in ('pandas', 'matplotlib')))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    code = "import sys, shdata.text, shdata.prose; print(any(m in sys.modules for m in ('pandas', 'matplotlib')))"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("总计为资助额这一列的加总,因此会被重复计算", "总计为资助额这一列的加总，因此会被重复计算"),
-    ("科技得分(报告值)为1.71.", "科技得分（报告值）为1.71。"),
-    ("占比20.8%,即66/316", "占比20.8%，即66/316"),
-    ("增长19.53%", "增长19.53%"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("总计为资助额这一列的加总,因此会被重复计算", "总计为资助额这一列的加总，因此会被重复计算"),
+        ("科技得分(报告值)为1.71.", "科技得分（报告值）为1.71。"),
+        ("占比20.8%,即66/316", "占比20.8%，即66/316"),
+        ("增长19.53%", "增长19.53%"),
+    ],
+)
 def test_chinese_punctuation_is_made_full_width(raw, expected):
     assert tx.zh_punctuation(raw) == expected
 
@@ -424,8 +488,10 @@ def test_chinese_sentences_and_caveats_get_full_width_punctuation(zh):
 
 
 def test_grew_fastest_names_the_level_and_differences_of_percentages_are_points(en, zh):
-    growths = [en.cell("tech_finance_indicators", k) for k in
-               ("tech_loan_balance_growth", "sme_loan_balance_growth", "tech_loan_accounts_growth")]
+    growths = [
+        en.cell("tech_finance_indicators", k)
+        for k in ("tech_loan_balance_growth", "sme_loan_balance_growth", "tech_loan_accounts_growth")
+    ]
     fastest = en.largest(growths)
     level = en.level_of(fastest)
     assert level.key == fastest.key.removesuffix("_growth")
@@ -441,8 +507,14 @@ def test_quantifiers_and_lower_bounds_in_derivations(pkg, en, zh):
     assert en.quantifier(rows[:9], rows) == "most" and zh.quantifier(rows[:9], rows) == "多数"
     assert en.quantifier(rows[:8], rows) == "half" and en.quantifier(rows[:2], rows) == "a minority"
     assert en.quantifier(rows, rows) == "all" and en.quantifier([], rows) == "none"
-    rec = {"id": "q", "lang": "en", "commentary": "Most programmes.", "headline": "", "alt": "",
-           "quantities": [q.to_dict() for q in en.quantities if q.text == "most"]}
+    rec = {
+        "id": "q",
+        "lang": "en",
+        "commentary": "Most programmes.",
+        "headline": "",
+        "alt": "",
+        "quantities": [q.to_dict() for q in en.quantities if q.text == "most"],
+    }
     assert tx.verify_record(pkg, rec) == []
     rec["quantities"][0]["text"] = "all"
     assert "'all' should say 'most'" in tx.verify_record(pkg, rec)[0]
@@ -455,13 +527,13 @@ def test_quantifiers_and_lower_bounds_in_derivations(pkg, en, zh):
 
 #: (part, whole, qualifier of part/whole, caveat): an exact value has no qualifier.
 _BOUND_CASES = [
-    (p("30", "家", "超"), p("100", "家"), "超", ""),          # more than 30 of 100: more than 30%
-    (p("30", "家"), p("100", "家", "以上"), "不到", ""),      # 30 of more than 100: less than 30%
-    (p("30", "家", "约"), p("100", "家"), "约", ""),          # about 30 of 100: about 30%
+    (p("30", "家", "超"), p("100", "家"), "超", ""),  # more than 30 of 100: more than 30%
+    (p("30", "家"), p("100", "家", "以上"), "不到", ""),  # 30 of more than 100: less than 30%
+    (p("30", "家", "约"), p("100", "家"), "约", ""),  # about 30 of 100: about 30%
     (p("30", "家"), p("100", "家", "约"), "约", ""),
-    (p("30", "家", "超"), p("100", "家", "约"), "约", "mixed-bounds"),   # a bound of an estimate
+    (p("30", "家", "超"), p("100", "家", "约"), "约", "mixed-bounds"),  # a bound of an estimate
     (p("30", "家", "约"), p("100", "家", "余"), "约", "mixed-bounds"),
-    (p("30", "家", "超"), p("100", "家", "余"), "约", "mixed-bounds"),   # bounds pulling opposite ways
+    (p("30", "家", "超"), p("100", "家", "余"), "约", "mixed-bounds"),  # bounds pulling opposite ways
     (p("30", "家"), p("100", "家"), "", ""),
 ]
 
@@ -473,14 +545,18 @@ def test_qualifier_of_a_share_follows_which_input_is_a_bound(pkg, part, whole, q
         assert (d.qualifier, d.caveat) == (qualifier, caveat), derive.__name__
     share = tx.derive_share(part, whole)
     en, zh = Writer("en", pkg).format(share), Writer("zh", pkg).format(share)
-    words = {"超": ("more than 30%", "超30%"), "不到": ("less than 30%", "不到30%"), "约": ("about 30%", "约30%"),
-             "": ("30%", "30%")}[qualifier]
+    words = {
+        "超": ("more than 30%", "超30%"),
+        "不到": ("less than 30%", "不到30%"),
+        "约": ("about 30%", "约30%"),
+        "": ("30%", "30%"),
+    }[qualifier]
     assert (en, zh) == words
 
 
 def test_bounds_through_sums_differences_and_previous_levels(pkg):
     more, exact, about = p("30", "家", "超"), p("100", "家"), p("10", "家", "约")
-    assert tx.derive_difference(exact, more).qualifier == "不到"      # 100 - (>30) < 70
+    assert tx.derive_difference(exact, more).qualifier == "不到"  # 100 - (>30) < 70
     assert tx.derive_difference(more, p("10", "家")).qualifier == "超"
     assert (tx.derive_sum([more, exact]).qualifier, tx.derive_sum([more, about]).caveat) == ("超", "mixed-bounds")
     # a share of an upper bound of an exact whole is still an upper bound
@@ -494,27 +570,29 @@ def test_bounds_through_sums_differences_and_previous_levels(pkg):
 def test_a_mixed_bound_value_brings_its_caveat_and_reverifies(pkg, lang):
     T = Writer(lang, pkg)
     # more than 1,000 firms (a lower bound) over nearly 1,000 firms (approximate)
-    d = T.ratio(T.cell("foreign_talent_outreach", "lecture_enterprises"),
-                T.cell("district_innovation_highlights", "putuo_wuning_tech_firms"))
+    d = T.ratio(
+        T.cell("foreign_talent_outreach", "lecture_enterprises"),
+        T.cell("district_innovation_highlights", "putuo_wuning_tech_firms"),
+    )
     quoted = T.q(d)
     caveat = T.caveats()
     assert caveat == tx.DERIVED_CAVEATS["mixed-bounds"][lang]
-    assert T.caveats() == ""                                           # said once
+    assert T.caveats() == ""  # said once
     rec = {"id": "t", "lang": lang, "commentary": f"{quoted} {caveat}", "headline": "", "alt": ""}
     rec.update(T.record(rec))
     (q,) = rec["quantities"]
     assert q["caveat"] == "mixed-bounds" and rec["caveats"] == [{"text": caveat, "derivation": "mixed-bounds"}]
     assert tx.verify_record(pkg, rec) == []
-    rec["commentary"] = quoted                                         # the caveat dropped
+    rec["commentary"] = quoted  # the caveat dropped
     assert any("quoted without its caveat" in m for m in tx.verify_record(pkg, rec))
 
 
 def test_verification_catches_a_dropped_or_wrong_qualifier(pkg):
     T = Writer("en", pkg)
-    more = T.cell("foreign_talent_outreach", "lecture_enterprises")            # 1000余家
-    firms = T.cell("enterprise_policy_incentives", "hte_tax_firms")            # 3000余家
+    more = T.cell("foreign_talent_outreach", "lecture_enterprises")  # 1000余家
+    firms = T.cell("enterprise_policy_incentives", "hte_tax_firms")  # 3000余家
     quoted = T.q(more)
-    rec = {"id": "t", "lang": "en", "commentary": f"It served {quoted}.", "headline": "", "alt": ""}
+    rec: dict[str, Any] = {"id": "t", "lang": "en", "commentary": f"It served {quoted}.", "headline": "", "alt": ""}
     rec.update(T.record(rec))
     assert tx.verify_record(pkg, rec) == []
     rec["quantities"][0]["text"] = rec["commentary"] = "1,000"
@@ -541,6 +619,7 @@ def test_caveats_of_given_values_are_stateless(en):
 
 # -- numbers inside caveats, periods and labels (spans the number check accepts) ------------------
 
+
 def _rec(T, commentary):
     rec = {"id": "test-figure", "lang": T.lang}
     rec.update(tx.sidecar_fields(T, commentary=commentary, headline="", alt=""))
@@ -563,8 +642,9 @@ def test_a_caveat_quoted_from_a_note_with_numbers_passes_and_only_its_span_is_ex
     forged = json.loads(json.dumps(rec))
     forged["caveats"][0]["text"] = forged["caveats"][0]["text"].replace("1491", "1490")
     forged["commentary"] = forged["commentary"].replace("1491", "1490")
-    assert any("is not the text of note yrd_technology_trade#share-rounding" in p
-               for p in tx.verify_record(pkg, forged))
+    assert any(
+        "is not the text of note yrd_technology_trade#share-rounding" in p for p in tx.verify_record(pkg, forged)
+    )
 
 
 @pytest.mark.parametrize("lang", tx.LANGS)
@@ -579,8 +659,11 @@ def test_the_nsfc_double_counting_note_with_its_printed_totals_passes(editor, la
     T = Writer(lang, pkg)
     total = T.cell(NSFC, {"row_type": "total"}, "projects")
     amount = T.cell(NSFC, {"row_type": "total"}, "amount")
-    said = (f"Shanghai won {T.q(total)} projects and {T.q(amount)}" if lang == "en"
-            else f"上海获项目{T.q(total)}，资助额{T.q(amount)}")
+    said = (
+        f"Shanghai won {T.q(total)} projects and {T.q(amount)}"
+        if lang == "en"
+        else f"上海获项目{T.q(total)}，资助额{T.q(amount)}"
+    )
     rec = _rec(T, T.paragraph(said, T.caveats()))
     assert {c["note"] for c in rec["caveats"]} == {"double-counting", "total-double-counts-projects"}
     assert "339644.66" in rec["commentary"] and "328963.89" in rec["commentary"]

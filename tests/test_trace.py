@@ -215,7 +215,7 @@ def test_table_period_is_derived_from_the_rows(pkg):
         else:
             periods = {f["shdata:period"] for f in meta.fields if "shdata:period" in f}
             if not periods and ";" not in meta.period:
-                continue          # one period for the whole table
+                continue  # one period for the whole table
         derived = "; ".join(sorted(periods))
         if meta.period != derived:
             wrong.append(f"{tid}: {meta.period!r} != {derived!r}")
@@ -228,8 +228,10 @@ def test_each_column_of_a_measure_table_says_its_own_period(pkg):
 
     T = Writer("en", pkg)
     row = "Shuguang Scholars"
-    new, cumulative = T.cell("talent_programmes", row, "new_entrants"), T.cell("talent_programmes", row,
-                                                                                 "cumulative_entrants")
+    new, cumulative = (
+        T.cell("talent_programmes", row, "new_entrants"),
+        T.cell("talent_programmes", row, "cumulative_entrants"),
+    )
     assert (T.period(new), T.period(cumulative)) == ("in 2023", "cumulatively to the end of 2023")
     Z = Writer("zh", pkg)
     assert Z.period(Z.cell("talent_programmes", row, "cumulative_entrants")) == "截至2023年末累计"
