@@ -118,9 +118,11 @@ def _doubled_qualifier(text: str, lang: str) -> list[Problem]:
 def _half_width(text: str, lang: str) -> list[Problem]:
     if lang != "zh":
         return []
+    # A quotation of the report (“…”) keeps the report's own punctuation, half-width or not.
+    unquoted = re.sub(r"“[^”]*”", "“”", text)
     out = [
         Problem("half-width-punctuation", m.group(0))
-        for m in re.finditer(rf"[{_CJK}][,;:?!()]|[,;:?!()][{_CJK}]|[{_CJK}]\.(?!\d)", text)
+        for m in re.finditer(rf"[{_CJK}][,;:?!()]|[,;:?!()][{_CJK}]|[{_CJK}]\.(?!\d)", unquoted)
     ]
     for para in (p.strip() for p in text.split("\n\n")):
         last = para.splitlines()[-1].strip() if para else ""

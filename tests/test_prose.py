@@ -37,6 +37,8 @@ def rules(text, lang):
         ("half-width-punctuation", "zh", "总计为资助额的加总,因此重复计算。", "总计为资助额的加总，因此重复计算。"),
         ("half-width-punctuation", "zh", "科技得分(报告值)为1.71。", "科技得分（报告值）为1.71。"),
         ("half-width-punctuation", "zh", "总计会被重复计算", "总计会被重复计算。"),
+        # a quotation of the report keeps its punctuation; the sentence around it may not use half-width marks
+        ("half-width-punctuation", "zh", "报告写“重组26家,新建9家”,共35家。", "报告写“重组26家,新建9家”，共35家。"),
         ("list-join", "en", "It appears in Beijing, Seoul, New York.", "It appears in Beijing, Seoul and New York."),
         ("list-join", "zh", "三大产业为人工智能，集成电路和生物医药。", "三大产业为人工智能、集成电路和生物医药。"),
         ("label-case", "en", "Most are led by Artificial intelligence (8).", "Artificial intelligence leads (8)."),
