@@ -102,7 +102,9 @@ def test_provenance_names_source_tables_sections_and_version(runs):
     src = rec["provenance"]["sources"][0]
     assert src["table"] == "nsfc_projects_by_programme" and src["section"] == "§2.1" and len(src["sha256"]) == 64
     assert rec["provenance"]["shdata_version"]
-    assert any("counted twice" in n for n in rec["notes"]), "printed footnotes travel with the figure"
+    # The printed footnote on the double-counted total travels with the number it bears on: the
+    # commentary quotes the total, so the caveat follows it there (the chart does not draw the total).
+    assert "counted twice" in rec["commentary"], "printed footnotes travel with the figure's text"
     pdf = (figures / "en" / "funding-nsfc-by-programme.pdf").read_bytes()
     # PDF info strings with non-Latin text are UTF-16BE
     assert "nsfc_projects_by_programme".encode("utf-16-be") in pdf
@@ -158,7 +160,7 @@ def test_width_and_dpi_parameters_change_the_png(tmp_path):
         tmp_path / "f",
         "-p",
         "width",
-        "single",
+        "200",
         "-p",
         "dpi",
         "150",
@@ -167,8 +169,12 @@ def test_width_and_dpi_parameters_change_the_png(tmp_path):
         "png",
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    img = Image.open(tmp_path / "f" / "en" / "yrd-technology-trade.png")
-    assert abs(img.size[0] - round(89 / 25.4 * 150)) <= 1
+    # The notebook's width is the width of every figure that does not choose its own ...
+    wide = Image.open(tmp_path / "f" / "en" / "yrd-innovation-center-network.png")
+    assert abs(wide.size[0] - round(200 / 25.4 * 150)) <= 1
+    # ... and a figure of four values or fewer stays single-column (style.column_for).
+    small = Image.open(tmp_path / "f" / "en" / "yrd-technology-trade.png")
+    assert abs(small.size[0] - round(89 / 25.4 * 150)) <= 1
     assert not list((tmp_path / "f" / "en").glob("*.pdf")), "only the requested formats are written"
 
 
