@@ -210,7 +210,9 @@ def test_publish_refuses_any_folder_but_the_staging_one(project):
     redirect = '\nP.output_dir = P.output_dir.parent.parent.parent.parent.parent / "figures"\n'
     write_notebook(
         project / "notebooks" / "mini.ipynb",
-        extra=redirect + 'P.publish(fig, "sneaky", sources=["yrd_technology_trade"], title="t", caption="c")\n',
+        extra=redirect
+        + 'P.publish(fig, "sneaky", sources=["yrd_technology_trade"], title="t", caption="c", '
+        + "commentary=commentary, headline=headline, alt=alt, subtitle=subtitle)\n",
     )
     done = build(project, "--lang", "en")
     assert done.returncode == 1, explain(project, done)
