@@ -138,11 +138,15 @@ def example_source(name: str, table_id: str) -> str:
 
     meta = shdata.metadata(table_id)  # raises UnknownTableError with a suggestion
     field, where, why, row = _selection(meta)
+    # A measure column's title says what it measures; an indicator table's value column is just values.
+    title = next(f.get("title", "") for f in meta.fields if f["name"] == field)
+    measure = title if meta.shape != "indicator" and title else "Value"
     figure_id = f"{name}-{table_id}".replace("_", "-")
     return f"""from collections import Counter
 
 TABLE = {json.dumps(meta.id)}
 FIELD = {json.dumps(field)}  # the numeric column drawn; shdata.metadata(TABLE).value_fields lists them all
+MEASURE = {json.dumps(measure)}  # what it measures, for the English axis label and subtitle
 meta = shdata.metadata(TABLE)
 T = P.text()  # writes this figure's texts and records the source of every number they quote
 values = T.cells(TABLE, FIELD, where={where}){why}
@@ -158,27 +162,34 @@ if units.base_unit(unit) == "元":  # money: ¥ bn or ¥ m in English, the print
     unit_label = style.money_axis(ax, unit, P.lang)
 else:
     unit_label = P.t(units.describe_unit(unit, "en"), unit)
-unit_label = unit_label[:1].upper() + unit_label[1:]
-ax.set_xlabel(unit_label)
+axis_label = P.t(f"{{MEASURE}} ({{unit_label}})", f"数值（{{unit_label}}）")
+ax.set_xlabel(axis_label)
 ax.grid(axis="x", lw=0.3, color="#dddddd")
 ax.set_axisbelow(True)
 
 # The texts: every number is computed from the values drawn and formatted by T, never typed.
-n, top = T.count(values), T.largest(values)  # largest() refuses a tie rather than naming one of them
+# The largest value, or the values tied for it (T.largest() refuses a tie rather than name one of them).
+leaders = [v for v in values if v.base == values[-1].base]
+top, tied, n = leaders[-1], len(leaders) > 1, T.count(values)
+names = T.join([T.label(v) for v in reversed(leaders)])
 if P.lang == "en":
+    each = " each" if tied else ""
     commentary = T.paragraph(
-        f"Of the {{T.q(n, unit_word=False)}} values drawn, the largest is {{T.label(top)}}, "
-        f"{{T.q(top)}} {{T.period(top)}}",
+        f"Of the {{T.q(n, unit_word=False)}} values drawn, the largest {{'are those' if tied else 'is that'}} of "
+        f"{{names}}: {{T.q(top)}}{{each}} {{T.period(top)}}",
         T.caveats())  # the data notes that bear on the values just quoted
-    headline = T.sentence(f"{{T.label(top)}} is the largest {{T.period(top)}}, at {{T.q(top)}}")
-    subtitle = f"{{unit_label}}, {{T.period(top).removeprefix('in ')}}"
+    headline = T.sentence(f"{{names}} {{'share' if tied else 'has'}} the largest value {{T.period(top)}}: "
+                          f"{{T.q(top)}}{{each}}")
+    subtitle = f"{{axis_label}}, {{T.period(top).removeprefix('in ')}}"
+    alt = T.sentence(f"Bar chart comparing {{T.q(n, unit_word=False)}} values, sorted with the largest at the top: "
+                     f"{{names}} ({{T.q(top)}}{{each}})")
 else:
+    both = "并列" if tied else ""
     commentary = T.paragraph(
-        f"图中{{T.q(n, unit_word=False)}}项数值中，{{T.label(top)}}最大，{{T.period(top)}}为{{T.q(top)}}",
-        T.caveats())
-    headline = T.sentence(f"{{T.period(top)}}{{T.label(top)}}最大，为{{T.q(top)}}")
-    subtitle = f"{{T.period(top)}}，单位：{{unit_label}}"
-alt = T.alt_bars(values, measure=P.t("values", "数值"), items=P.t("items", "项"))
+        f"图中{{T.q(n, unit_word=False)}}项数值中，{{names}}{{both}}最大，{{T.period(top)}}为{{T.q(top)}}", T.caveats())
+    headline = T.sentence(f"{{names}}{{both}}最大，{{T.period(top)}}为{{T.q(top)}}")
+    subtitle = f"{{axis_label}}，{{T.period(top)}}"
+    alt = T.sentence(f"条形图，比较{{T.q(n, unit_word=False)}}项数值，按数值排序，最大的在最上方：{{names}}（{{T.q(top)}}）")
 
 P.publish(fig, {json.dumps(figure_id)}, sources=[TABLE],
           title=P.t(meta.title, meta.title_zh),
