@@ -189,14 +189,16 @@ else:
         f"图中{{T.q(n, unit_word=False)}}项数值中，{{names}}{{both}}最大，{{T.period(top)}}为{{T.q(top)}}", T.caveats())
     headline = T.sentence(f"{{names}}{{both}}最大，{{T.period(top)}}为{{T.q(top)}}")
     subtitle = f"{{axis_label}}，{{T.period(top)}}"
-    alt = T.sentence(f"条形图，比较{{T.q(n, unit_word=False)}}项数值，按数值排序，最大的在最上方：{{names}}（{{T.q(top)}}）")
+    alt = T.sentence(f"条形图，比较{{T.q(n, unit_word=False)}}项数值，按数值排序，最大的在最上方："
+                     f"{{names}}（{{T.q(top)}}）")
 
 P.publish(fig, {json.dumps(figure_id)}, sources=[TABLE],
           title=P.t(meta.title, meta.title_zh),
           caption=P.t("Sorted by value. " + notebook.source_line([TABLE], "en"),
                       "按数值排序。" + notebook.source_line([TABLE], "zh")),
           subtitle=subtitle, commentary=commentary, headline=headline, alt=alt,
-          data=notebook.figure_data(TABLE, rows=[{row} for v in reversed(values)], columns=[FIELD]))"""
+          data=notebook.figure_data(TABLE, rows=[{row} for v in reversed(values)],  # in the order read
+                                    columns=[FIELD]))"""
 
 
 def new_notebook(name: str, table_id: str) -> dict:
