@@ -63,7 +63,9 @@ def _lean_font(path: str, face_index: int) -> bytes:
     """The font at ``path`` without the tables a PDF does not use, parsed once per process."""
     from fontTools.ttLib import TTFont
 
-    font = TTFont(path, fontNumber=face_index if face_index else -1)
+    # recalcTimestamp=False: saving must keep the font's own head.modified, not stamp the time
+    # of this run into every PDF (which made PDFs differ between builds).
+    font = TTFont(path, fontNumber=face_index if face_index else -1, recalcTimestamp=False)
     for tag in _PDF_UNUSED_TABLES:
         if tag in font:
             del font[tag]

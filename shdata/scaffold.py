@@ -36,11 +36,14 @@ class ScaffoldError(ShdataError):
 
 # -- the parameters cell: one place ----------------------------------------------
 
+# What each figure variant draws, for the comment on the ``variant`` parameter.
+_VARIANT_DRAWS = {"journal": "no title drawn", "standalone": "headline, source and notes drawn"}
+
 
 def parameters() -> list[tuple[str, str, str, str]]:
     """``(name, annotation, default, comment)`` of every notebook parameter, in cell order."""
     from . import _pkg
-    from .notebook import DPI_RANGE, FORMATS, LANGS, validate
+    from .notebook import DPI_RANGE, FORMATS, LANGS, VARIANTS, validate
     from .style import WIDTHS_MM
 
     sig = inspect.signature(validate).parameters
@@ -68,6 +71,13 @@ def parameters() -> list[tuple[str, str, str, str]]:
             "figures go to <output_dir>/<lang>/; a relative path starts at the project root",
         ),
         ("year", "int", json.dumps(_pkg().edition), "edition of the report"),
+        (
+            "variant",
+            "str",
+            json.dumps(sig["variant"].default),
+            " or ".join(f"{json.dumps(v)} ({_VARIANT_DRAWS[v]})" for v in VARIANTS)
+            + f"; or both: {json.dumps(','.join(VARIANTS))}",
+        ),
     ]
     declared = [n for n, p in sig.items() if p.kind is not inspect.Parameter.VAR_KEYWORD]
     if [p[0] for p in out] != declared:  # pragma: no cover - guards the two lists drifting apart
@@ -83,7 +93,7 @@ def parameters_source() -> str:
 def setup_source(name: str) -> str:
     """The setup cell that follows the parameters cell."""
     return (
-        "import shdata\nfrom shdata import fmt, notebook, style\n\n"
+        "import shdata\nfrom shdata import notebook, style, units\n\n"
         f"P = notebook.setup(globals(), notebook={json.dumps(name)})"
     )
 
@@ -91,85 +101,104 @@ def setup_source(name: str) -> str:
 # -- the example figure ------------------------------------------------------------
 
 
-def _example_indicator(meta) -> str:
-    """Code for an indicator table: the largest group of comparable figures (same kind, unit, period)."""
+def _selection(meta) -> tuple[str, str, str, str]:
+    """``(field, where, why, row)`` of the example: the numeric column drawn, the code of the row
+    filter and a comment saying why, and the code naming a drawn value's row for the figure data.
+
+    Decided from the table's metadata and columns, never from its id.
+    """
     import shdata
 
-    df = shdata.load(meta.id)
-    has_levels = bool((df["kind"] == "level").any())
-    pick = (
-        'levels = df[df["kind"] == "level"]  # counts and amounts, not growth rates or ranks\n'
-        if has_levels
-        else "levels = df\n"
-    )
-    return f"""TABLE = {json.dumps(meta.id)}
-df = shdata.load(TABLE)
-meta = shdata.metadata(TABLE)
-{pick}# Draw only figures that compare: the largest group sharing one unit and one period.
-unit, period = levels.groupby(["unit", "period"]).size().idxmax()
-rows = levels[(levels["unit"] == unit) & (levels["period"] == period)].sort_values("value")
-
-fig, ax = P.figure(height=0.15 + 0.06 * len(rows))
-ax.barh(P.wrap(rows[P.col("indicator")], 40), rows["value"], color=style.BASE, height=0.6)
-ax.set_xlabel(P.t(units.describe_unit(unit, "en").capitalize(), unit))
-ax.grid(axis="x", lw=0.3, color="#dddddd")
-ax.set_axisbelow(True)
-
-top = shdata.value(TABLE, rows.iloc[-1]["indicator"])"""
-
-
-def _example_measure(meta) -> str:
-    """Code for a measure table: its first numeric column, one bar per row."""
-    label = next((f[:-3] for f in meta.label_fields if f.endswith("_en")), None)
+    if meta.shape == "indicator":
+        levels = bool((shdata.load(meta.id)["kind"] == "level").any())
+        if levels:
+            return "value", '{"kind": "level"}', "  # counts and amounts, not growth rates or ranks", "v.key"
+        return "value", "None", "", "v.key"
+    label = next((f for f in meta.label_fields if f.endswith("_en")), None)
     if label is None or not meta.value_fields or not meta.primary_key:
         raise ScaffoldError(
             f"table {meta.id!r} has no label column and numeric column to draw; choose another with --table"
         )
-    field = meta.value_fields[0]
-    key = meta.primary_key[0]
     row_type = next((f for f in meta.fields if f["name"] == "row_type"), None)
-    items = (
-        'rows = rows[rows["row_type"] == "item"]  # leave out printed totals\n'
-        if row_type and "item" in row_type.get("constraints", {}).get("enum", [])
-        else ""
-    )
-    return f"""TABLE = {json.dumps(meta.id)}
-FIELD = {json.dumps(field)}  # the numeric column drawn; meta.units lists them all
-df = shdata.load(TABLE)
-meta = shdata.metadata(TABLE)
-unit = meta.units[FIELD]
-rows = df.dropna(subset=[FIELD])
-{items}rows = rows.sort_values(FIELD)
-
-fig, ax = P.figure(height=0.15 + 0.06 * len(rows))
-ax.barh(P.wrap(rows[P.col({json.dumps(label)})], 40), rows[FIELD], color=style.BASE, height=0.6)
-ax.set_xlabel(P.t(units.describe_unit(unit, "en").capitalize(), unit))
-ax.grid(axis="x", lw=0.3, color="#dddddd")
-ax.set_axisbelow(True)
-
-top = shdata.value(TABLE, {{{json.dumps(key)}: rows.iloc[-1][{json.dumps(key)}]}}, FIELD)"""
+    totals = bool(row_type) and "item" in row_type.get("constraints", {}).get("enum", [])
+    row = f"{{{json.dumps(meta.primary_key[0])}: v.key}}"
+    if totals:
+        return meta.value_fields[0], '{"row_type": "item"}', "  # leave out printed totals", row
+    return meta.value_fields[0], "None", "", row
 
 
 def example_source(name: str, table_id: str) -> str:
-    """The example figure cell: a sorted bar chart of ``table_id``, commentary from the data, publish()."""
+    """The example figure cell: a sorted bar chart of ``table_id`` with its text written by the text layer.
+
+    Commentary, headline, subtitle and alt text go through ``T = P.text()``, so
+    every number in them is recorded with its source cell; ``data=`` records the
+    values drawn. The figure passes the linter in both languages and both variants.
+    """
     import shdata
 
     meta = shdata.metadata(table_id)  # raises UnknownTableError with a suggestion
-    body = _example_indicator(meta) if meta.shape == "indicator" else _example_measure(meta)
+    field, where, why, row = _selection(meta)
+    # A measure column's title says what it measures; an indicator table's value column is just values.
+    title = next(f.get("title", "") for f in meta.fields if f["name"] == field)
+    measure = title if meta.shape != "indicator" and title else "Value"
     figure_id = f"{name}-{table_id}".replace("_", "-")
-    return f"""from shdata import units
+    return f"""from collections import Counter
 
-{body}
-commentary = P.t(
-    f"Of the {{len(rows)}} values drawn, the largest is {{P.label(top)}}: {{fmt.quantity(top, 'en')}} "
-    f"({{fmt.period(top.period, 'en')}}).",
-    f"图中{{len(rows)}}项数值中，{{P.label(top)}}最大，为{{fmt.quantity(top, 'zh')}}"
-    f"（{{fmt.period(top.period, 'zh')}}）。")
+TABLE = {json.dumps(meta.id)}
+FIELD = {json.dumps(field)}  # the numeric column drawn; shdata.metadata(TABLE).value_fields lists them all
+MEASURE = {json.dumps(measure)}  # what it measures, for the English axis label and subtitle
+meta = shdata.metadata(TABLE)
+T = P.text()  # writes this figure's texts and records the source of every number they quote
+values = T.cells(TABLE, FIELD, where={where}){why}
+# Draw only values that compare: the largest group sharing one unit and one period.
+unit, period = Counter((v.unit, v.period) for v in values).most_common(1)[0][0]
+values = sorted((v for v in values if (v.unit, v.period) == (unit, period)), key=float)
+
+fig, ax = P.figure(height=0.15 + 0.06 * len(values))
+ax.barh(range(len(values)), [float(v) for v in values], color=style.BASE, height=0.6)
+ax.set_yticks(range(len(values)), P.wrap([P.label(v) for v in values], 40))
+ax.tick_params(axis="y", length=0)
+if units.base_unit(unit) == "元":  # money: ¥ bn or ¥ m in English, the printed unit in Chinese
+    unit_label = style.money_axis(ax, unit, P.lang)
+else:
+    unit_label = P.t(units.describe_unit(unit, "en"), unit)
+axis_label = P.t(f"{{MEASURE}} ({{unit_label}})", f"数值（{{unit_label}}）")
+ax.set_xlabel(axis_label)
+ax.grid(axis="x", lw=0.3, color="#dddddd")
+ax.set_axisbelow(True)
+
+# The texts: every number is computed from the values drawn and formatted by T, never typed.
+# The largest value, or the values tied for it (T.largest() refuses a tie rather than name one of them).
+leaders = [v for v in values if v.base == values[-1].base]
+top, tied, n = leaders[-1], len(leaders) > 1, T.count(values)
+names = T.join([T.label(v) for v in reversed(leaders)])
+if P.lang == "en":
+    each = " each" if tied else ""
+    commentary = T.paragraph(
+        f"Of the {{T.q(n, unit_word=False)}} values drawn, the largest {{'are those' if tied else 'is that'}} of "
+        f"{{names}}: {{T.q(top)}}{{each}} {{T.period(top)}}",
+        T.caveats())  # the data notes that bear on the values just quoted
+    headline = T.sentence(f"{{names}} {{'share' if tied else 'has'}} the largest value {{T.period(top)}}: "
+                          f"{{T.q(top)}}{{each}}")
+    subtitle = f"{{axis_label}}, {{T.period(top).removeprefix('in ')}}"
+    alt = T.sentence(f"Bar chart comparing {{T.q(n, unit_word=False)}} values, sorted with the largest at the top: "
+                     f"{{names}} ({{T.q(top)}}{{each}})")
+else:
+    both = "并列" if tied else ""
+    commentary = T.paragraph(
+        f"图中{{T.q(n, unit_word=False)}}项数值中，{{names}}{{both}}最大，{{T.period(top)}}为{{T.q(top)}}", T.caveats())
+    headline = T.sentence(f"{{names}}{{both}}最大，{{T.period(top)}}为{{T.q(top)}}")
+    subtitle = f"{{axis_label}}，{{T.period(top)}}"
+    alt = T.sentence(f"条形图，比较{{T.q(n, unit_word=False)}}项数值，按数值排序，最大的在最上方："
+                     f"{{names}}（{{T.q(top)}}）")
+
 P.publish(fig, {json.dumps(figure_id)}, sources=[TABLE],
           title=P.t(meta.title, meta.title_zh),
           caption=P.t("Sorted by value. " + notebook.source_line([TABLE], "en"),
                       "按数值排序。" + notebook.source_line([TABLE], "zh")),
-          commentary=commentary)"""
+          subtitle=subtitle, commentary=commentary, headline=headline, alt=alt,
+          data=notebook.figure_data(TABLE, rows=[{row} for v in reversed(values)],  # in the order read
+                                    columns=[FIELD]))"""
 
 
 def new_notebook(name: str, table_id: str) -> dict:

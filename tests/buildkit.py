@@ -24,16 +24,31 @@ SHDATA = [sys.executable, "-m", "shdata.cli"]
 FAST = ("--jobs", "2", "--formats", "png,pdf", "--dpi", "100")
 DEADLINE = 120.0  # seconds; generous for a busy 2-core machine, and only reached on failure
 
+# One figure with everything the build writes for it: both variants (headline and
+# subtitle drawn on the standalone one), its texts written and recorded by the
+# text layer, and the values drawn as figure data.
 MINI_CODE = """
 import shdata
-from shdata import fmt, notebook, style
+from shdata import notebook, style, units
 
 P = notebook.setup(globals(), notebook="{name}")
-t = shdata.value("yrd_technology_trade", "total_trade")
+T = P.text()
+t = T.cell("yrd_technology_trade", "total_trade")
 fig, ax = P.figure(height=0.3)
 ax.bar([P.label(t)[:12]], [float(t)], color=style.BASE)
+if P.lang == "en":
+    commentary = T.paragraph(f"{{T.label(t)}} came to {{T.q(t)}} {{T.period(t)}}", T.caveats())
+    headline = T.sentence(f"{{T.label(t)}} came to {{T.q(t)}} {{T.period(t)}}")
+    alt = T.sentence(f"A single bar: {{T.label(t)}}, {{T.q(t)}} {{T.period(t)}}")
+    subtitle = f"{{units.describe_unit(t.unit).capitalize()}}, {{T.period(t).removeprefix('in ')}}"
+else:
+    commentary = T.paragraph(f"{{T.period(t)}}{{T.label(t)}}为{{T.q(t)}}", T.caveats())
+    headline = T.sentence(f"{{T.period(t)}}{{T.label(t)}}为{{T.q(t)}}")
+    alt = T.sentence(f"单个条形：{{T.label(t)}}，{{T.period(t)}}为{{T.q(t)}}")
+    subtitle = f"{{T.period(t)}}，单位：{{t.unit}}"
 P.publish(fig, "{figure}", sources=["yrd_technology_trade"], title=P.t("Trade", "交易"),
-          caption=P.t("Caption.", "说明。"), commentary=fmt.quantity(t, P.lang))
+          caption=P.t("Caption.", "说明。"), commentary=commentary, headline=headline, alt=alt,
+          subtitle=subtitle, data=notebook.figure_data("yrd_technology_trade", rows=[t.key]))
 """
 
 # Blocks inside a run after announcing it with a file in the run's staging

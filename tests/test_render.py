@@ -76,3 +76,15 @@ def test_preview_is_the_png_scaled_down(zh_figure):
     small = render.preview_png(zh_figure, png, 300, 110)
     with Image.open(io.BytesIO(png)) as big, Image.open(io.BytesIO(small)) as im:
         assert abs(im.width - big.width * 110 / 300) <= 1 and abs(im.height - big.height * 110 / 300) <= 1
+
+
+def test_lean_pdf_fonts_keep_their_own_timestamp_so_pdfs_are_reproducible():
+    """The font a PDF embeds carries the source font's head.modified, never the time of the run
+    (fontTools stamps the current time on save unless told not to, so PDFs built a second apart differed)."""
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    latin = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"), fallback_to_default=False)
+    for path in [*map(str, style.font_paths()), latin]:
+        lean = TTFont(io.BytesIO(render._lean_font.__wrapped__(path, 0)))
+        assert lean["head"].modified == TTFont(path, lazy=True)["head"].modified, path

@@ -80,12 +80,16 @@ def _kind_of_example(meta) -> tuple:
 
 
 def test_the_example_draws_each_kind_of_table_and_refuses_tables_without_numbers(tmp_path):
-    """Every table gets example code or a one-line refusal; one table of each kind is drawn
-    (in-process, no kernel, small PNGs)."""
+    """Every table gets example code or a one-line refusal; one table of each kind is drawn in both
+    languages and both variants (in-process, no kernel, small PNGs), passing the figure linter, and its
+    texts pass the text audit (number provenance, caveats, parity, prose)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     import shdata
+    from shdata import text
 
     drawn: dict[tuple, str] = {}
     for tid in shdata._pkg().ids():
@@ -101,14 +105,27 @@ def test_the_example_draws_each_kind_of_table_and_refuses_tables_without_numbers
     assert len(drawn) >= 3
     for tid in drawn.values():
         cells = [c for c in scaffold.new_notebook("t", tid)["cells"] if c["cell_type"] == "code"]
-        ns: dict = {}
-        exec("".join(cells[0]["source"]), ns)
-        ns.update(output_dir=str(tmp_path), formats=["png"], dpi=72)  # as papermill injects them
-        for cell in cells[1:]:
-            exec("".join(cell["source"]), ns)
-        record = json.loads((tmp_path / "en" / f"t-{tid.replace('_', '-')}.json").read_text(encoding="utf-8"))
-        assert record["provenance"]["sources"][0]["table"] == tid
-        assert len(ns["rows"]) >= 1 and "the largest is" in ns["commentary"]
+        fid = f"t-{tid.replace('_', '-')}"
+        for lang in ("en", "zh"):
+            ns: dict = {}
+            exec("".join(cells[0]["source"]), ns)
+            # as papermill injects them; shdata build asks for both variants
+            ns.update(output_dir=str(tmp_path), formats=["png"], dpi=72, lang=lang, variant=["journal", "standalone"])
+            try:
+                for cell in cells[1:]:
+                    exec("".join(cell["source"]), ns)
+            finally:
+                plt.close("all")
+            for folder in (tmp_path / lang, tmp_path / lang / "standalone"):
+                record = json.loads((folder / f"{fid}.json").read_text(encoding="utf-8"))
+                assert record["provenance"]["sources"][0]["table"] == tid
+                assert record["headline"] and record["alt"], (tid, lang)
+            assert (tmp_path / lang / "standalone" / f"{fid}.png").is_file()
+            assert (tmp_path / lang / f"{fid}.csv").is_file(), "publish(data=...) writes the values drawn"
+            assert len(ns["values"]) >= 1
+            if lang == "en" and len({v.base for v in ns["values"]}) == len(ns["values"]):
+                assert "the largest is" in ns["commentary"]
+    assert text.audit(tmp_path) == []
 
 
 def test_new_notebook_builds_passes_nbval_and_joins_the_manifest(empty_project):
