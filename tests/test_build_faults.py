@@ -82,6 +82,14 @@ def row_deleted_breaking_a_total(p: Path) -> None:
     rehash(p)
 
 
+def value_edited_breaking_a_total(p: Path) -> None:
+    csv = p / "data" / "nsfc_projects_by_programme.csv"
+    text = csv.read_text(encoding="utf-8")
+    assert ",General Program,2171," in text, "test setup: the General Program row changed"
+    csv.write_text(text.replace(",General Program,2171,", ",General Program,2170,", 1), encoding="utf-8")
+    rehash(p)
+
+
 def figures_is_a_file(p: Path) -> None:
     shutil.rmtree(p / "figures")
     (p / "figures").write_text("not a folder")
@@ -170,12 +178,20 @@ FAULTS = [
         r"^shdata: error: .*datapackage\.json: malformed JSON .*; nothing was built$",
     ),
     Fault(
-        "a deleted row that breaks a printed total stops the build",
-        row_deleted_breaking_a_total,
+        "an edited value that breaks a printed total stops the build",
+        value_edited_breaking_a_total,
         ("build",),
         2,
         r"^shdata: error: the data fails \d+ consistency check\(s\) "
         r"\(nsfc_projects_by_programme/nsfc-projects-sum.*nothing was built",
+    ),
+    Fault(
+        "a deleted row that a check names stops the build",
+        row_deleted_breaking_a_total,
+        ("build",),
+        2,
+        r"^shdata: error: check on 'nsfc_projects_by_programme': ref .*'General Program'.* matches 0 rows "
+        r".*nothing was built$",
     ),
     Fault(
         "figures/ that is a file",
