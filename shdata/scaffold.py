@@ -120,7 +120,7 @@ def _selection(meta) -> tuple[str, str, str, str]:
             f"table {meta.id!r} has no label column and numeric column to draw; choose another with --table"
         )
     row_type = next((f for f in meta.fields if f["name"] == "row_type"), None)
-    totals = bool(row_type) and "item" in row_type.get("constraints", {}).get("enum", [])
+    totals = row_type is not None and "item" in row_type.get("constraints", {}).get("enum", [])
     row = f"{{{json.dumps(meta.primary_key[0])}: v.key}}"
     if totals:
         return meta.value_fields[0], '{"row_type": "item"}', "  # leave out printed totals", row
