@@ -505,17 +505,30 @@ def lint_figure(
 
 
 def find_defects(
-    fig, figure_id: str, lang: str, printed: Iterable[str] | None = None, dpi: float | None = None
+    fig,
+    figure_id: str,
+    lang: str,
+    printed: Iterable[str] | None = None,
+    dpi: float | None = None,
+    drawn: bool = False,
 ) -> list[Defect]:
-    """Every defect of a figure, before waivers (see :func:`lint_figure`), measured at ``dpi``."""
+    """Every defect of a figure, before waivers (see :func:`lint_figure`), measured at ``dpi``.
+
+    With ``drawn=True`` the figure has just been drawn on its Agg canvas at the
+    dpi of the file (as :func:`shdata.render.draw_png` does) and the linter reads
+    the geometry of that drawing instead of drawing again; ``dpi`` is then ignored.
+    """
     from .render import at_dpi
 
+    if drawn:
+        return _find_defects(fig, figure_id, lang, printed, draw=False)
     with at_dpi(fig, dpi):
         return _find_defects(fig, figure_id, lang, printed)
 
 
-def _find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None) -> list[Defect]:
-    fig.draw_without_rendering()
+def _find_defects(fig, figure_id: str, lang: str, printed: Iterable[str] | None, draw: bool = True) -> list[Defect]:
+    if draw:
+        fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     W, H = fig.bbox.width, fig.bbox.height
     px_per_mm = fig.dpi / MM_PER_INCH

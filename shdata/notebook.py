@@ -454,13 +454,10 @@ def _publish(
     waivers = lint.normalize_waivers(waive)
     notes = caveats(sources, P.lang, data_rows if data is not None else None)
     st = standalone.texts(sources, P.lang, headline, subtitle, notes) if "standalone" in P.variants else None
-    # Lint before writing anything: a defect fails the run and leaves old files alone.
-    registry = lint.printed_registry(sources)
-    defects = lint.find_defects(fig, figure_id, P.lang, registry, dpi=P.dpi)
-    kept, used = lint.apply_waivers(defects, waivers)
-    if kept:
-        raise FigureLintError(lint.sorted_defects(kept))
-    render.freeze_layout(fig)  # the layout just linted is the one every file gets
+    with render.agg_canvas(fig), render.at_dpi(fig, P.dpi):
+        # Solved once, at the PNG's dpi (hinted text is measured there): the layout
+        # linted is the one every file gets.
+        render.freeze_layout(fig)
     folder = P.output_dir / P.lang
     provenance = {
         "figure": figure_id,
@@ -479,18 +476,30 @@ def _publish(
         headline=headline,
         alt=alt,
     )
+    registry = lint.printed_registry(sources)
+    png_meta = meta if "png" in P.formats else None
+
+    def drawn_and_linted(name: str) -> tuple[bytes, set]:
+        # One Agg drawing at the PNG's dpi gives both the PNG and the geometry the
+        # linter reads. A defect fails the run before any file is written.
+        with render.agg_canvas(fig), render.at_dpi(fig, P.dpi):
+            png = render.draw_png(fig, png_meta)
+            defects = lint.find_defects(fig, name, P.lang, registry, drawn=True)
+        kept, used = lint.apply_waivers(defects, waivers)
+        if kept:
+            raise FigureLintError(lint.sorted_defects(kept))
+        return png, used
+
     # Render every file into memory first; write only when every variant passed the linter.
     out: dict[str, dict[str, bytes]] = {}
+    png, used = drawn_and_linted(figure_id)
     if "journal" in P.variants:
-        out["journal"] = render.render_all(fig, P.formats, meta, P.dpi)
+        out["journal"] = render.render_all(fig, P.formats, meta, P.dpi, png=png or None)
     if st is not None:
         standalone.grow(fig, P.lang, st, dpi=P.dpi)
-        sa_defects = lint.find_defects(fig, f"{figure_id} [standalone]", P.lang, registry, dpi=P.dpi)
-        sa_kept, sa_used = lint.apply_waivers(sa_defects, waivers)
+        png, sa_used = drawn_and_linted(f"{figure_id} [standalone]")
         used |= sa_used
-        if sa_kept:
-            raise FigureLintError(lint.sorted_defects(sa_kept))
-        out["standalone"] = render.render_all(fig, P.formats, meta, P.dpi)
+        out["standalone"] = render.render_all(fig, P.formats, meta, P.dpi, png=png or None)
     unused = lint.unused_waivers(figure_id, waivers, used)
     if unused:
         raise FigureLintError(unused)

@@ -179,21 +179,34 @@ def freeze_layout(fig) -> None:
     """Lay the figure out once and keep that layout, rounded, for every file written.
 
     Constrained layout otherwise re-solves on every ``savefig`` (once per
-    format); the positions do not depend on the format or the dpi. Call after
-    the figure has been drawn (the linter draws it).
+    format); the positions do not depend on the format or the dpi. Solves the
+    layout if it has not been solved yet (:func:`settle_layout`).
 
     The solved positions are rounded to :data:`LAYOUT_DIGITS` places: the
     solver (kiwisolver) orders its variables by memory address, so the same
     figure solved in two processes can differ in the last bits of a position,
     whatever ``PYTHONHASHSEED`` is, and the SVG backend hashes the exact clip
     box into its ``clip-path`` ids. Rounded, the files are byte-identical.
+
+    The figure is left with no layout engine at all (not matplotlib's "none"
+    placeholder): with any engine set, every ``savefig`` draws the figure twice,
+    once to lay it out and once to write it.
     """
-    if fig.get_layout_engine() is None:
+    import matplotlib as mpl
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if engine is None:
         return
+    if not isinstance(engine, PlaceHolderLayoutEngine):
+        engine.execute(fig)
     try:
-        fig.set_layout_engine("none")
+        fig.set_layout_engine("none")  # refuses when constrained layout made a colorbar
     except RuntimeError:  # a colorbar made by constrained layout: keep re-solving
         return
+    # set_layout_engine(None) would fall back to the rcParams' engine; with both off it clears it.
+    with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
     round_layout(fig)
 
 
@@ -217,9 +230,17 @@ def render(fig, fmt: str, meta: Metadata, dpi: int) -> bytes:
     """One file of ``fig`` in ``fmt`` (png, svg or pdf) as bytes."""
     from .text import quiet_custom_pdf_keys, svg_with_desc
 
+    import matplotlib as mpl
+
     buf = io.BytesIO()
     kw = {"dpi": dpi} if fmt == "png" else {}
-    with quiet_custom_pdf_keys(), _lean_pdf_subsetting() if fmt == "pdf" else contextlib.nullcontext():
+    with (
+        quiet_custom_pdf_keys(),
+        _lean_pdf_subsetting() if fmt == "pdf" else contextlib.nullcontext(),
+        # savefig switches the layout engine off and, after writing, back to what it was; "back
+        # to None" means the rcParams' engine. Off here, a frozen figure stays frozen.
+        mpl.rc_context({"figure.constrained_layout.use": False, "figure.autolayout": False}),
+    ):
         fig.savefig(buf, format=fmt, metadata=meta.for_format(fmt), **kw)
     data = buf.getvalue()
     if fmt == "svg":
@@ -227,9 +248,50 @@ def render(fig, fmt: str, meta: Metadata, dpi: int) -> bytes:
     return data
 
 
-def render_all(fig, formats, meta: Metadata, dpi: int) -> dict[str, bytes]:
-    """Every requested format of ``fig``, in the order given."""
-    return {fmt: render(fig, fmt, meta, dpi) for fmt in formats}
+def render_all(fig, formats, meta: Metadata, dpi: int, png: bytes | None = None) -> dict[str, bytes]:
+    """Every requested format of ``fig``, in the order given.
+
+    ``png``, when given, is the PNG already drawn at ``dpi`` (see :func:`draw_png`)
+    and is used instead of drawing the figure again.
+    """
+    return {fmt: png if fmt == "png" and png is not None else render(fig, fmt, meta, dpi) for fmt in formats}
+
+
+@contextlib.contextmanager
+def agg_canvas(fig):
+    """``fig`` on an Agg canvas (the one it has, or a temporary one), whatever the notebook's backend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    old = fig.canvas
+    if isinstance(old, FigureCanvasAgg):
+        yield old
+        return
+    canvas = FigureCanvasAgg(fig)  # attaches itself to fig
+    try:
+        yield canvas
+    finally:
+        fig.set_canvas(old)
+
+
+def draw_png(fig, meta: Metadata | None) -> bytes:
+    """Draw ``fig`` once on its Agg canvas at its current dpi and return the PNG of that drawing.
+
+    The same bytes as ``savefig(format="png")`` at that dpi: matplotlib's PNG
+    writer is the Agg buffer passed to :func:`matplotlib.image.imsave`. After the
+    call the canvas holds the drawn state, so the linter can read the geometry of
+    exactly the picture written, without a second draw.
+    """
+    import matplotlib.image as mimage
+
+    canvas = fig.canvas
+    canvas.draw()
+    if meta is None:
+        return b""
+    buf = io.BytesIO()
+    mimage.imsave(
+        buf, canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi, metadata=meta.for_format("png")
+    )
+    return buf.getvalue()
 
 
 def preview_png(fig, png: bytes | None, dpi: int, preview_dpi: int) -> bytes:

@@ -73,7 +73,24 @@ def test_rounding_keeps_the_layout_and_the_axes_in_it():
         after = [ax.get_position().extents for ax in fig.axes]
         assert all(abs(a - b) < 1e-9 for e0, e1 in zip(before, after, strict=True) for a, b in zip(e0, e1, strict=True))
         assert all(ax.get_in_layout() for ax in fig.axes)
-        assert type(fig.get_layout_engine()).__name__ == "PlaceHolderLayoutEngine"  # no more solving
+        assert fig.get_layout_engine() is None  # no more solving
+        plt.close(fig)
+
+
+def test_a_frozen_figure_is_drawn_once_per_file_and_stays_frozen():
+    # With any layout engine set (even matplotlib's "none" placeholder) savefig draws the figure
+    # twice, and afterwards restores "no engine" as the rcParams' constrained layout.
+    with plt.rc_context():
+        fig = _build()
+        render.freeze_layout(fig)  # solves the layout itself when it was never drawn
+        draws = []
+        real_draw = fig.draw
+        fig.draw = lambda renderer: (draws.append(type(renderer).__name__), real_draw(renderer))
+        meta = render.Metadata(title="t", caption="c", provenance="{}")
+        render.render_all(fig, ("svg", "pdf", "png"), meta, 100)
+        render.render_all(fig, ("svg",), meta, 100)
+        assert len(draws) == 4, draws
+        assert fig.get_layout_engine() is None
         plt.close(fig)
 
 

@@ -88,3 +88,14 @@ def test_lean_pdf_fonts_keep_their_own_timestamp_so_pdfs_are_reproducible():
     for path in [*map(str, style.font_paths()), latin]:
         lean = TTFont(io.BytesIO(render._lean_font.__wrapped__(path, 0)))
         assert lean["head"].modified == TTFont(path, lazy=True)["head"].modified, path
+
+
+def test_the_png_drawn_for_the_linter_is_the_png_savefig_writes(zh_figure):
+    # publish() draws once at the PNG's dpi, lints that drawing and keeps its PNG.
+    meta = render.Metadata(title="t", caption="c", provenance='{"figure":"x"}')
+    render.freeze_layout(zh_figure)
+    saved = render.render(zh_figure, "png", meta, 300)
+    with render.agg_canvas(zh_figure), render.at_dpi(zh_figure, 300):
+        drawn = render.draw_png(zh_figure, meta)
+    assert drawn == saved
+    assert zh_figure.dpi != 300  # the figure gets its own dpi back
