@@ -103,11 +103,12 @@ def main() -> None:
         signal.signal(signal.SIGTERM, lambda *_: _exit(143))
         threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     import papermill
-    from nbconvert import HTMLExporter
+
+    from shdata.sync import html_exporter
 
     collect = _Collect()
     logging.getLogger("papermill").addHandler(collect)
-    exporter = HTMLExporter()
+    exporter = html_exporter()
     _answer(channel, {"ready": True})
     for line in sys.stdin:
         req = json.loads(line)

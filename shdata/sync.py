@@ -156,6 +156,19 @@ def out_of_sync(source_path: Path, executed_path: Path, *, figures_dir: Path, ro
     return f"{shown} is out of sync with its sources; run `{SYNC_COMMAND}`"
 
 
+def html_exporter():
+    """nbconvert's HTML exporter with JupyterLab's look, as the renderings use it.
+
+    The template (``shdata_nb``) is lab's without bleach over the highlighted code
+    cells, which Pygments has already escaped; that pass took most of the time.
+    """
+    from nbconvert import HTMLExporter
+
+    from .site import TEMPLATES
+
+    return HTMLExporter(template_name="shdata_nb", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
+
+
 def render_html(
     executed_path: Path, html_path: Path, *, figures_dir: Path, shown_from: Path | None = None, exporter=None
 ) -> None:
@@ -176,9 +189,7 @@ def render_html(
     nb = _read(executed_path)
     rebase(nb, figures_dir, shown_from or Path(html_path).parent)
     if exporter is None:
-        from nbconvert import HTMLExporter
-
-        exporter = HTMLExporter()
+        exporter = html_exporter()
     body, _ = exporter.from_notebook_node(_node(nb))
     Path(html_path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(Path(html_path)) as tmp:
