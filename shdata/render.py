@@ -228,9 +228,9 @@ def round_layout(fig, digits: int = LAYOUT_DIGITS) -> None:
 
 def render(fig, fmt: str, meta: Metadata, dpi: int) -> bytes:
     """One file of ``fig`` in ``fmt`` (png, svg or pdf) as bytes."""
-    from .text import quiet_custom_pdf_keys, svg_with_desc
-
     import matplotlib as mpl
+
+    from .text import quiet_custom_pdf_keys, svg_with_desc
 
     buf = io.BytesIO()
     kw = {"dpi": dpi} if fmt == "png" else {}
@@ -288,9 +288,7 @@ def draw_png(fig, meta: Metadata | None) -> bytes:
     if meta is None:
         return b""
     buf = io.BytesIO()
-    mimage.imsave(
-        buf, canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi, metadata=meta.for_format("png")
-    )
+    mimage.imsave(buf, canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi, metadata=meta.for_format("png"))
     return buf.getvalue()
 
 

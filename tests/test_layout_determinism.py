@@ -83,9 +83,14 @@ def test_a_frozen_figure_is_drawn_once_per_file_and_stays_frozen():
     with plt.rc_context():
         fig = _build()
         render.freeze_layout(fig)  # solves the layout itself when it was never drawn
-        draws = []
+        draws: list[str] = []
         real_draw = fig.draw
-        fig.draw = lambda renderer: (draws.append(type(renderer).__name__), real_draw(renderer))
+
+        def counting_draw(renderer):
+            draws.append(type(renderer).__name__)
+            return real_draw(renderer)
+
+        fig.draw = counting_draw
         meta = render.Metadata(title="t", caption="c", provenance="{}")
         render.render_all(fig, ("svg", "pdf", "png"), meta, 100)
         render.render_all(fig, ("svg",), meta, 100)
