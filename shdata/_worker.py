@@ -102,6 +102,9 @@ def main() -> None:
     if os.name == "posix":
         signal.signal(signal.SIGTERM, lambda *_: _exit(143))
         threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    from shdata._startup import skip_unused_optional_imports
+
+    skip_unused_optional_imports()  # before papermill imports nbformat and jsonschema
     import papermill
 
     from shdata.sync import html_exporter

@@ -412,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ._startup import skip_unused_optional_imports
+
+    skip_unused_optional_imports()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
