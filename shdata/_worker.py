@@ -130,7 +130,15 @@ def main() -> None:
 def _run(req: dict, papermill, exporter) -> dict:
     try:
         papermill.execute_notebook(
-            req["input"], req["output"], parameters=req["params"], cwd=req["cwd"], progress_bar=False, log_output=False
+            req["input"],
+            req["output"],
+            parameters=req["params"],
+            cwd=req["cwd"],
+            progress_bar=False,
+            log_output=False,
+            # One write at the end (papermill writes it on failure too), not one per cell:
+            # nothing reads the executed notebook while the run goes on.
+            request_save_on_cell_execute=False,
         )
     except papermill.PapermillExecutionError as exc:
         detail = _ANSI.sub("", "\n".join(exc.traceback or []))

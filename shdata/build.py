@@ -526,12 +526,16 @@ class _Workers:
     def close(self) -> None:
         with self._lock:
             procs = list(self._all)
-        for p in procs:
+        for p in procs:  # every worker sees end of input first, so they wind down together
             try:
                 assert p.stdin is not None  # _worker pipes it
                 p.stdin.close()
+            except OSError:
+                pass
+        for p in procs:
+            try:
                 p.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 self._stop(p)
 
     def stop_all(self) -> None:

@@ -89,14 +89,8 @@ def _lean_font(path: str, face_index: int) -> bytes:
     return buf.getvalue()
 
 
-def _glyphs_subset(fontfile, glyphs):
-    """matplotlib's ``get_glyphs_subset`` on the lean font: same glyph ids, fewer tables.
-
-    Glyph order is unchanged by dropping tables, so matplotlib's glyph indices
-    stay valid; the embedded font is still TrueType (Type 42, "CID TrueType").
-    """
+def _subset_options():
     from fontTools import subset
-    from matplotlib.backends import _backend_pdf_ps as pdfps
 
     options = subset.Options(glyph_names=True, recommended_glyphs=True)
     options.drop_tables += [
@@ -123,7 +117,72 @@ def _glyphs_subset(fontfile, glyphs):
         *_PDF_UNUSED_TABLES,
     ]
     options.layout_features = []
-    font = subset.load_font(io.BytesIO(_lean_font(str(fontfile), getattr(fontfile, "face_index", 0) or 0)), options)
+    return options
+
+
+#: Unicode ranges whose glyphs a large font's lean copy keeps (see :func:`_few_glyphs`): Latin,
+#: Greek, punctuation, super- and subscripts, currency, letterlike symbols, number forms,
+#: arrows, mathematical operators, box drawing and geometric shapes.
+LEAN_RANGES = ((0x20, 0x24F), (0x370, 0x3FF), (0x2000, 0x22FF), (0x2500, 0x25FF))
+#: Fonts with fewer glyphs than this are subset from the (table-lean) whole font.
+LEAN_MIN_GLYPHS = 2000
+
+
+@lru_cache(maxsize=16)
+def _few_glyphs(path: str, face_index: int) -> tuple[bytes, dict[int, int]] | None:
+    """A copy of a large font with only the glyphs of :data:`LEAN_RANGES`, and original → lean glyph ids.
+
+    Subsetting reads every glyph's metrics, outline offsets and name, so its cost
+    grows with the font (DejaVu Sans has 6,241 glyphs; a figure uses fifty). This
+    copy is itself made by the same subsetter with the same options, so a subset
+    taken from it is the subset taken from the whole font: same glyphs, names,
+    order, metrics, outlines, hinting and cmap entries (every code point of a kept
+    glyph is kept). ``None`` for fonts small enough to subset whole.
+    """
+    from fontTools import subset
+
+    options = _subset_options()
+    # Loaded as matplotlib loads the final subset (no bounds recalculation): glyphs that are not
+    # changed keep their exact bytes through both passes.
+    font = subset.load_font(io.BytesIO(_lean_font(path, face_index)), options)
+    if font["maxp"].numGlyphs < LEAN_MIN_GLYPHS:
+        return None
+    cmap = font.getBestCmap() or {}
+    names = {name for cp, name in cmap.items() if any(lo <= cp <= hi for lo, hi in LEAN_RANGES)}
+    subsetter = subset.Subsetter(options=options)
+    subsetter.populate(gids=sorted({0, *(font.getGlyphID(n) for n in names)}))
+    subsetter.subset(font)
+    buf = io.BytesIO()
+    font.save(buf, reorderTables=False)
+    return buf.getvalue(), dict(subsetter.glyph_index_map)
+
+
+def _glyphs_subset(fontfile, glyphs):
+    """matplotlib's ``get_glyphs_subset`` on a lean font: same glyph ids, fewer tables (and glyphs).
+
+    Glyph order is unchanged by dropping tables, so matplotlib's glyph indices
+    stay valid; the embedded font is still TrueType (Type 42, "CID TrueType").
+    For a large font whose lean copy (:func:`_few_glyphs`) holds every glyph
+    asked for, the subset is taken from that copy and the glyph index map is
+    composed back to the original font's ids.
+    """
+    from fontTools import subset
+    from matplotlib.backends import _backend_pdf_ps as pdfps
+
+    path, face = str(fontfile), getattr(fontfile, "face_index", 0) or 0
+    glyphs = list(glyphs)
+    options = _subset_options()
+    few = _few_glyphs(path, face)
+    if few is not None and all(g in few[1] for g in glyphs):
+        data, to_few = few
+        font = subset.load_font(io.BytesIO(data), options)
+        subsetter = subset.Subsetter(options=options)
+        subsetter.populate(gids=[to_few[g] for g in glyphs])
+        subsetter.subset(font)
+        final = subsetter.glyph_index_map
+        index_map = {orig: final[lean] for orig, lean in to_few.items() if lean in final}
+        return pdfps.SubsetResults(font, index_map)._as_cm()
+    font = subset.load_font(io.BytesIO(_lean_font(path, face)), options)
     subsetter = subset.Subsetter(options=options)
     subsetter.populate(gids=glyphs)
     subsetter.subset(font)
