@@ -1,14 +1,17 @@
 """Benchmark: the cost of writing the figures, before and after issue 8's changes.
 
-The notebooks' own figures are captured (each notebook's code is executed in
-this process in both languages; ``publish`` is intercepted and the figure is
-pickled), then each figure is written in PNG (300 dpi), SVG and PDF three ways:
+The notebooks' own figures are drawn (each notebook's code is executed in this
+process in both languages, once per way; ``publish`` is intercepted and only
+the writing is timed), and each figure is written in PNG (300 dpi), SVG and PDF
+three ways:
 
 a) *before*: what ``publish`` did before issue 8: three ``savefig`` calls,
    constrained layout re-solved in each, matplotlib's stock PDF font
    subsetting, plus a separate 110-dpi preview render;
-b) *after, journal*: lint, layout frozen after the lint's draw, lean PDF
-   subsetting (:mod:`shdata.render`), preview scaled down from the PNG;
+b) *after, journal*: the layout solved once and frozen (no layout engine left,
+   so each format is one draw), one Agg drawing that gives both the PNG and the
+   linter's geometry, lean PDF subsetting (:mod:`shdata.render`), preview
+   scaled down from the PNG;
 c) *after, journal + standalone*: (b), then the standalone variant grown,
    linted and written in the same three formats.
 
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import io
 import json
-import pickle
 import platform
 import sys
 import tempfile
@@ -35,16 +37,19 @@ FORMATS = ("png", "svg", "pdf")
 DPI = 300
 
 
-def capture(notebooks: list[str]) -> list[tuple[str, str, list[str], bytes]]:
-    """(figure id, lang, sources, pickled figure) for every figure the notebooks publish."""
+def run_notebooks(notebooks: list[str], on_publish) -> None:
+    """Execute the notebooks' code in this process in both languages, calling
+    ``on_publish(fig, figure_id, lang, sources)`` instead of ``publish`` (no file is written).
+
+    The figures are drawn anew for each way rather than pickled: some carry
+    formatters defined inside shdata's helpers, which pickle cannot store.
+    """
     import matplotlib.pyplot as plt
 
     from shdata import notebook
 
-    figures = []
-
     def grab(P, fig, figure_id, *, sources, **_):
-        figures.append((figure_id, P.lang, list(sources), pickle.dumps(fig)))
+        on_publish(fig, figure_id, P.lang, list(sources))
         plt.close(fig)
 
     original = notebook._publish
@@ -63,7 +68,6 @@ def capture(notebooks: list[str]) -> list[tuple[str, str, list[str], bytes]]:
                         ns.update(lang=lang, output_dir=out)
     finally:
         notebook._publish = original
-    return figures
 
 
 def before(fig) -> None:
@@ -73,48 +77,53 @@ def before(fig) -> None:
 
 
 def after(fig, figure_id, lang, sources, standalone: bool) -> None:
+    """What ``publish`` does now, through the same functions (no files written)."""
     from shdata import lint, render
     from shdata import standalone as sa
 
     meta = render.Metadata(title="t", caption="c", provenance="{}")
     registry = lint.printed_registry(sources)
-    lint.find_defects(fig, figure_id, lang, registry)  # defects of today's figures do not stop the bench
-    render.freeze_layout(fig)
-    blobs = render.render_all(fig, FORMATS, meta, DPI)
+
+    def check(f):  # defects of the figures do not stop the bench
+        return lint.find_defects(f, figure_id, lang, registry, drawn=True)
+
+    with render.agg_canvas(fig), render.at_dpi(fig, DPI):
+        render.freeze_layout(fig)
+    png, _ = render.draw_and_check(fig, DPI, meta, check)
+    blobs = render.render_all(fig, FORMATS, meta, DPI, png=png)
     render.preview_png(fig, blobs["png"], DPI, 110)
     if standalone:
         st = sa.texts(sources, lang, "Placeholder headline stating the finding of the figure", "Units, period")
-        sa.grow(fig, lang, st)
-        lint.find_defects(fig, figure_id, lang, registry)
-        render.render_all(fig, FORMATS, meta, DPI)
+        sa.grow(fig, lang, st, dpi=DPI)
+        png, _ = render.draw_and_check(fig, DPI, meta, check)
+        render.render_all(fig, FORMATS, meta, DPI, png=png)
 
 
 def main() -> None:
-    import matplotlib.pyplot as plt
-
-    from shdata import style
-
     notebooks = sys.argv[1:] or ["funding"]
-    figures = capture(notebooks)
     times = {"a": 0.0, "b": 0.0, "c": 0.0}
-    for figure_id, lang, sources, blob in figures:
-        style.apply(lang)
-        for way in "abc":
-            fig = pickle.loads(blob)
+    counted = []
+    for way in "abc":
+
+        def timed(fig, figure_id, lang, sources, way=way):
             t = time.perf_counter()
             if way == "a":
                 before(fig)
             else:
                 after(fig, figure_id, lang, sources, standalone=way == "c")
             times[way] += time.perf_counter() - t
-            plt.close(fig)
+            if way == "a":
+                counted.append(figure_id)
+
+        run_notebooks(notebooks, timed)
+    figures = counted
     base = times["a"]
     print(f"Figures: {len(figures)} ({', '.join(notebooks)}; en and zh), formats {', '.join(FORMATS)}, {DPI} dpi\n")
     print("| way | seconds | ratio to (a) |\n|---|---:|---:|")
     labels = {
         "a": "(a) before: 3 savefig + preview, layout per save, stock PDF subsetting",
-        "b": "(b) after, journal: lint + frozen layout + lean PDF subsetting + preview from PNG",
-        "c": "(c) after, journal + standalone",
+        "b": "(b) now, journal: frozen layout, one draw per file (the PNG's is linted), lean PDF subsetting",
+        "c": "(c) now, journal + standalone",
     }
     for way in "abc":
         print(f"| {labels[way]} | {times[way]:.2f} | {times[way] / base:.2f}× |")

@@ -482,9 +482,9 @@ def _publish(
     def drawn_and_linted(name: str) -> tuple[bytes, set]:
         # One Agg drawing at the PNG's dpi gives both the PNG and the geometry the
         # linter reads. A defect fails the run before any file is written.
-        with render.agg_canvas(fig), render.at_dpi(fig, P.dpi):
-            png = render.draw_png(fig, png_meta)
-            defects = lint.find_defects(fig, name, P.lang, registry, drawn=True)
+        png, defects = render.draw_and_check(
+            fig, P.dpi, png_meta, lambda f: lint.find_defects(f, name, P.lang, registry, drawn=True)
+        )
         kept, used = lint.apply_waivers(defects, waivers)
         if kept:
             raise FigureLintError(lint.sorted_defects(kept))

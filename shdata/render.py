@@ -332,6 +332,18 @@ def agg_canvas(fig):
         fig.set_canvas(old)
 
 
+def draw_and_check(fig, dpi: int, meta: Metadata | None, check):
+    """Draw ``fig`` once at ``dpi`` on an Agg canvas: the PNG of that drawing, and ``check(fig)`` read from it.
+
+    ``check`` gets the drawn figure (e.g. the linter with ``drawn=True``); the
+    figure gets its own dpi and canvas back afterwards. ``meta=None`` draws
+    without encoding a PNG (``b""``).
+    """
+    with agg_canvas(fig), at_dpi(fig, dpi):
+        png = draw_png(fig, meta)
+        return png, check(fig)
+
+
 def draw_png(fig, meta: Metadata | None) -> bytes:
     """Draw ``fig`` once on its Agg canvas at its current dpi and return the PNG of that drawing.
 
