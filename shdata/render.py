@@ -129,6 +129,20 @@ LEAN_MIN_GLYPHS = 2000
 
 
 @lru_cache(maxsize=16)
+def _common_gids(path: str, face_index: int) -> frozenset[int] | None:
+    """Glyph ids of a large font that some code point in :data:`LEAN_RANGES` maps to (None if small)."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(io.BytesIO(_lean_font(path, face_index)), lazy=True)
+    if font["maxp"].numGlyphs < LEAN_MIN_GLYPHS:
+        return None
+    cmap = font.getBestCmap() or {}
+    return frozenset(
+        font.getGlyphID(name) for cp, name in cmap.items() if any(lo <= cp <= hi for lo, hi in LEAN_RANGES)
+    )
+
+
+@lru_cache(maxsize=16)
 def _few_glyphs(path: str, face_index: int) -> tuple[bytes, dict[int, int]] | None:
     """A copy of a large font with only the glyphs of :data:`LEAN_RANGES`, and original → lean glyph ids.
 
@@ -172,7 +186,10 @@ def _glyphs_subset(fontfile, glyphs):
     path, face = str(fontfile), getattr(fontfile, "face_index", 0) or 0
     glyphs = list(glyphs)
     options = _subset_options()
-    few = _few_glyphs(path, face)
+    common = _common_gids(path, face)
+    # The lean copy is made only when a PDF asks for nothing but common glyphs: a Chinese
+    # font's copy would never serve (its text is outside LEAN_RANGES).
+    few = _few_glyphs(path, face) if common is not None and common.issuperset(glyphs) else None
     if few is not None and all(g in few[1] for g in glyphs):
         data, to_few = few
         font = subset.load_font(io.BytesIO(data), options)
