@@ -213,26 +213,27 @@ class Params:
         )
 
 
-def _parse_formats(value: Any) -> tuple[str, ...]:
+def _parse_choices(value: Any, name: str, allowed: tuple[str, ...], use: str, use_when_empty: str) -> tuple[str, ...]:
+    """A non-empty list (or comma-separated string) of ``allowed`` values, without repeats, in the order given."""
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, (list, tuple)) or not value:
-        raise ParameterError(f"formats {value!r} is not allowed; use a non-empty list of {_allowed(FORMATS)}")
-    bad = [v for v in value if v not in FORMATS]
+        raise ParameterError(f"{name} {value!r} is not allowed; use {use_when_empty}")
+    bad = [v for v in value if v not in allowed]
     if bad:
-        raise ParameterError(f"formats: {bad[0]!r} is not allowed; use any of {_allowed(FORMATS)}")
+        raise ParameterError(f"{name}: {bad[0]!r} is not allowed; use {use}")
     return tuple(dict.fromkeys(value))
 
 
+def _parse_formats(value: Any) -> tuple[str, ...]:
+    listed = _allowed(FORMATS)
+    return _parse_choices(value, "formats", FORMATS, f"any of {listed}", f"a non-empty list of {listed}")
+
+
 def _parse_variants(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ParameterError(f"variant {value!r} is not allowed; use {_allowed(VARIANTS)} or both")
-    bad = [v for v in value if v not in VARIANTS]
-    if bad:
-        raise ParameterError(f"variant: {bad[0]!r} is not allowed; use {_allowed(VARIANTS)} or both")
-    return tuple(v for v in VARIANTS if v in value)
+    use = f"{_allowed(VARIANTS)} or both"
+    chosen = _parse_choices(value, "variant", VARIANTS, use, use)
+    return tuple(v for v in VARIANTS if v in chosen)  # journal first, whatever the order given
 
 
 def validate(

@@ -1305,34 +1305,28 @@ def quantifier_word(share: Decimal, lang: str) -> str:
     return _QUANTIFIERS[lang][idx]
 
 
+#: Whole-year period codes and their words: (pattern, Chinese, English); "{0}" is the year.
+_PERIOD_WORDS = (
+    (re.compile(r"(\d{4})"), "{0}年", "in {0}"),
+    (re.compile(r"end-(\d{4})"), "{0}年末", "at the end of {0}"),
+    (re.compile(r"cumulative to end-(\d{4})"), "截至{0}年末累计", "cumulatively to the end of {0}"),
+)
+
+
 def period_phrase(code: str, lang: str) -> str:
     """A period code ("2023", "end-2023", "2023-01/09", "cumulative to end-2023") as words in a sentence."""
     m = _PARTIAL_YEAR.fullmatch(code)
-    if lang == "zh":
-        if m:
-            return f"{m.group(1)}年{int(m.group(2))}—{int(m.group(3))}月"
-        if re.fullmatch(r"\d{4}", code):
-            return f"{code}年"
-        m2 = re.fullmatch(r"end-(\d{4})", code)
-        if m2:
-            return f"{m2.group(1)}年末"
-        m3 = re.fullmatch(r"cumulative to end-(\d{4})", code)
-        if m3:
-            return f"截至{m3.group(1)}年末累计"
-        return code
+    if m and lang == "zh":
+        return f"{m.group(1)}年{int(m.group(2))}—{int(m.group(3))}月"
     if m:
         from babel.dates import get_month_names
 
         months = get_month_names("wide", locale=LOCALES["en"])
         return f"in {months[int(m.group(2))]}–{months[int(m.group(3))]} {m.group(1)}"
-    if re.fullmatch(r"\d{4}", code):
-        return f"in {code}"
-    m2 = re.fullmatch(r"end-(\d{4})", code)
-    if m2:
-        return f"at the end of {m2.group(1)}"
-    m3 = re.fullmatch(r"cumulative to end-(\d{4})", code)
-    if m3:
-        return f"cumulatively to the end of {m3.group(1)}"
+    for pattern, zh, en in _PERIOD_WORDS:
+        whole = pattern.fullmatch(code)
+        if whole:
+            return (zh if lang == "zh" else en).format(whole.group(1))
     return code
 
 

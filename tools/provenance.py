@@ -170,18 +170,8 @@ def auto_entry(text: str, ranges, meta, key: str, col: str, raw: dict[str, str])
     # A short label word ("排名") identifies nothing: such cells are settled by hand.
     if best is None or not best[5] or len(best[5][0]) < min(4, len(_plain(label))):
         return None
-    _, q_lo, q_hi, s_lo, s_hi, words, has_unit = best
-    return {
-        "table": meta.id,
-        "row": key,
-        "column": col,
-        "quote": text[q_lo:q_hi],
-        "offset": q_lo,
-        "sentence": text[s_lo:s_hi],
-        "sentence_offset": s_lo,
-        "keywords": words,
-        "_confidence": "unit" if has_unit else "no-unit",
-    }
+    _, q_lo, q_hi, _s_lo, _s_hi, words, has_unit = best
+    return _entry(text, meta, key, col, q_lo, q_hi, words, {"_confidence": "unit" if has_unit else "no-unit"})
 
 
 def _span(text: str, spec: dict, lo: int, hi: int) -> tuple[int, int]:
