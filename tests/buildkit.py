@@ -62,6 +62,14 @@ while True:
     pass
 """
 
+# Never finishes, without using the CPU meanwhile (like a run stuck on a lock or a network
+# call): the time-limit test must wait for the limit, and a spinning kernel would take a
+# core from every other test for that long. The build stops either kind the same way.
+HANG_CODE = """
+import threading
+threading.Event().wait()
+"""
+
 
 def write_notebook(
     path: Path, name: str | None = None, figure: str | None = None, extra: str = "", tag_parameters: bool = True

@@ -20,6 +20,7 @@ from shdata.manifest import unaccounted
 from .buildkit import (
     BLOCK_CODE,
     FAST,
+    HANG_CODE,
     SHDATA,
     build,
     copy_project,
@@ -172,7 +173,7 @@ RUNAWAY_TIMEOUT = 30
 
 @posix_only
 def test_a_runaway_notebook_times_out_and_the_others_go_on(project):
-    write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
+    write_notebook(project / "notebooks" / "slow.ipynb", extra=HANG_CODE)
     proc = subprocess.Popen(
         [*SHDATA, "build", *FAST, "--force", "--lang", "en", "--timeout", str(RUNAWAY_TIMEOUT)],
         cwd=project,
