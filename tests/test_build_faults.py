@@ -205,6 +205,8 @@ FAULTS = [
         r"^shdata: error: .*figures/en is not a writable folder \(Permission denied\); nothing was built",
         skip="root ignores permissions" if AS_ROOT else "",
     ),
+    # The two state-file cases build English only: the warning and a result equal to a clean
+    # build do not depend on the language, and one rebuilt run shows the rebuild.
     Fault(
         "binary state file: warning, full rebuild",
         binary_state,
