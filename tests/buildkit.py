@@ -9,12 +9,14 @@ Nothing here synchronises with sleeps: waits poll an observable condition
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -60,6 +62,14 @@ while True:
     pass
 """
 
+# Never finishes, without using the CPU meanwhile (like a run stuck on a lock or a network
+# call): the time-limit test must wait for the limit, and a spinning kernel would take a
+# core from every other test for that long. The build stops either kind the same way.
+HANG_CODE = """
+import threading
+threading.Event().wait()
+"""
+
 
 def write_notebook(
     path: Path, name: str | None = None, figure: str | None = None, extra: str = "", tag_parameters: bool = True
@@ -101,6 +111,43 @@ def new_project(root: Path, notebooks=("mini",)) -> Path:
 def copy_project(template: Path, dest: Path) -> Path:
     shutil.copytree(template, dest, symlinks=True)
     return dest
+
+
+@dataclass(frozen=True)
+class Template:
+    """The session's built mini project and the output of the build that made it."""
+
+    root: Path
+    first_build: subprocess.CompletedProcess
+
+
+def shared_template(tmp_path_factory) -> Template:
+    """The mini project built once per test session, whichever test module or xdist worker asks first.
+
+    A fresh build renders the whole static site, which makes it the most expensive
+    build of all; every build test starts from a copy of this one instead. The
+    project lives in a folder common to all workers of the session; a file lock
+    makes the first worker that needs it build it while the others wait, then
+    read the recorded result. It is only ever copied, never changed.
+    """
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, common to all workers
+    where = base / "build-template"
+    record = where / "first-build.json"
+    with FileLock(str(base / "build-template.lock")):
+        if not record.exists():
+            shutil.rmtree(where, ignore_errors=True)
+            root = new_project(where / "project")
+            done = build(root)
+            fields = {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+            record.write_text(json.dumps({**fields, "explain": explain(root, done)}), encoding="utf-8")
+    rec = json.loads(record.read_text(encoding="utf-8"))
+    assert rec["returncode"] == 0, rec["explain"]
+    first = subprocess.CompletedProcess(["shdata", "build", *FAST], rec["returncode"], rec["stdout"], rec["stderr"])
+    return Template(where / "project", first)
 
 
 def run(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -1,11 +1,13 @@
 """`shdata build` and `shdata cite` as a researcher uses them, each test on its own
-copy of a small project (a template built once per session and only copied)."""
+copy of a small project (a template built once per session and only copied).
+
+Failing notebooks are in tests/test_build_failures.py, locks, signals and time limits in
+tests/test_build_processes.py, and the fault table in tests/test_build_faults.py.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 
 import nbformat
@@ -14,37 +16,29 @@ import pytest
 from shdata.manifest import unaccounted
 
 from .buildkit import (
-    BLOCK_CODE,
-    FAST,
     ROOT,
-    SHDATA,
+    Template,
     build,
     copy_project,
-    default_sigint,
     explain,
-    new_project,
     one_line,
-    project_processes,
     run,
-    snapshot,
+    shared_template,
     statuses,
-    temp_files,
-    wait_for,
     write_notebook,
-)
-
-posix_only = pytest.mark.skipif(
-    os.name != "posix" or not os.path.isdir("/proc"), reason="signals and /proc process checks"
 )
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory):
-    """The mini project, built once; tests copy it and never change it."""
-    root = new_project(tmp_path_factory.mktemp("template") / "project")
-    done = build(root)
-    assert done.returncode == 0, explain(root, done)
-    return root
+def built_template(tmp_path_factory) -> Template:
+    """The mini project, built once per session (shared with the other build tests); tests copy it."""
+    return shared_template(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def template(built_template):
+    """The built mini project's folder; tests copy it and never change it."""
+    return built_template.root
 
 
 @pytest.fixture
@@ -53,23 +47,17 @@ def project(template, tmp_path):
     return copy_project(template, tmp_path / "project")
 
 
-@pytest.fixture
-def fresh(tmp_path):
-    """A private, never built mini project."""
-    return new_project(tmp_path / "fresh")
-
-
 def rehash(project) -> None:
     from shdata.package import Package
 
     Package(project / "data", verify_hashes=False).rehash()
 
 
-def test_build_then_noop_then_rebuild_on_each_kind_of_change(fresh):
-    project = fresh
-    done = build(project)
-    assert done.returncode == 0, explain(project, done)
-    assert statuses(done) == {"mini-en": "built", "mini-zh": "built"}
+def test_build_then_noop_then_rebuild_on_each_kind_of_change(built_template, tmp_path):
+    # The first build of a fresh project is the session template's: every copy starts from it.
+    first = built_template.first_build
+    assert statuses(first) == {"mini-en": "built", "mini-zh": "built"}, first.stdout
+    project = copy_project(built_template.root, tmp_path / "project")
     for lang in ("en", "zh"):
         for ext in ("png", "pdf", "json"):
             assert (project / "figures" / lang / f"mini-trade.{ext}").exists()
@@ -98,13 +86,20 @@ def test_build_then_noop_then_rebuild_on_each_kind_of_change(fresh):
     executed = (project / "build" / "notebooks" / "mini-zh.ipynb").read_text(encoding="utf-8")
     assert "1492亿元" in executed
 
-    # a parameter: rebuilt; and back again
-    done = build(project, "--dpi", "120")
-    assert set(statuses(done).values()) == {"built"}, explain(project, done)
-    done = build(project)
-    assert set(statuses(done).values()) == {"built"}, explain(project, done)
+    # a parameter: rebuilt; and back again (one language: both runs get the same parameters)
+    done = build(project, "--dpi", "120", "--lang", "en")
+    assert statuses(done) == {"mini-en": "built"}, explain(project, done)
+    done = build(project, "--lang", "en")
+    assert statuses(done) == {"mini-en": "built"}, explain(project, done)
 
-    # the notebook's code: only that change matters, not its outputs
+    # an output file modified by hand: that run is rebuilt, the other is not (before the
+    # notebook changes below, so that nothing else could explain the rebuild)
+    (project / "figures" / "zh" / "mini-trade.png").write_bytes(b"not a png")
+    done = build(project)
+    assert statuses(done) == {"mini-en": "skipped", "mini-zh": "built"}, explain(project, done)
+
+    # the notebook's code: only that change matters, not its outputs (the build above skipped
+    # mini-en although the build before it wrote its outputs back into notebooks/mini.ipynb)
     nb_path = project / "notebooks" / "mini.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("A note the researcher added."))
@@ -112,56 +107,7 @@ def test_build_then_noop_then_rebuild_on_each_kind_of_change(fresh):
     nbformat.write(nb, nb_path)
     done = build(project, "--lang", "en")
     assert set(statuses(done).values()) == {"built"}, explain(project, done)
-
-    # an output file modified by hand: that run is rebuilt
-    (project / "figures" / "zh" / "mini-trade.png").write_bytes(b"not a png")
-    done = build(project)
-    assert statuses(done) == {"mini-en": "skipped", "mini-zh": "built"}, explain(project, done)
-
-    # --force rebuilds everything
-    done = build(project, "--force")
-    assert set(statuses(done).values()) == {"built"}, explain(project, done)
-
-
-def test_manifest_is_rewritten_byte_identically_and_lists_exactly_the_files(project):
-    before = {n: (project / "figures" / n).read_bytes() for n in ("manifest.json", "manifest.csv")}
-    done = build(project, "--force")
-    assert done.returncode == 0, explain(project, done)
-    for n, data in before.items():
-        assert (project / "figures" / n).read_bytes() == data, n
-    m = json.loads(before["manifest.json"])
-    fig = m["figures"][0]
-    assert set(fig["title"]) == {"en", "zh"} and fig["sections"] == ["§8.2"]
-    assert all(len(f["sha256"]) == 64 for f in fig["files"])
-    assert "timestamp" not in before["manifest.json"].decode() and "seconds" not in before["manifest.json"].decode()
-    assert unaccounted(project / "figures") == ([], [])
-
-
-def test_failing_notebook_keeps_previous_figures_and_others_still_build(project):
-    good = snapshot(project / "figures" / "en")
-    write_notebook(project / "notebooks" / "other.ipynb")
-    write_notebook(project / "notebooks" / "mini.ipynb", extra="\nraise RuntimeError('deliberate failure')\n")
-    done = build(project, "--lang", "en")
-    assert done.returncode == 1, explain(project, done)
-    assert statuses(done) == {"mini-en": "failed", "other-en": "built"}
-    failed_line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED"))
-    assert "RuntimeError: deliberate failure" in failed_line and "build/failed/mini-en.log" in failed_line
-    # the full error is kept where a person can read it, with the executed notebook
-    assert "deliberate failure" in (project / "build" / "failed" / "mini-en.log").read_text(encoding="utf-8")
-    assert (project / "build" / "failed" / "mini-en.ipynb").exists()
-    after = snapshot(project / "figures" / "en")
-    # (other's files, in en/ and en/standalone/, are new; everything else is untouched)
-    assert {k: v for k, v in after.items() if not k.rpartition("/")[2].startswith("other-")} == good
-    assert (project / "figures" / "en" / "other-trade.png").exists()
-    assert not temp_files(project), "no half-written files"
-    assert not any((project / "build" / "staging").glob("*"))
-    m = json.loads((project / "figures" / "manifest.json").read_text(encoding="utf-8"))
-    assert {f["id"] for f in m["figures"]} == {"mini-trade", "other-trade"}
-    # fixed again, the notebook is what it was at the last good build, whose record the failure
-    # left alone: nothing to do
-    write_notebook(project / "notebooks" / "mini.ipynb")
-    done = build(project, "--lang", "en")
-    assert done.returncode == 0 and statuses(done)["mini-en"] == "skipped", explain(project, done)
+    # (--force rebuilding everything: the concurrent forced builds in test_build_processes.py)
 
 
 def test_figures_of_a_deleted_notebook_leave_figures_and_the_manifest(project):
@@ -194,174 +140,11 @@ def test_files_no_notebook_publishes_are_removed_or_kept_on_request(project):
     assert unaccounted(project / "figures") == ([], [])
 
 
-def test_untagged_parameters_cell_fails_with_one_line_and_writes_nothing(project):
-    before = snapshot(project / "figures")
-    write_notebook(project / "notebooks" / "mini.ipynb", tag_parameters=False)
-    done = build(project)
-    assert done.returncode == 1, explain(project, done)
-    assert statuses(done) == {"mini-en": "failed", "mini-zh": "failed"}
-    line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
-    assert "notebooks/mini.ipynb has no cell tagged 'parameters'" in line and "tag the cell" in line
-    assert snapshot(project / "figures") == before
-
-
-def test_publish_refuses_any_folder_but_the_staging_one(project):
-    """A notebook that points its output elsewhere (here: straight at figures/) cannot publish."""
-    before = snapshot(project / "figures")
-    redirect = '\nP.output_dir = P.output_dir.parent.parent.parent.parent.parent / "figures"\n'
-    write_notebook(
-        project / "notebooks" / "mini.ipynb",
-        extra=redirect
-        + 'P.publish(fig, "sneaky", sources=["yrd_technology_trade"], title="t", caption="c", '
-        + "commentary=commentary, headline=headline, alt=alt, subtitle=subtitle)\n",
-    )
-    done = build(project, "--lang", "en")
-    assert done.returncode == 1, explain(project, done)
-    line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
-    assert "ParameterError: publish:" in line and "staging folder" in line
-    assert snapshot(project / "figures") == before
-    assert not list(project.rglob("sneaky.*"))
-
-
-def test_overridden_parameters_are_refused_by_setup(project):
-    """The runtime half of the injection check: parameters reset after the injected cell."""
-    nb_path = project / "notebooks" / "mini.ipynb"
-    write_notebook(nb_path)
-    nb = nbformat.read(nb_path, as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell('output_dir = "figures"'))
-    nb.cells[2]["id"] = "reset"
-    nbformat.write(nb, nb_path)
-    before = snapshot(project / "figures")
-    done = build(project, "--lang", "en")
-    assert done.returncode == 1, explain(project, done)
-    line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
-    assert "the build's parameters were overridden" in line and "'parameters'" in line
-    assert snapshot(project / "figures") == before
-
-
-def test_undeclared_files_fail_the_run(project):
-    before = snapshot(project / "figures")
-    write_notebook(
-        project / "notebooks" / "mini.ipynb", extra='\n(P.output_dir / P.lang / "extra.csv").write_text("a,b")\n'
-    )
-    done = build(project, "--lang", "en")
-    assert done.returncode == 1, explain(project, done)
-    line = next(line for line in done.stdout.splitlines() if line.startswith("FAILED mini (en)"))
-    assert "it wrote en/extra.csv without declaring it" in line
-    assert snapshot(project / "figures") == before
-
-
-def test_a_second_build_exits_at_once_with_no_wait_or_waits_for_the_first(project):
-    from filelock import FileLock
-
-    lock = FileLock(str(project / "build" / "build.lock"))
-    (project / "build" / "build.lock.json").write_text(json.dumps({"pid": os.getpid(), "started": "now"}))
-    with lock:
-        done = build(project, "--no-wait")
-        assert done.returncode == 2
-        line = one_line(done.stderr)
-        assert line.startswith("shdata: error: another shdata build is running") and f"pid {os.getpid()}" in line
-        waiting = subprocess.Popen(
-            [*SHDATA, "build", *FAST], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        assert waiting.stdout is not None  # piped above
-        first = waiting.stdout.readline()
-        assert first.startswith("Waiting for the shdata build already running"), first
-    out, err = waiting.communicate(timeout=120)
-    assert waiting.returncode == 0, first + out + err
-    assert not (project / "build" / "staging").exists() or not any((project / "build" / "staging").iterdir())
-
-
-def test_two_concurrent_forced_builds_lose_nothing(project):
-    before = snapshot(project / "figures")
-    procs = [
-        subprocess.Popen(
-            [*SHDATA, "build", *FAST, "--force"], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
-    outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
-        assert p.returncode == 0, out + err
-    assert snapshot(project / "figures") == before
-    assert not temp_files(project)
-    assert not any((project / "build" / "staging").glob("*"))
-
-
-def _start_blocking_build(project, *args):
-    write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
-    proc = subprocess.Popen(
-        [*SHDATA, "build", *FAST, "slow", "--lang", "en", *args],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_sigint,
-    )
-    wait_for(
-        lambda: list((project / "build" / "staging").glob("*/slow-en/running")) or proc.poll() is not None,
-        "the slow notebook to start running",
-    )
-    assert proc.poll() is None, proc.communicate()
-    return proc
-
-
-@posix_only
-@pytest.mark.parametrize(
-    "sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")]
-)
-def test_signal_stops_workers_and_kernels_and_leaves_only_complete_files(project, sig, code, word):
-    before = snapshot(project / "figures")
-    proc = _start_blocking_build(project)
-    assert project_processes(project), "a worker and a kernel run"
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == code, out + err
-    assert one_line(err).startswith(f"shdata: {word}")
-    wait_for(lambda: not project_processes(project), "the workers and kernels to exit")
-    assert snapshot(project / "figures") == before
-    assert not temp_files(project)
-    assert not any((project / "build" / "staging").glob("*"))
-    os.remove(project / "notebooks" / "slow.ipynb")
-    done = build(project, "--no-wait")
-    assert done.returncode == 0, explain(project, done)
-
-
-@posix_only
-def test_workers_and_kernels_exit_when_the_build_is_killed(project):
-    proc = _start_blocking_build(project)
-    assert project_processes(project)
-    proc.kill()
-    proc.communicate(timeout=60)
-    wait_for(lambda: not project_processes(project), "the orphaned workers and kernels to exit")
-    # the lock died with the build: the next build runs at once and clears the dead build's staging
-    os.remove(project / "notebooks" / "slow.ipynb")
-    done = build(project, "--no-wait")
-    assert done.returncode == 0, explain(project, done)
-    assert not (project / "build" / "staging").exists() or not any((project / "build" / "staging").iterdir())
-
-
-@posix_only
-def test_a_runaway_notebook_times_out_and_the_others_go_on(project):
-    write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
-    proc = subprocess.Popen(
-        [*SHDATA, "build", *FAST, "--force", "--lang", "en", "--timeout", "60"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 1, out + err
-    line = next(line for line in out.splitlines() if line.startswith("FAILED slow (en)"))
-    assert "timed out after 60 s (--timeout)" in line
-    assert statuses(subprocess.CompletedProcess([], 1, out, err))["mini-en"] == "built"
-    wait_for(lambda: not project_processes(project), "the timed-out kernel to exit")
-
-
 def test_selection_and_bad_options(project):
-    done = build(project, "mini", "--lang", "zh", "--jobs", "1", "--force")
-    assert done.returncode == 0 and list(statuses(done)) == ["mini-zh"], explain(project, done)
+    # (up to date, so nothing runs; a forced selection rebuilds only what it selects: the
+    # concurrent forced builds in test_build_processes.py)
+    done = build(project, "mini", "--lang", "zh", "--jobs", "1")
+    assert done.returncode == 0 and statuses(done) == {"mini-zh": "skipped"}, explain(project, done)
     bad = build(project, "minni")
     assert bad.returncode == 2 and "unknown notebook 'minni'; did you mean 'mini'?" in one_line(bad.stderr)
     bad = run(project, "build", "--jobs", "0")
