@@ -132,17 +132,34 @@ def session_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory):
-    """The shared notebook runs (see :class:`Runs`), started two at a time in the background as
-    soon as a test needs one, so that the tests asking for them in turn rarely wait."""
+    """The shared notebook runs (see :class:`Runs`), executed in the background from the start of
+    the session (see :func:`notebook_runs_start_with_the_session`), so that the tests asking for
+    them in turn rarely wait.
+
+    Serially, two runs at a time. Under pytest-xdist every worker helps, one run at a time, the
+    odd-numbered workers from the other end of the list: a run another worker holds the lock of
+    would only be waited for.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     shared = Runs(session_folder(tmp_path_factory) / "notebook-runs")
-    pool = ThreadPoolExecutor(max_workers=2)
-    for nb in NOTEBOOKS:
-        for lang in LANGS:
-            pool.submit(shared.get, nb, lang)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    order = [(nb, lang) for nb in NOTEBOOKS for lang in LANGS]
+    if worker and int(worker.removeprefix("gw") or 0) % 2:
+        order.reverse()
+    pool = ThreadPoolExecutor(max_workers=1 if worker else 2)
+    for nb, lang in order:
+        pool.submit(shared.get, nb, lang)
     yield shared
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def notebook_runs_start_with_the_session(request):
+    """Start the shared notebook runs before the first test when any selected test reads them:
+    they are most of the suite's work, and the tests that read them may be scheduled last."""
+    if any("runs" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        request.getfixturevalue("runs")
 
 
 @pytest.fixture(scope="session")
