@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 LANGS = ("en", "zh")
+#: The environment the test session started with (tests may change os.environ while they run).
+SESSION_ENV = dict(os.environ)
 #: The plain papermill CLI, exactly as the README shows it.
 PAPERMILL = [sys.executable, "-m", "papermill", "--log-level", "WARNING"]
 #: The same papermill command (its own click entry point, the same arguments), in a process that
@@ -67,7 +69,9 @@ def run_papermill(
         str(output_dir),
         *params,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True)
+    # The session's own environment and folder, not whatever a test has set meanwhile: the shared
+    # runs are started from a background thread while other tests run (and monkeypatch).
+    return subprocess.run(cmd, capture_output=True, text=True, env=SESSION_ENV, cwd=ROOT)
 
 
 @dataclass(frozen=True)
