@@ -24,7 +24,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PYTEST_QUICK = [
     sys.executable,
     "-c",
-    "import sys; sys.modules.setdefault('rfc3987_syntax', None); import pytest; sys.exit(pytest.console_main())",
+    "import sys; sys.modules.setdefault('rfc3987_syntax', None); import pytest; sys.exit(pytest.main())",
 ]
 
 
