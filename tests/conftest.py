@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import stat
 import subprocess
@@ -21,13 +22,44 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 LANGS = ("en", "zh")
+#: The environment the test session started with (tests may change os.environ while they run).
+SESSION_ENV = dict(os.environ)
+#: The plain papermill CLI, exactly as the README shows it.
 PAPERMILL = [sys.executable, "-m", "papermill", "--log-level", "WARNING"]
+#: The same papermill command (its own click entry point, the same arguments), in a process that
+#: skips jsonschema's optional IRI checker as shdata's own processes do (see shdata._startup):
+#: importing it compiles grammars for ~1.7 s of CPU per process, and no notebook schema uses it.
+#: The notebook, its kernel and everything it writes are the same; the tests that are about the
+#: CLI a researcher types use :data:`PAPERMILL`.
+PAPERMILL_QUICK = [
+    sys.executable,
+    "-c",
+    "import sys; sys.modules.setdefault('rfc3987_syntax', None); "
+    "from papermill.cli import papermill; papermill(prog_name='papermill')",
+    "--log-level",
+    "WARNING",
+]
 
 
-def run_papermill(nb: str, out_nb: Path, output_dir: Path, *params: str) -> subprocess.CompletedProcess:
-    """Run ``notebooks/<nb>.ipynb`` with the plain papermill CLI, as a researcher would."""
+def run_papermill(
+    nb: str, out_nb: Path, output_dir: Path, *params: str, plain: bool = False
+) -> subprocess.CompletedProcess:
+    """Run ``notebooks/<nb>.ipynb`` with the papermill CLI, as a researcher would.
+
+    Parameters
+    ----------
+    nb : str
+        Notebook name (``notebooks/<nb>.ipynb``).
+    out_nb, output_dir : pathlib.Path
+        The executed notebook, and the folder passed as the ``output_dir`` parameter.
+    *params : str
+        Further papermill arguments (``"-p", "lang", "zh"``).
+    plain : bool
+        Run ``python -m papermill`` itself (:data:`PAPERMILL`) rather than the same command
+        started without the unused IRI checker (:data:`PAPERMILL_QUICK`).
+    """
     cmd = [
-        *PAPERMILL,
+        *(PAPERMILL if plain else PAPERMILL_QUICK),
         str(ROOT / "notebooks" / f"{nb}.ipynb"),
         str(out_nb),
         "--cwd",
@@ -37,7 +69,9 @@ def run_papermill(nb: str, out_nb: Path, output_dir: Path, *params: str) -> subp
         str(output_dir),
         *params,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True)
+    # The session's own environment and folder, not whatever a test has set meanwhile: the shared
+    # runs are started from a background thread while other tests run (and monkeypatch).
+    return subprocess.run(cmd, capture_output=True, text=True, env=SESSION_ENV, cwd=ROOT)
 
 
 @dataclass(frozen=True)
@@ -90,22 +124,46 @@ class Runs:
         return [self.get(nb, lang) for nb in NOTEBOOKS for lang in LANGS]
 
 
+def session_folder(tmp_path_factory) -> Path:
+    """The temporary folder common to every worker of this test session.
+
+    Under pytest-xdist each worker has its own base folder inside the session's; serially
+    the base folder is the session's.
+    """
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory):
-    """The shared notebook runs (see :class:`Runs`), started two at a time in the background as
-    soon as a test needs one, so that the tests asking for them in turn rarely wait."""
+    """The shared notebook runs (see :class:`Runs`), executed in the background from the start of
+    the session (see :func:`notebook_runs_start_with_the_session`), so that the tests asking for
+    them in turn rarely wait.
+
+    Serially, two runs at a time. Under pytest-xdist every worker helps, one run at a time, the
+    odd-numbered workers from the other end of the list: a run another worker holds the lock of
+    would only be waited for.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the session's folder, common to all workers
-    shared = Runs(base / "notebook-runs")
-    pool = ThreadPoolExecutor(max_workers=2)
-    for nb in NOTEBOOKS:
-        for lang in LANGS:
-            pool.submit(shared.get, nb, lang)
+    shared = Runs(session_folder(tmp_path_factory) / "notebook-runs")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    order = [(nb, lang) for nb in NOTEBOOKS for lang in LANGS]
+    if worker and int(worker.removeprefix("gw") or 0) % 2:
+        order.reverse()
+    pool = ThreadPoolExecutor(max_workers=1 if worker else 2)
+    for nb, lang in order:
+        pool.submit(shared.get, nb, lang)
     yield shared
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def notebook_runs_start_with_the_session(request):
+    """Start the shared notebook runs before the first test when any selected test reads them:
+    they are most of the suite's work, and the tests that read them may be scheduled last."""
+    if any("runs" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        request.getfixturevalue("runs")
 
 
 @pytest.fixture(scope="session")
@@ -169,12 +227,29 @@ def use_data(monkeypatch):
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
     """A temporary project (committed figures, data, small executed notebooks) with its
-    site built once per session; tests that change it work on a copy."""
+    site built once per session; tests that change it work on a copy.
+
+    Building it takes some 15 s of CPU, and the tests that read it (tests/test_site.py,
+    tests/test_site_browser.py) may run on different pytest-xdist workers; so, as for
+    :class:`Runs`, the first worker that needs it builds it under a file lock in the
+    session's shared folder and the others wait for it, then read the same project and
+    the result of that first build.
+    """
+    from filelock import FileLock
+
     from shdata.build import Project
     from shdata.site import build_site
 
     from .sitekit import make_project
 
-    root = make_project(tmp_path_factory.mktemp("siteproject") / "project")
-    result = build_site(Project(root), jobs=2)  # as `shdata build` does on two cores
-    return root, result
+    shared = session_folder(tmp_path_factory) / "siteproject"
+    result_file = shared / "first-build.pickle"
+    with FileLock(f"{shared}.lock"):
+        if not result_file.exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            root = make_project(shared / "project")
+            # Written last, so that its presence means the site is complete.
+            result_file.write_bytes(
+                pickle.dumps(build_site(Project(root), jobs=2))
+            )  # as `shdata build` does on two cores
+    return shared / "project", pickle.loads(result_file.read_bytes())

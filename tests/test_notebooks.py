@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from .conftest import LANGS, NOTEBOOKS, PAPERMILL, ROOT, run_papermill
+from .conftest import LANGS, NOTEBOOKS, PAPERMILL_QUICK, ROOT, run_papermill
 
 #: The topic notebooks tell the report's story; each publishes at least four figures.
 TOPIC_NOTEBOOKS = {"funding", "talent", "rankings", "yangtze_delta", "outputs"}
@@ -178,22 +179,20 @@ def test_width_and_dpi_parameters_change_the_png(tmp_path):
     assert not list((tmp_path / "f" / "en").glob("*.pdf")), "only the requested formats are written"
 
 
-@pytest.mark.parametrize(
-    "params,message",
-    [
-        (["-p", "lang", "fr"], "lang 'fr' is not allowed; use one of 'en', 'zh'"),
-        (["-p", "formats", "bmp"], "formats: 'bmp' is not allowed; use any of 'png', 'svg', 'pdf'"),
-        (["-p", "dpi", "-5"], "dpi -5 is not allowed; use a whole number from 72 to 1200"),
-        (["-p", "width", "triple"], "width 'triple' is not allowed"),
-        (["-p", "year", "2022"], "year 2022 is not available; editions in this package: 2023"),
-        (["-p", "colour", "red"], "unknown parameter 'colour'; this notebook takes: lang, formats"),
-    ],
-)
-def test_bad_parameter_fails_in_the_first_cell_with_one_line(tmp_path, params, message):
-    out = tmp_path / "bad.ipynb"
-    done = run_papermill("talent", out, tmp_path / "f", *params)
-    assert done.returncode != 0
-    assert message in done.stderr
+#: Each bad value, as papermill's ``-p`` arguments, and the one line that names it.
+BAD_PARAMETERS = [
+    (["-p", "lang", "fr"], "lang 'fr' is not allowed; use one of 'en', 'zh'"),
+    (["-p", "formats", "bmp"], "formats: 'bmp' is not allowed; use any of 'png', 'svg', 'pdf'"),
+    (["-p", "dpi", "-5"], "dpi -5 is not allowed; use a whole number from 72 to 1200"),
+    (["-p", "width", "triple"], "width 'triple' is not allowed"),
+    (["-p", "year", "2022"], "year 2022 is not available; editions in this package: 2023"),
+    (["-p", "colour", "red"], "unknown parameter 'colour'; this notebook takes: lang, formats"),
+]
+
+
+def _assert_failed_in_the_first_cell(out: Path, output_dir: Path) -> None:
+    """The executed notebook ``out`` stopped at the first code cell after the parameters, with a
+    one-line ParameterError, and nothing was written to ``output_dir``."""
     cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
     failed = [i for i, c in enumerate(cells) for o in c.get("outputs", []) if o.get("output_type") == "error"]
     params_at = next(i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", []))
@@ -202,12 +201,64 @@ def test_bad_parameter_fails_in_the_first_cell_with_one_line(tmp_path, params, m
     assert failed == [first_code_after]
     error = next(o for o in cells[first_code_after]["outputs"] if o.get("output_type") == "error")
     assert error["ename"] == "ParameterError" and "\n" not in error["evalue"]
-    assert not (tmp_path / "f").exists(), "nothing is written when a parameter is bad"
+    assert not output_dir.exists(), "nothing is written when a parameter is bad"
+
+
+def test_bad_parameter_fails_in_the_first_cell_with_one_line(tmp_path):
+    """The plain papermill CLI, as the README shows it: a non-zero exit, the one-line message."""
+    params, message = BAD_PARAMETERS[0]
+    out = tmp_path / "bad.ipynb"
+    done = run_papermill("talent", out, tmp_path / "f", *params, plain=True)
+    assert done.returncode != 0
+    assert message in done.stderr
+    _assert_failed_in_the_first_cell(out, tmp_path / "f")
+
+
+def test_every_bad_parameter_fails_in_the_first_cell_with_one_line(tmp_path):
+    """Every bad value, through papermill's own parameter parsing and execution, in one kernel.
+
+    A kernel and the notebook's imports cost some 3 s of CPU, and a bad value stops the run in the
+    first cell; so the cases share one kernel whose namespace is reset between them (``%reset -f``
+    leaves no name, no annotation, behind), instead of one papermill process each.
+    """
+    import papermill
+    from jupyter_client.manager import KernelManager
+    from papermill.cli import _resolve_type
+
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(ROOT))
+    try:
+        for k, (params, message) in enumerate(BAD_PARAMETERS):
+            # A client of its own for the reset: papermill's run leaves its event loop behind.
+            kc = km.client()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=120)
+                reply = kc.execute_interactive("%reset -f", timeout=120, output_hook=lambda msg: None)
+                assert reply["content"]["status"] == "ok"
+            finally:
+                kc.stop_channels()
+            out, output_dir = tmp_path / f"bad-{k}.ipynb", tmp_path / f"f-{k}"
+            # As the CLI reads `-p NAME VALUE`: the value's type is guessed from its text.
+            given = {params[i + 1]: _resolve_type(params[i + 2]) for i in range(0, len(params), 3)}
+            with pytest.raises(papermill.PapermillExecutionError) as failure:
+                papermill.execute_notebook(
+                    str(ROOT / "notebooks" / "talent.ipynb"),
+                    str(out),
+                    parameters={"output_dir": str(output_dir), **given},
+                    km=km,
+                    progress_bar=False,
+                    log_output=False,
+                )
+            assert message in str(failure.value), params
+            _assert_failed_in_the_first_cell(out, output_dir)
+    finally:
+        km.shutdown_kernel(now=True)
 
 
 def test_help_notebook_documents_every_parameter():
     done = subprocess.run(
-        [*PAPERMILL, "--help-notebook", str(ROOT / "notebooks" / "funding.ipynb")], capture_output=True, text=True
+        [*PAPERMILL_QUICK, "--help-notebook", str(ROOT / "notebooks" / "funding.ipynb")], capture_output=True, text=True
     )
     assert done.returncode == 0
     for name in ("lang", "formats", "dpi", "width", "output_dir", "year"):

@@ -66,19 +66,23 @@ def server(built_site):
     httpd.server_close()
 
 
+def _watched(pg):
+    """``pg``, recording its console errors, page errors, failed requests and HTTP errors in ``pg.problems``."""
+    pg.problems = []
+    pg.on("console", lambda m: pg.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.problems.append(f"page error: {e}"))
+    pg.on("requestfailed", lambda r: pg.problems.append(f"request failed: {r.url} ({r.failure})"))
+    pg.on("response", lambda r: pg.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    return pg
+
+
 @pytest.fixture
 def page(browser, server):
     """A fresh page that records console errors and failed requests."""
     base, _ = server
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
-    pg = ctx.new_page()
-    pg.problems = []
-    pg.on("console", lambda m: pg.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.problems.append(f"page error: {e}"))
-    pg.on("requestfailed", lambda r: pg.problems.append(f"request failed: {r.url} ({r.failure})"))
-    pg.on("response", lambda r: pg.problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
-    yield pg
+    yield _watched(ctx.new_page())
     ctx.close()
 
 
@@ -87,23 +91,48 @@ def _pages(root: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.html"))
 
 
+#: Tabs loading pages side by side: while one page's checks run, the next pages load.
+TABS = 3
+#: Run on each page after its `load` event: web fonts load after `load`, so let them finish; gallery
+#: thumbnails load lazily, so load them all now and wait for each; then list the images that failed.
+PAGE_CHECK = """async () => {
+    await document.fonts.ready;
+    await Promise.all(Array.from(document.images).map(i => {
+        i.loading = 'eager';
+        return i.decode().catch(() => null);
+    }));
+    return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);
+}"""
+
+
 def test_every_page_loads_without_console_errors_or_failed_requests(page, server):
+    """Every page of the site, each checked in full; pages are loaded in a few tabs of one browser
+    context at once (each tab records its own problems), as the checks of one wait on the browser."""
     base, root = server
     pages = _pages(root)
     assert len(pages) > 200
-    for rel in pages:
-        page.goto(f"{base}/{rel}", wait_until="load")
-        page.evaluate("document.fonts.ready.then(() => true)")  # web fonts load after `load`: let them finish
-        # Gallery thumbnails load lazily: load them all now, and wait for each.
-        page.evaluate(
-            "Promise.all(Array.from(document.images).map(i => { i.loading = 'eager'; "
-            "return i.decode().catch(() => null); }))"
-        )
-        broken = page.evaluate(
-            "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
-        )
-        assert not broken, f"{rel}: images that did not load: {broken}"
-        assert not page.problems, f"{rel}: {page.problems}"
+    to_load = iter(pages)
+    loading = {}  # tab -> the page it is loading
+
+    def load_next(tab) -> None:
+        rel = next(to_load, None)
+        if rel is not None:
+            tab.goto(f"{base}/{rel}", wait_until="commit")  # the rest of the page loads meanwhile
+            loading[tab] = rel
+
+    for tab in [page] + [_watched(page.context.new_page()) for _ in range(TABS - 1)]:
+        load_next(tab)
+    checked = []
+    while loading:
+        for tab, rel in list(loading.items()):
+            del loading[tab]
+            tab.wait_for_load_state("load")
+            broken = tab.evaluate(PAGE_CHECK)
+            assert not broken, f"{rel}: images that did not load: {broken}"
+            assert not tab.problems, f"{rel}: {tab.problems}"
+            checked.append(rel)
+            load_next(tab)
+    assert sorted(checked) == pages
 
 
 def test_the_gallery_filters_by_topic_and_searches(page, server):
