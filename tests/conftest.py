@@ -248,8 +248,7 @@ def built_site(tmp_path_factory):
         if not result_file.exists():
             shutil.rmtree(shared, ignore_errors=True)
             root = make_project(shared / "project")
-            # Written last, so that its presence means the site is complete.
-            result_file.write_bytes(
-                pickle.dumps(build_site(Project(root), jobs=2))
-            )  # as `shdata build` does on two cores
+            # Written last, so that its presence means the site is complete; rendered on two
+            # processes, as `shdata build` renders it on a two-core machine.
+            result_file.write_bytes(pickle.dumps(build_site(Project(root), jobs=2)))
     return shared / "project", pickle.loads(result_file.read_bytes())
