@@ -80,8 +80,7 @@ def write_contact_sheet(figures_dir: Path, lang: str, variant: str = "journal") 
         with Image.open(p) as opened:
             im = opened.convert("RGB")
             h = max(1, round(im.height * CELL_PX / im.width))
-            # reducing_gap: box reduction, then Lanczos (Pillow's speed knob; the cells are small)
-            thumbs.append((p.stem, im.resize((CELL_PX, h), Image.Resampling.LANCZOS, reducing_gap=3.0)))
+            thumbs.append((p.stem, im.resize((CELL_PX, h), Image.Resampling.LANCZOS)))
     rows = [thumbs[i : i + COLUMNS] for i in range(0, len(thumbs), COLUMNS)]
     row_h = [LABEL_PX + max(t.height for _, t in row) for row in rows]
     header = 70
