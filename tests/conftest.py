@@ -252,3 +252,30 @@ def built_site(tmp_path_factory):
             # processes, as `shdata build` renders it on a two-core machine.
             result_file.write_bytes(pickle.dumps(build_site(Project(root), jobs=2)))
     return shared / "project", pickle.loads(result_file.read_bytes())
+
+
+# -- the built mini project of the build tests (tests/test_build*.py) ----------------------------
+
+
+@pytest.fixture(scope="session")
+def built_template(tmp_path_factory):
+    """The mini project, built once per session for every build test module and xdist worker
+    (see tests/buildkit.py); tests only ever copy it."""
+    from .buildkit import shared_template
+
+    return shared_template(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def template(built_template):
+    """The built mini project's folder; tests copy it and never change it."""
+    return built_template.root
+
+
+@pytest.fixture
+def project(template, tmp_path):
+    """A private, already built copy of the mini project (modules that need another kind of
+    project define their own ``project`` fixture, which takes precedence)."""
+    from .buildkit import copy_project
+
+    return copy_project(template, tmp_path / "project")

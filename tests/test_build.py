@@ -11,40 +11,19 @@ import json
 import subprocess
 
 import nbformat
-import pytest
 
 from shdata.manifest import unaccounted
 
 from .buildkit import (
     ROOT,
-    Template,
     build,
     copy_project,
     explain,
     one_line,
     run,
-    shared_template,
     statuses,
     write_notebook,
 )
-
-
-@pytest.fixture(scope="session")
-def built_template(tmp_path_factory) -> Template:
-    """The mini project, built once per session (shared with the other build tests); tests copy it."""
-    return shared_template(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def template(built_template):
-    """The built mini project's folder; tests copy it and never change it."""
-    return built_template.root
-
-
-@pytest.fixture
-def project(template, tmp_path):
-    """A private, already built copy of the mini project."""
-    return copy_project(template, tmp_path / "project")
 
 
 def rehash(project) -> None:

@@ -11,30 +11,15 @@ from __future__ import annotations
 import json
 
 import nbformat
-import pytest
 
 from .buildkit import (
     build,
-    copy_project,
     explain,
-    shared_template,
     snapshot,
     statuses,
     temp_files,
     write_notebook,
 )
-
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory):
-    """The session's built mini project (shared with the other build tests); only ever copied."""
-    return shared_template(tmp_path_factory).root
-
-
-@pytest.fixture
-def project(template, tmp_path):
-    """A private, already built copy of the mini project."""
-    return copy_project(template, tmp_path / "project")
 
 
 def test_failing_notebook_keeps_previous_figures_and_others_still_build(project):

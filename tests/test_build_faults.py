@@ -26,29 +26,15 @@ from .buildkit import (
     FAST,
     ROOT,
     SHDATA,
-    copy_project,
     default_sigint,
     explain,
     one_line,
     project_processes,
-    shared_template,
     snapshot,
     temp_files,
     wait_for,
     write_notebook,
 )
-
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory):
-    """The session's built mini project, shared with tests/test_build.py; only ever copied."""
-    return shared_template(tmp_path_factory).root
-
-
-@pytest.fixture
-def project(template, tmp_path):
-    return copy_project(template, tmp_path / "project")
-
 
 # -- fault set-ups (each edits only its own project copy) ---------------------------
 

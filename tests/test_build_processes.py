@@ -23,12 +23,10 @@ from .buildkit import (
     HANG_CODE,
     SHDATA,
     build,
-    copy_project,
     default_sigint,
     explain,
     one_line,
     project_processes,
-    shared_template,
     snapshot,
     statuses,
     temp_files,
@@ -39,18 +37,6 @@ from .buildkit import (
 posix_only = pytest.mark.skipif(
     os.name != "posix" or not os.path.isdir("/proc"), reason="signals and /proc process checks"
 )
-
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory):
-    """The session's built mini project (shared with the other build tests); only ever copied."""
-    return shared_template(tmp_path_factory).root
-
-
-@pytest.fixture
-def project(template, tmp_path):
-    """A private, already built copy of the mini project."""
-    return copy_project(template, tmp_path / "project")
 
 
 def test_a_second_build_exits_at_once_with_no_wait_or_waits_for_the_first(project):
