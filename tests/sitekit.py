@@ -57,3 +57,28 @@ def copy_built(src: Path, dest: Path) -> Path:
     for lang in ("en", "zh"):  # as if executed here: the notebooks name their own project folder
         nbformat.write(executed_notebook(dest, lang), dest / "build" / "notebooks" / f"funding-{lang}.ipynb")
     return dest
+
+
+def cite_cli(root: Path, fmt: str, *args: str) -> str:
+    """What ``shdata cite ... --format FMT`` prints for the project at ``root`` (its manifest and data)."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shdata.cli",
+            "cite",
+            *args,
+            "--format",
+            fmt,
+            "--manifest",
+            str(root / "figures" / "manifest.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SHDATA_DATA_DIR": str(root / "data")},
+    ).stdout

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from shdata import cite, site
 from shdata.build import Project
 from shdata.package import Package, write_descriptor
 
-from .sitekit import copy_built
+from .sitekit import cite_cli, copy_built
 
 
 def _site(root: Path) -> Path:
@@ -244,26 +243,8 @@ def test_figure_page_cite_box_holds_exactly_what_the_cli_prints(built_site):
     )
     assert sorted(boxes) == sorted(cite.FORMATS)
     for fmt, text in boxes.items():
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "shdata.cli",
-                "cite",
-                "funding-nsfc-by-programme",
-                "--format",
-                fmt,
-                "--lang",
-                "zh",
-                "--manifest",
-                str(root / "figures" / "manifest.json"),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "SHDATA_DATA_DIR": str(root / "data")},
-        )
-        assert html.unescape(text) == done.stdout, fmt
+        printed = cite_cli(root, fmt, "funding-nsfc-by-programme", "--lang", "zh")
+        assert html.unescape(text) == printed, fmt
 
 
 def test_table_page_lists_checks_notes_and_derived_values(built_site):

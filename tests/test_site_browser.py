@@ -10,14 +10,13 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from .conftest import ROOT
+from .sitekit import cite_cli
 
 CHROMIUM = Path(os.environ.get("SHDATA_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
@@ -187,23 +186,7 @@ def test_each_copy_button_copies_exactly_what_the_cli_prints(page, server, where
         page.click(f"button[data-copy='cite-{fmt}']")
         page.wait_for_function("() => window.shdataLastCopied !== undefined")
         copied = page.evaluate("navigator.clipboard.readText()")
-        printed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "shdata.cli",
-                "cite",
-                *cli,
-                "--format",
-                fmt,
-                "--manifest",
-                str(root / "figures" / "manifest.json"),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "SHDATA_DATA_DIR": str(root / "data")},
-        ).stdout
+        printed = cite_cli(root, fmt, *cli)
         assert copied == printed, fmt
         page.evaluate("window.shdataLastCopied = undefined")
     assert not page.problems
