@@ -499,7 +499,7 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
         add(
             _site_path(lang, f"notebooks/{name}.html"),
             [_file_sha(src), str(project.root)],
-            partial(_notebook_page, r, src, name, lang, _site_path(other, f"notebooks/{name}.html")),
+            partial(_notebook_page, r, src, out, name, lang, _site_path(other, f"notebooks/{name}.html")),
         )
     return outputs, r
 
@@ -987,13 +987,18 @@ def clean_notebook(nb: dict, lang: str, roots: list[str], default_output_dir: st
     return json.loads(text)
 
 
-def _notebook_page(r: _Renderer, src: Path, name: str, lang: str, other_path: str) -> bytes:
+def _notebook_page(r: _Renderer, src: Path, out: Path, name: str, lang: str, other_path: str) -> bytes:
     import nbformat
+
+    from .preview import rebase
 
     root = Path(r.project.root)
     nb = clean_notebook(json.loads(src.read_text(encoding="utf-8")), lang, [str(root), str(root.resolve())])
-    node = nbformat.reads(json.dumps(nb, ensure_ascii=False), as_version=4)  # joins multi-line sources
     path = _site_path(lang, f"notebooks/{name}.html")
+    # The executed notebook shows its figures from the build's staging folder, gone by now:
+    # point them at the site's own copies, files/<lang>/<id>.png.
+    rebase(nb, Path(out) / "files", (Path(out) / path).parent)
+    node = nbformat.reads(json.dumps(nb, ensure_ascii=False), as_version=4)  # joins multi-line sources
     header = r.env.get_template("header.html").render(
         s=r.s(lang),
         home=_home(path, lang),

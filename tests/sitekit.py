@@ -33,7 +33,26 @@ def executed_notebook(root: Path, lang: str) -> nbformat.NotebookNode:
     code = nbformat.v4.new_code_cell("print(P.output_dir)")
     code.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{root}/figures/{lang}\n")]
     code.execution_count = 1
-    nb.cells = [nbformat.v4.new_markdown_cell("# Funding"), params, injected, en, zh, both, code]
+    # A figure preview as publish() leaves it: shown from the staging folder, which the build
+    # removes once the run is published.
+    staged = root / STAGING_SUFFIX.format(key="funding-" + lang) / lang / "funding-unicorns.png"
+    shown = nbformat.v4.new_code_cell("P.publish(fig, 'funding-unicorns')")
+    shown.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/html": f'<img src="{staged}" alt="Unicorns" width="692">', "text/plain": "preview"},
+            metadata={
+                "shdata": {
+                    "figure": "funding-unicorns",
+                    "file": f"{lang}/funding-unicorns.png",
+                    "alt": "Unicorns",
+                    "width_px": 692,
+                }
+            },
+        )
+    ]
+    shown.execution_count = 2
+    nb.cells = [nbformat.v4.new_markdown_cell("# Funding"), params, injected, en, zh, both, code, shown]
     for i, c in enumerate(nb.cells):
         c["id"] = f"cell-{i}"
     return nb
