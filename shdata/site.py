@@ -242,11 +242,9 @@ class _Renderer:
     @property
     def exporter(self):
         if self._exporter is None:
-            from nbconvert import HTMLExporter
+            from .sync import html_exporter
 
-            self._exporter = HTMLExporter(
-                template_name="shdata_lab", extra_template_basedirs=[str(TEMPLATES / "nbconvert")]
-            )
+            self._exporter = html_exporter("shdata_lab")
         return self._exporter
 
     def s(self, lang: str) -> dict[str, str]:

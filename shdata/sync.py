@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 from ._io import atomic_path
@@ -156,17 +157,80 @@ def out_of_sync(source_path: Path, executed_path: Path, *, figures_dir: Path, ro
     return f"{shown} is out of sync with its sources; run `{SYNC_COMMAND}`"
 
 
-def html_exporter():
+#: What nbconvert's HTML exporter adds after rendering, for screen readers and keyboards:
+#: every input and output focusable, and a default text for images that have none.
+_FOCUSABLE = re.compile(
+    r'<div\b(?![^>]*\btabindex=)([^>]*\bclass="(?:[^"]*\s)?(?:jp-Cell-inputWrapper|jp-OutputArea-output)(?:\s[^"]*)?"[^>]*)>'
+)
+_NO_ALT = re.compile(r"<img\b(?![^>]*\balt=)")
+_RAW_TEXT = re.compile(r"(<(script|style)\b.*?</\2>)", re.S | re.I)
+_CHAR_REF = re.compile(r"&#(?:([0-9]+)|[xX]([0-9a-fA-F]+));")
+
+
+def _literal(m: re.Match) -> str:
+    code = int(m.group(1)) if m.group(1) else int(m.group(2), 16)
+    # Markup characters and control characters stay references, as BeautifulSoup leaves them.
+    if code < 0x20 or code in (0x22, 0x26, 0x27, 0x3C, 0x3E) or 0x7F <= code < 0xA0 or code > 0x10FFFF:
+        return m.group(0)
+    return chr(code)
+
+
+MISSING_ALT = "No description has been provided for this image"
+
+
+def accessible(html: str) -> tuple[str, int]:
+    """``html`` with what nbconvert's exporter adds after rendering, added by pattern.
+
+    nbconvert parses its whole output with BeautifulSoup to add these attributes,
+    which took three quarters of a rendering (the page embeds JupyterLab's
+    stylesheet); the templates' markup is regular enough to match directly.
+    Characters written as numeric references are written as themselves, as
+    BeautifulSoup writes them. Returns the page and the number of images that
+    had no alternative text.
+    """
+    html = _FOCUSABLE.sub(lambda m: f'<div{m.group(1)} tabindex="0">', html)
+    # Characters written as references (nbconvert's Markdown headings write Chinese so) are
+    # written as themselves, outside <script> and <style>, where references are not read.
+    parts = _RAW_TEXT.split(html)
+    html = "".join(part if i % 3 else _CHAR_REF.sub(_literal, part) for i, part in enumerate(parts) if i % 3 != 2)
+    return _NO_ALT.subn(f'<img alt="{MISSING_ALT}"', html)
+
+
+def html_exporter(template: str = "shdata_nb"):
     """nbconvert's HTML exporter with JupyterLab's look, as the renderings use it.
 
-    The template (``shdata_nb``) is lab's without bleach over the highlighted code
-    cells, which Pygments has already escaped; that pass took most of the time.
+    The template (``shdata_nb``, or ``shdata_lab`` for the site) is lab's without
+    bleach over the highlighted code cells, which Pygments has already escaped;
+    that pass took most of the time. The exporter's closing pass over the whole
+    page is done by :func:`accessible`.
     """
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
     from .site import TEMPLATES
 
-    return HTMLExporter(template_name="shdata_nb", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
+    class Exporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            # HTMLExporter.from_notebook_node (nbconvert 7), with accessible() for its BeautifulSoup pass.
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter(
+                "highlight_code", self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            )
+            resources = self._init_resources(resources)
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources),
+            )
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            html, missing_alt = accessible(html)
+            if missing_alt:
+                self.log.warning("Alternative text is missing on %s image(s).", missing_alt)
+            return html, resources
+
+    return Exporter(template_name=template, extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
 
 
 def render_html(

@@ -141,3 +141,39 @@ def test_html_rendering_shows_the_published_figures_from_where_it_lives(project,
     body = html.read_text(encoding="utf-8")
     assert 'src="../../figures/en/x-fig.png"' in body, "relative to build/html/"
     assert "base64" not in body.split("<body", 1)[1]
+
+
+def test_rendering_is_nbconvert_s_html_exporter_without_its_slow_closing_pass():
+    # The renderings skip nbconvert's BeautifulSoup pass over the whole page and add what it
+    # adds by pattern (shdata.sync.accessible): the page must be the one nbconvert makes.
+    import nbformat
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from shdata.site import TEMPLATES
+    from shdata.sync import MISSING_ALT, html_exporter
+
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("print('<b>')\nshow()")
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="<b>\n"),
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/html": '<img src="../figures/en/a.png" alt="A &amp; B" width="692">', "text/plain": "a"},
+        ),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1),
+    ]
+    markdown = "# Title\n\n## 科技投入（中文叙述）\n\n![plot](x.png) &#169; &lt;tag&gt; &#38;"
+    nb.cells = [nbformat.v4.new_markdown_cell(markdown), code]
+    for i, c in enumerate(nb.cells):
+        c["id"] = f"c{i}"
+    for template in ("shdata_nb", "shdata_lab"):
+        resources = {"shdata": {"root": "../", "header": ""}}
+        ours, _ = html_exporter(template).from_notebook_node(nb, resources=resources)
+        theirs, _ = HTMLExporter(
+            template_name=template, extra_template_basedirs=[str(TEMPLATES / "nbconvert")]
+        ).from_notebook_node(nb, resources={"shdata": {"root": "../", "header": ""}})
+        assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+        assert ours.count('tabindex="0"') == theirs.count('tabindex="0"') == 6  # 2 inputs, 4 outputs
+        assert ours.count(f'alt="{MISSING_ALT}"') == 1  # the PNG output had none ("plot" and "A & B" kept)
