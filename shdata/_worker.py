@@ -63,8 +63,13 @@ def _children(pid: int) -> list[int]:
 
 
 def stop_kernels() -> None:
-    """Kill every kernel (and its process group) this worker started."""
-    for child in _children(os.getpid()):
+    """Kill every kernel (and its process group) this worker started.
+
+    Kernels forked by the warm process (:mod:`shdata._kernels`) are its children, not
+    ours: they go first, then the warm process and any kernel started cold.
+    """
+    ours = _children(os.getpid())
+    for child in [grandchild for pid in ours for grandchild in _children(pid)] + ours:
         try:
             os.killpg(child, signal.SIGKILL)  # the kernel leads its own session and group
         except OSError:
@@ -105,6 +110,9 @@ def main() -> None:
     from shdata._startup import skip_unused_optional_imports
 
     skip_unused_optional_imports()  # before papermill imports nbformat and jsonschema
+    from shdata import _kernels
+
+    _kernels.start()  # its imports run beside ours
     import papermill
 
     from shdata.sync import html_exporter
@@ -128,6 +136,8 @@ def main() -> None:
 
 
 def _run(req: dict, papermill, exporter) -> dict:
+    from shdata._kernels import ForkingKernelManager
+
     try:
         papermill.execute_notebook(
             req["input"],
@@ -139,6 +149,9 @@ def _run(req: dict, papermill, exporter) -> dict:
             # One write at the end (papermill writes it on failure too), not one per cell:
             # nothing reads the executed notebook while the run goes on.
             request_save_on_cell_execute=False,
+            # A kernel forked from this worker's warm process: the same kernel, without
+            # two seconds of imports per run.
+            kernel_manager_class=ForkingKernelManager,
         )
     except papermill.PapermillExecutionError as exc:
         detail = _ANSI.sub("", "\n".join(exc.traceback or []))

@@ -208,6 +208,42 @@ def _glyphs_subset(fontfile, glyphs):
     return pdfps.SubsetResults(font, subsetter.glyph_index_map)._as_cm()
 
 
+def house_font_files() -> list[str]:
+    """The font files the house style draws with: the bundled CJK faces and the Latin family's upright
+    regular and bold faces (every installed copy: which one matplotlib picks is its choice)."""
+    from matplotlib import font_manager as fm
+
+    from .style import LATIN_FAMILY, font_paths
+
+    latin = sorted(
+        {
+            entry.fname
+            for entry in fm.fontManager.ttflist
+            if entry.name == LATIN_FAMILY
+            and entry.style == "normal"
+            and entry.stretch == "normal"
+            and entry.weight in (400, 700, "normal", "regular", "bold")
+        }
+    )
+    return [*(str(p) for p in font_paths()), *latin]
+
+
+def warm_font_caches(paths: list[str] | None = None) -> None:
+    """Fill this process's font caches for PDF subsetting (default: :func:`house_font_files`).
+
+    The caches hold pure functions of the font files (:func:`_lean_font`,
+    :func:`_common_gids`, :func:`_few_glyphs`), so a PDF is the same bytes
+    whether they were filled now or on first use. A process that forks
+    notebook kernels (:mod:`shdata._zygote`) fills them once for all of them:
+    on first use they cost about a second of every run.
+    """
+    for path in house_font_files() if paths is None else paths:
+        if path.endswith((".ttf", ".otf")):
+            _lean_font(path, 0)
+            if _common_gids(path, 0) is not None:
+                _few_glyphs(path, 0)
+
+
 @contextlib.contextmanager
 def _lean_pdf_subsetting():
     """Use :func:`_glyphs_subset` while a PDF is written (matplotlib 3.11 internals; skipped if absent)."""

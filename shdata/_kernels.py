@@ -1,0 +1,228 @@
+"""Kernels forked from a warm process instead of started cold.
+
+Every notebook run needs a kernel, and a cold one spends about two seconds of CPU
+on imports (IPython, pandas, matplotlib, shdata) before the first cell runs. The
+build's workers run many notebooks, so each keeps one warm process
+(:mod:`shdata._zygote`) that has done those imports once and forks a kernel per
+run. The kernel is the same ``ipykernel_launcher`` a cold start runs, in its own
+session, with the environment and folder jupyter_client would give it.
+
+:class:`ForkingKernelManager` is a jupyter_client kernel manager whose kernels
+come from there; nbclient and papermill take it as ``kernel_manager_class``.
+Whenever forking cannot give the same kernel a cold start would (another
+interpreter or kernel command, an environment variable read at import time that
+differs, no ``pidfd`` on this system, or the warm process failed), the kernel is
+started cold, exactly as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
+#: Variables only read while a notebook runs (by shdata, which does no work at import, and by
+#: jupyter_client and ipykernel, which the warm process imports but does not start; pytest
+#: changes its own for every test). Any other
+#: difference between a kernel's environment and the warm process's (PYTHONPATH, a locale, a
+#: thread count a library reads at import...) means the kernel is started cold.
+RUNTIME_PREFIXES = ("SHDATA_", "JPY_", "PYTEST_CURRENT_TEST")
+#: What ipykernel sets when no backend is asked for; the warm process sets it before importing
+#: matplotlib, which reads it at import.
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def _import_time_env(env: dict[str, str]) -> dict[str, str]:
+    """The part of ``env`` that modules may read while they are imported."""
+    seen = {k: v for k, v in env.items() if not k.startswith(RUNTIME_PREFIXES)}
+    seen["MPLBACKEND"] = seen.get("MPLBACKEND") or INLINE_BACKEND  # as ipykernel sets it
+    return seen
+
+
+class _Zygote:
+    """The warm process of this process, started on first use and stopped with it."""
+
+    def __init__(self) -> None:
+        req_r, self._req = os.pipe()
+        self._ans, ans_w = os.pipe()
+        env = dict(os.environ)
+        env.setdefault("MPLBACKEND", INLINE_BACKEND)
+        self.env = _import_time_env(env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shdata._zygote", str(req_r), str(ans_w)],
+            stdin=subprocess.DEVNULL,
+            stdout=sys.__stderr__.fileno() if sys.__stderr__ else subprocess.DEVNULL,
+            pass_fds=(req_r, ans_w),
+            env=env,
+            start_new_session=True,  # its own group, like the kernels: terminal signals go to the owner
+        )
+        os.close(req_r)
+        os.close(ans_w)
+        os.set_inheritable(self._req, False)
+        os.set_inheritable(self._ans, False)
+        self._answers = os.fdopen(self._ans, "r", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str) -> int:
+        """Fork one kernel and return its pid (raises OSError if the warm process is gone)."""
+        with self._lock:
+            if not self._ready:
+                if json.loads(self._answers.readline() or "{}").get("ready") is not True:
+                    raise OSError("the warm kernel process did not start")
+                self._ready = True
+            os.write(self._req, (json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n").encode())
+            answer = self._answers.readline()
+            if not answer:
+                raise OSError("the warm kernel process exited")
+            return int(json.loads(answer)["pid"])
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._req)  # end of input: the warm process kills its kernels and exits
+        with contextlib.suppress(OSError):
+            self.process.wait(timeout=10)
+
+
+_zygote: _Zygote | None = None
+_zygote_lock = threading.Lock()
+
+
+def zygote() -> _Zygote:
+    """This process's warm kernel process (started now if it is not running)."""
+    global _zygote
+    with _zygote_lock:
+        if _zygote is None or _zygote.process.poll() is not None:
+            _zygote = _Zygote()
+        return _zygote
+
+
+def start() -> None:
+    """Start the warm process now, so its imports overlap the caller's own start-up."""
+    if forking_supported():
+        zygote()
+
+
+def stop() -> None:
+    """Stop the warm process and the kernels it forked (they are also stopped when we exit)."""
+    global _zygote
+    with _zygote_lock:
+        if _zygote is not None:
+            _zygote.stop()
+            _zygote = None
+
+
+def forking_supported() -> bool:
+    """Whether kernels can be forked here: POSIX with ``pidfd`` (Linux 5.3 or later)."""
+    return hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+
+
+class _ForkedKernel:
+    """The part of :class:`subprocess.Popen` a provisioner uses, for a kernel we did not start.
+
+    The warm process is the kernel's parent and collects it; we watch it through a pidfd,
+    which stays valid (and cannot point at a reused pid) for as long as we hold it.
+    """
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._fd = os.pidfd_open(pid)
+        self.returncode: int | None = None
+        self._signalled = 0
+
+    def poll(self) -> int | None:
+        return self.wait(0)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if self.returncode is None:
+            ready, _, _ = select.select([self._fd], [], [], timeout)
+            if not ready:
+                if timeout is None:  # pragma: no cover - select without timeout returns when ready
+                    return self.wait(None)
+                return None
+            # Only the parent learns the exit status: report the signal we sent, if any.
+            self.returncode = -self._signalled if self._signalled else 0
+            os.close(self._fd)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            self._signalled = signum if signum in (signal.SIGKILL, signal.SIGTERM) else self._signalled
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._fd, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def _launcher_path() -> str:
+    """``sys.argv[0]`` of ``python -m ipykernel_launcher``: the module's file."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ipykernel_launcher")
+    if spec is None or spec.origin is None:
+        raise OSError("ipykernel_launcher is not installed")
+    return spec.origin
+
+
+class ForkingProvisioner(LocalProvisioner):
+    """A local provisioner whose IPython kernels are forked from the warm process."""
+
+    def _forkable(self, cmd: list[str], kwargs: dict[str, Any]) -> bool:
+        if not forking_supported() or len(cmd) < 3 or cmd[1:3] != ["-m", "ipykernel_launcher"]:
+            return False
+        try:
+            same_python = os.path.samefile(cmd[0], sys.executable)
+        except OSError:
+            return False
+        unexpected = set(kwargs) - {"env", "cwd", "kernel_id", "extra_arguments"}
+        return same_python and not unexpected
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        if not self._forkable(cmd, kwargs):
+            return await super().launch_kernel(cmd, **kwargs)
+        env = dict(kwargs.get("env") or os.environ)
+        cwd = str(kwargs.get("cwd") or Path.cwd())
+        try:
+            warm = zygote()
+            if _import_time_env(env) != warm.env:
+                return await super().launch_kernel(cmd, **kwargs)
+            pid = warm.spawn([_launcher_path(), *cmd[3:]], env, cwd)
+            process = _ForkedKernel(pid)
+        except OSError:  # the warm process failed: a cold kernel is slower, never wrong
+            return await super().launch_kernel(cmd, **kwargs)
+        self.process = process  # type: ignore[assignment]
+        self.pid = pid
+        self.pgid = pid  # the kernel leads its own session and group (setsid)
+        self.cwd = cwd
+        return self.connection_info
+
+
+class ForkingKernelManager(AsyncKernelManager):
+    """An async kernel manager whose kernels come from :class:`ForkingProvisioner`."""
+
+    async def _async_pre_start_kernel(self, **kw: Any):
+        if self.provisioner is None:  # not a restart: choose ours before the default is made
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+            self.provisioner = ForkingProvisioner(
+                kernel_id=self.kernel_id,
+                kernel_spec=self.kernel_spec,
+                parent=self,
+            )
+        return await super()._async_pre_start_kernel(**kw)

@@ -1,0 +1,165 @@
+"""Kernels forked from a warm process (shdata._kernels, shdata._zygote)."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+
+import nbformat
+import pytest
+
+from shdata import _kernels
+
+pytestmark = pytest.mark.skipif(not _kernels.forking_supported(), reason="needs fork and pidfd (Linux)")
+
+#: Facts about the kernel a cell reports: who its parent is, what it was asked to see, and what
+#: a cold kernel would report the same way.
+PROBE = """
+import json, os, sys
+import matplotlib
+from ipykernel.kernelapp import IPKernelApp
+app = IPKernelApp.instance()
+print(json.dumps({
+    "pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(),
+    "sid_is_pid": os.getsid(0) == os.getpid(),
+    "env": os.environ.get("SHDATA_PROBE"), "parent_handle": app.parent_handle,
+    "jpy_parent": os.environ.get("JPY_PARENT_PID"),
+    "backend": matplotlib.get_backend(), "argv0": os.path.basename(sys.argv[0]),
+    "path0": sys.path[0], "main": type(sys.modules["__main__"]).__name__,
+}))
+"""
+
+
+def _probe(tmp_path, manager=None, env=None) -> dict:
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(PROBE)]
+    kwargs = {"kernel_manager_class": manager} if manager else {}
+    old = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        NotebookClient(nb, resources={"metadata": {"path": str(tmp_path)}}, timeout=120, **kwargs).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return json.loads(nb.cells[0].outputs[0]["text"])
+
+
+@pytest.fixture
+def warm():
+    """A warm process of this test's own (stopped after it, with its kernels)."""
+    _kernels.stop()
+    yield _kernels.zygote()
+    _kernels.stop()
+
+
+def test_a_forked_kernel_is_the_kernel_a_cold_start_gives(warm, tmp_path):
+    cold = _probe(tmp_path, env={"SHDATA_PROBE": "cold"})
+    forked = _probe(tmp_path, _kernels.ForkingKernelManager, env={"SHDATA_PROBE": "forked"})
+    assert forked["ppid"] == warm.process.pid, "the kernel was forked from the warm process"
+    assert cold["ppid"] != warm.process.pid
+    assert forked["env"] == "forked", "the kernel sees the environment of its own start"
+    # ipykernel reads JPY_PARENT_PID when it is imported: the forked kernel must poll its parent
+    # (and print no console banner) as a cold one does.
+    assert forked["parent_handle"] == int(forked["jpy_parent"]) == forked["ppid"]
+    assert cold["parent_handle"] == int(cold["jpy_parent"]) == cold["ppid"]
+    same = ("cwd", "sid_is_pid", "backend", "argv0", "path0", "main")
+    assert {k: forked[k] for k in same} == {k: cold[k] for k in same}
+    assert forked["sid_is_pid"] and forked["cwd"] == str(tmp_path)
+
+
+def test_a_kernel_asked_for_with_another_import_time_environment_starts_cold(warm, tmp_path):
+    seen = _probe(tmp_path, _kernels.ForkingKernelManager, env={"MPLBACKEND": "agg"})
+    assert seen["ppid"] != warm.process.pid, "MPLBACKEND is read at import: the warm process cannot serve"
+    assert seen["backend"] == "agg"
+    seen = _probe(tmp_path, _kernels.ForkingKernelManager, env={"SHDATA_PROBE": "x"})
+    assert seen["ppid"] == warm.process.pid, "shdata's own variables are read at run time"
+
+
+def test_a_failed_warm_process_means_a_cold_kernel_not_an_error(warm, tmp_path):
+    warm.process.kill()
+    warm.process.wait()
+    seen = _probe(tmp_path, _kernels.ForkingKernelManager)
+    assert seen["ppid"] != warm.process.pid
+    assert seen["ppid"] == _kernels.zygote().process.pid, "a new warm process was started for the next kernel"
+
+
+def test_kernels_die_with_the_warm_process_and_it_with_its_owner(warm, tmp_path):
+    conn = tmp_path / "kernel.json"
+    pid = warm.spawn([_kernels._launcher_path(), "-f", str(conn)], dict(os.environ), str(tmp_path))
+    kernel = os.pidfd_open(pid)
+    try:
+        assert not select.select([kernel], [], [], 0)[0], "the kernel runs"
+        _kernels.stop()  # the owner closes the warm process's input, as when it exits or is killed
+        assert select.select([kernel], [], [], 30)[0], "the kernel was stopped with the warm process"
+        assert warm.process.poll() is not None
+    finally:
+        os.close(kernel)
+
+
+def test_signals_reach_a_forked_kernel_and_its_group(warm, tmp_path):
+    import asyncio
+
+    async def run() -> tuple[bool, int | None]:
+        km = _kernels.ForkingKernelManager()
+        await km.start_kernel(cwd=str(tmp_path))
+        try:
+            assert isinstance(km.provisioner, _kernels.ForkingProvisioner)
+            pid = km.provisioner.pid
+            assert os.getpgid(pid) == pid, "the kernel leads its own process group"
+            await km.interrupt_kernel()  # SIGINT to the group: ipykernel survives it
+            alive = await km.is_alive()
+            await km.shutdown_kernel(now=True)  # SIGKILL to the group
+            return alive, await km.provisioner.poll() if km.provisioner else 0
+        finally:
+            if await km.is_alive():
+                await km.shutdown_kernel(now=True)
+
+    alive, code = asyncio.run(run())
+    assert alive
+    assert code is not None
+
+
+def test_the_warm_process_imports_no_inline_backend_and_chooses_no_backend():
+    # matplotlib_inline hooks itself into the IPython shell it finds when imported, and
+    # importing pyplot may choose a backend: neither may happen before the kernel exists.
+    from shdata import _zygote
+
+    assert not any(name.startswith(("matplotlib_inline", "matplotlib.pyplot")) for name in _zygote.PRELOAD)
+    code = (
+        "import sys; from shdata import _zygote; import importlib; "
+        "[importlib.import_module(n) for n in _zygote.PRELOAD]; "
+        "from shdata.render import warm_font_caches; warm_font_caches(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('matplotlib_inline', 'matplotlib.pyplot'))))"
+    )
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_font_caches_filled_ahead_give_the_same_pdf(tmp_path):
+    # The warm process fills render's font caches before forking: a PDF must not depend on
+    # whether they were filled then or on first use.
+    import subprocess
+
+    script = (
+        "import sys; from shdata import render, style\n"
+        "if sys.argv[1] == 'warm': render.warm_font_caches()\n"
+        "style.register_fonts(); style.apply(sys.argv[2])\n"
+        "from matplotlib.figure import Figure\n"
+        "fig = Figure(figsize=(3, 2)); ax = fig.add_subplot()\n"
+        "ax.bar(['上海', 'Beijing'], [1, 2]); ax.set_title('科技 Science 1,234')\n"
+        "meta = render.Metadata(title='t', caption='c', provenance='{}')\n"
+        "open(sys.argv[3], 'wb').write(render.render(fig, 'pdf', meta, 300))\n"
+    )
+    for lang in ("en", "zh"):
+        files = {}
+        for how in ("cold", "warm"):
+            out = tmp_path / f"{lang}-{how}.pdf"
+            subprocess.run([sys.executable, "-c", script, how, lang, str(out)], check=True)
+            files[how] = out.read_bytes()
+        assert files["cold"] == files["warm"], lang
