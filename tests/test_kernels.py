@@ -109,6 +109,7 @@ def test_signals_reach_a_forked_kernel_and_its_group(warm, tmp_path):
         try:
             assert isinstance(km.provisioner, _kernels.ForkingProvisioner)
             pid = km.provisioner.pid
+            assert pid is not None
             assert os.getpgid(pid) == pid, "the kernel leads its own process group"
             await km.interrupt_kernel()  # SIGINT to the group: ipykernel survives it
             alive = await km.is_alive()
