@@ -46,6 +46,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from ._io import TMP_SUFFIX, write_json
@@ -925,11 +926,15 @@ def write_contact_sheets(project: Project, runs: list[Run], outcomes: dict) -> N
     """``figures/contact-sheet-<lang>.png`` for every language a run of this build touched or that lacks one."""
     from .contact_sheet import write_contact_sheet
 
+    todo = []
     for lang in sorted({r.lang for r in runs}):
         sheet = project.figures / f"contact-sheet-{lang}.png"
         built = any(o.status == "built" for o in outcomes.values() if o.run.lang == lang)
         if (built or not sheet.exists()) and any((project.figures / lang).glob("*.png")):
-            write_contact_sheet(project.figures, lang)
+            todo.append(lang)
+    # Side by side: Pillow encodes and resamples without the GIL.
+    with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+        list(pool.map(partial(write_contact_sheet, project.figures), todo))
 
 
 def _locked_build(

@@ -14,6 +14,8 @@ PosixPath('figures/contact-sheet-zh.png')
 from __future__ import annotations
 
 import io
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ._io import atomic_path
@@ -40,6 +42,15 @@ def _font(size: int):
 
     regular = [p for p in font_paths() if "Regular" in p.name] or font_paths()
     return ImageFont.truetype(str(regular[0]), size)
+
+
+def _thumbnail(path: Path):
+    from PIL import Image
+
+    with Image.open(path) as opened:
+        im = opened.convert("RGB")
+    h = max(1, round(im.height * CELL_PX / im.width))
+    return path.stem, im.resize((CELL_PX, h), Image.Resampling.LANCZOS)
 
 
 def write_contact_sheet(figures_dir: Path, lang: str, variant: str = "journal") -> Path:
@@ -75,12 +86,9 @@ def write_contact_sheet(figures_dir: Path, lang: str, variant: str = "journal") 
     pngs = sorted(folder.glob("*.png"))
     if not pngs:
         raise ShdataError(f"no PNG figures in {folder}; run `shdata build --lang {lang}` with png in --formats")
-    thumbs = []
-    for p in pngs:
-        with Image.open(p) as opened:
-            im = opened.convert("RGB")
-            h = max(1, round(im.height * CELL_PX / im.width))
-            thumbs.append((p.stem, im.resize((CELL_PX, h), Image.Resampling.LANCZOS)))
+    # Pillow decodes and resamples without the GIL: threads make the thumbnails side by side.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        thumbs = list(pool.map(_thumbnail, pngs))
     rows = [thumbs[i : i + COLUMNS] for i in range(0, len(thumbs), COLUMNS)]
     row_h = [LABEL_PX + max(t.height for _, t in row) for row in rows]
     header = 70
