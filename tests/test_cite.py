@@ -136,3 +136,38 @@ def test_same_citation_from_the_api_and_the_cli():
     meta = shdata.metadata(TABLE)
     for fmt in cite.FORMATS:
         assert run(*ARGS["table"], "--format", fmt) == cite.cite_table(meta, fmt) + "\n"
+
+
+def test_remembered_style_lookups_give_the_same_references():
+    # cite._remember_style_lookups keeps citeproc-py's XPath answers on a parsed style: the
+    # references (the report, tables and figures, both styles, both languages, the same
+    # styles rendering one item after another as on the site) must come out as they do
+    # without it, in a process of its own each way.
+    script = (
+        "import json, sys\n"
+        "import shdata\n"
+        "from shdata import cite\n"
+        "if sys.argv[1] == 'plain':\n"
+        "    cite._remember_style_lookups = lambda: None\n"
+        "manifest = json.load(open(sys.argv[2], encoding='utf-8'))\n"
+        "out = []\n"
+        "for fmt in ('gbt7714', 'apa'):\n"
+        "    for lang in ('en', 'zh'):\n"
+        "        out.append(cite.cite_report(fmt, lang=lang))\n"
+        "        out += [cite.cite_table(shdata.metadata(t), fmt, lang) for t in shdata.tables()['id'][:12]]\n"
+        "        out += [cite.cite_figure(f, fmt, lang) for f in manifest['figures'][:6]]\n"
+        "from citeproc.model import CitationStylesElement as E\n"
+        "print(json.dumps({'remembers': getattr(E.xpath_search, 'remembers', False), 'refs': out}))\n"
+    )
+    manifest = str(ROOT / "figures" / "manifest.json")
+    seen = {
+        way: json.loads(
+            subprocess.run(
+                [sys.executable, "-c", script, way, manifest], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for way in ("plain", "remembered")
+    }
+    assert seen["remembered"]["remembers"] and not seen["plain"]["remembers"]
+    assert len(seen["plain"]["refs"]) == 4 * (1 + 12 + 6)
+    assert seen["remembered"]["refs"] == seen["plain"]["refs"]
