@@ -22,6 +22,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -50,66 +51,125 @@ def _import_time_env(env: dict[str, str]) -> dict[str, str]:
     return seen
 
 
-class _Zygote:
-    """The warm process of this process, started on first use and stopped with it."""
+#: The environment variable that hands a worker its socket to its build's warm process.
+SHARED_ENV = "SHDATA_KERNEL_FORKER_FD"
 
-    def __init__(self) -> None:
-        req_r, self._req = os.pipe()
-        self._ans, ans_w = os.pipe()
-        env = dict(os.environ)
-        env.setdefault("MPLBACKEND", INLINE_BACKEND)
-        self.env = _import_time_env(env)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "shdata._zygote", str(req_r), str(ans_w)],
-            stdin=subprocess.DEVNULL,
-            stdout=sys.__stderr__.fileno() if sys.__stderr__ else subprocess.DEVNULL,
-            pass_fds=(req_r, ans_w),
-            env=env,
-            start_new_session=True,  # its own group, like the kernels: terminal signals go to the owner
-        )
-        os.close(req_r)
-        os.close(ans_w)
-        os.set_inheritable(self._req, False)
-        os.set_inheritable(self._ans, False)
-        self._answers = os.fdopen(self._ans, "r", encoding="utf-8")
+
+class Zygote:
+    """A connection to a warm process: one this process started (``Zygote()``), or its build's.
+
+    Parameters
+    ----------
+    env : dict, optional
+        The warm process's environment when this process starts it (default: ours).
+    fd : int, optional
+        A socket to a warm process another process started (see :data:`SHARED_ENV`).
+    output : int, optional
+        Where the warm process and its kernels write (a file descriptor, or
+        ``subprocess.DEVNULL``); default: our standard error.
+    """
+
+    def __init__(self, env: dict[str, str] | None = None, fd: int | None = None, output: int | None = None) -> None:
+        self.process: subprocess.Popen | None = None
+        self._control: socket.socket | None = None
+        if fd is None:
+            env = dict(os.environ if env is None else env)
+            env.setdefault("MPLBACKEND", INLINE_BACKEND)
+            self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shdata._zygote", str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=output if output is not None else _stderr(),
+                stderr=output if output is not None else None,
+                pass_fds=(theirs.fileno(),),
+                env=env,
+                start_new_session=True,  # its own group, like the kernels: terminal signals go to the owner
+            )
+            theirs.close()
+            self._sock = self.add_client()
+        else:
+            self._sock = socket.socket(fileno=fd)
+            self._sock.set_inheritable(False)
+        self._answers = self._sock.makefile("r", encoding="utf-8")
         self._lock = threading.Lock()
-        self._ready = False
+        self._ready: dict | None = None
+
+    def add_client(self) -> socket.socket:
+        """A socket for another process to ask this warm process for kernels (owner only)."""
+        if self._control is None:
+            raise OSError("only the process that started the warm process can add clients")
+        mine, theirs = socket.socketpair()
+        try:
+            socket.send_fds(self._control, [b"c"], [theirs.fileno()])
+        finally:
+            theirs.close()
+        return mine
+
+    def _hello(self) -> dict:
+        if self._ready is None:
+            line = self._answers.readline()
+            hello = json.loads(line) if line else {}
+            if hello.get("ready") is not True:
+                raise OSError("the warm kernel process did not start")
+            self._ready = hello
+        return self._ready
+
+    @property
+    def pid(self) -> int:
+        """The warm process's pid (waits until it is ready)."""
+        with self._lock:
+            return int(self._hello()["pid"])
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The part of the warm process's environment its imports could read (waits until ready)."""
+        with self._lock:
+            return _import_time_env(self._hello()["env"])
+
+    def alive(self) -> bool:
+        return self.process is None or self.process.poll() is None
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str) -> int:
         """Fork one kernel and return its pid (raises OSError if the warm process is gone)."""
         with self._lock:
-            if not self._ready:
-                if json.loads(self._answers.readline() or "{}").get("ready") is not True:
-                    raise OSError("the warm kernel process did not start")
-                self._ready = True
-            os.write(self._req, (json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n").encode())
+            self._hello()
+            self._sock.sendall((json.dumps({"argv": argv, "env": env, "cwd": cwd}) + "\n").encode())
             answer = self._answers.readline()
             if not answer:
                 raise OSError("the warm kernel process exited")
             return int(json.loads(answer)["pid"])
 
     def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self._req)  # end of input: the warm process kills its kernels and exits
-        with contextlib.suppress(OSError):
-            self.process.wait(timeout=10)
+        """Close the connection; the owner's closing stops the warm process and every kernel."""
+        for closable in (self._answers, self._sock, self._control):
+            if closable is not None:
+                with contextlib.suppress(OSError):
+                    closable.close()
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
 
 
-_zygote: _Zygote | None = None
+def _stderr() -> int:
+    return sys.__stderr__.fileno() if sys.__stderr__ else subprocess.DEVNULL
+
+
+_zygote: Zygote | None = None
 _zygote_lock = threading.Lock()
 
 
-def zygote() -> _Zygote:
-    """This process's warm kernel process (started now if it is not running)."""
+def zygote() -> Zygote:
+    """This process's warm kernel process: its build's (:data:`SHARED_ENV`), else its own."""
     global _zygote
     with _zygote_lock:
-        if _zygote is None or _zygote.process.poll() is not None:
-            _zygote = _Zygote()
+        if _zygote is None or not _zygote.alive():
+            shared = os.environ.pop(SHARED_ENV, None)  # once: a second connection would be a new one
+            _zygote = Zygote(fd=int(shared)) if shared else Zygote()
         return _zygote
 
 
 def start() -> None:
-    """Start the warm process now, so its imports overlap the caller's own start-up."""
+    """Start (or connect to) the warm process now, so its imports overlap the caller's own start-up."""
     if forking_supported():
         zygote()
 

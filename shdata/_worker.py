@@ -65,8 +65,10 @@ def _children(pid: int) -> list[int]:
 def stop_kernels() -> None:
     """Kill every kernel (and its process group) this worker started.
 
-    Kernels forked by the warm process (:mod:`shdata._kernels`) are its children, not
-    ours: they go first, then the warm process and any kernel started cold.
+    Kernels forked by a warm process (:mod:`shdata._kernels`) are its children, not
+    ours: a warm process of our own is our child, so its kernels go first, then it and
+    any kernel started cold. The build's shared warm process kills the kernels it
+    forked for us as soon as our socket to it closes, which our exit does.
     """
     ours = _children(os.getpid())
     for child in [grandchild for pid in ours for grandchild in _children(pid)] + ours:

@@ -9,11 +9,16 @@ done here, and the font caches of PDF subsetting are filled
 never work whose result a notebook could see: no figure, no style applied, no
 data read. So a forked kernel computes the same bytes as a fresh one.
 
-Protocol: one JSON request per line on ``REQ_FD`` (``{"argv", "env", "cwd"}``),
-one JSON answer per line on ``ANS_FD`` (``{"pid": N}``). End of input means the
-owner is gone: the kernels still running are killed and the process exits.
+Several processes may share one warm process (the workers of a build). The
+owner that started it holds a control socket (``CONTROL_FD``, a
+``SOCK_SEQPACKET`` pair) over which it hands one end of a socket pair per
+client; no other process can reach it. On its socket a client first reads
+``{"ready": true, "pid", "env"}`` (the environment the imports saw), then sends
+one JSON request per line (``{"argv", "env", "cwd"}``) and reads one answer per
+line (``{"pid": N}``). A client that goes away takes its running kernels with
+it; when the owner goes away, every kernel is killed and the process exits.
 
-Run as ``python -m shdata._zygote REQ_FD ANS_FD`` (by :mod:`shdata._kernels` only).
+Run as ``python -m shdata._zygote CONTROL_FD`` (by :mod:`shdata._kernels` only).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import importlib
 import json
 import os
 import random
+import selectors
 import signal
+import socket
 import sys
 
 #: What a kernel and the notebooks' setup import, heaviest first. Never anything whose import
@@ -68,10 +75,10 @@ def _reap(children: set[int]) -> None:
         children.discard(pid)
 
 
-def _kernel(msg: dict, channels: tuple) -> None:
+def _kernel(msg: dict, channels: list[socket.socket]) -> None:
     """In the forked child: become ``python -m ipykernel_launcher <argv>``."""
     os.setsid()  # as jupyter_client starts kernels: their own session and process group
-    for channel in channels:  # through the file objects, which would otherwise close the fd at exit
+    for channel in channels:  # through the socket objects, which would otherwise close the fd at exit
         channel.close()
     os.chdir(msg["cwd"])
     env = dict(msg["env"])
@@ -97,8 +104,26 @@ def _kernel(msg: dict, channels: tuple) -> None:
     sys.exit(code)
 
 
+class _Client:
+    """One process asking for kernels: its socket, what it sent so far, the kernels it has."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.pending = b""
+        self.kernels: set[int] = set()
+
+    def send(self, obj: dict) -> None:
+        self.sock.sendall((json.dumps(obj) + "\n").encode())
+
+
+def _kill(pids: set[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)  # each kernel leads its own group
+
+
 def main(argv: list[str]) -> None:
-    req_fd, ans_fd = int(argv[1]), int(argv[2])
+    control = socket.socket(fileno=int(argv[1]))
     # python -m put our folder first on sys.path; ipykernel_launcher removes it too.
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
@@ -108,27 +133,56 @@ def main(argv: list[str]) -> None:
 
     warm_font_caches()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the owner decides when kernels stop
-    requests = os.fdopen(req_fd, "r", encoding="utf-8")
-    answers = os.fdopen(ans_fd, "w", encoding="utf-8")
-    answers.write('{"ready": true}\n')
-    answers.flush()
+    ready = {"ready": True, "pid": os.getpid(), "env": dict(os.environ)}
+    selector = selectors.DefaultSelector()
+    selector.register(control, selectors.EVENT_READ)
+    clients: dict[socket.socket, _Client] = {}
     children: set[int] = set()
-    for line in requests:
-        msg = json.loads(line)
-        _reap(children)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            _kernel(msg, (requests, answers))
-        children.add(pid)
-        answers.write(json.dumps({"pid": pid}) + "\n")
-        answers.flush()
-    for pid in children:  # the owner is gone: so are its kernels
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)
-    _reap(children)
+    while True:
+        for key, _ in selector.select():
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            if sock is control:
+                # The owner hands over one end of a new client's socket, or is gone.
+                try:
+                    msg, fds, _, _ = socket.recv_fds(control, 16, 1)
+                except OSError:
+                    msg, fds = b"", []
+                if not msg:
+                    _kill(children)
+                    _reap(children)
+                    return
+                client = _Client(socket.socket(fileno=fds[0]))
+                clients[client.sock] = client
+                selector.register(client.sock, selectors.EVENT_READ)
+                client.send(ready)
+                continue
+            client = clients[sock]
+            try:
+                data = sock.recv(1 << 16)
+            except OSError:
+                data = b""
+            if not data:  # that client is gone: so are its kernels
+                selector.unregister(sock)
+                del clients[sock]
+                _kill(client.kernels & children)
+                sock.close()
+                continue
+            client.pending += data
+            while b"\n" in client.pending:
+                line, client.pending = client.pending.split(b"\n", 1)
+                _reap(children)
+                client.kernels &= children
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    signal.signal(signal.SIGINT, signal.SIG_DFL)
+                    selector.close()
+                    _kernel(json.loads(line), [control, *clients])
+                children.add(pid)
+                client.kernels.add(pid)
+                client.send({"pid": pid})
 
 
 if __name__ == "__main__":

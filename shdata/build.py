@@ -40,6 +40,7 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -48,6 +49,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ._io import TMP_SUFFIX, write_json
 from .errors import ShdataError, did_you_mean
@@ -446,6 +448,11 @@ class _Workers:
     command lines. Workers run in their own session, so a terminal's Ctrl-C
     reaches only the build, which then stops them itself; a worker also exits
     by itself when the build is gone (see :mod:`shdata._worker`).
+
+    The workers share one warm process that forks their kernels
+    (:mod:`shdata._kernels`): it imports IPython, pandas, matplotlib and shdata
+    once per build instead of once per worker. It is started with the first
+    worker and goes when the build closes the workers or exits.
     """
 
     def __init__(self, env: dict, timeout: float):
@@ -454,7 +461,23 @@ class _Workers:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[subprocess.Popen] = []
+        self._warm: Any = None  # shdata._kernels.Zygote, made with the first worker
         self.stopping = False
+
+    def _kernel_forker(self) -> socket.socket | None:
+        """A socket to the build's warm process for one more worker (None where kernels are not forked)."""
+        from . import _kernels
+
+        if not _kernels.forking_supported():
+            return None
+        try:
+            if self._warm is None or not self._warm.alive():
+                # Its kernels write where the workers' own output goes: nowhere (the executed
+                # notebook and the build's report carry what a run says).
+                self._warm = _kernels.Zygote(env=self.env, output=subprocess.DEVNULL)
+            return self._warm.add_client()
+        except OSError:  # the worker starts its kernels itself
+            return None
 
     def _worker(self) -> subprocess.Popen:
         proc = getattr(self._local, "proc", None)
@@ -462,16 +485,24 @@ class _Workers:
             with self._lock:
                 if self.stopping:
                     raise KeyboardInterrupt
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "shdata._worker"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    text=True,
-                    encoding="utf-8",
-                    env=self.env,
-                    start_new_session=os.name == "posix",
-                )
+                from ._kernels import SHARED_ENV
+
+                forker = self._kernel_forker()
+                try:
+                    proc = subprocess.Popen(
+                        [sys.executable, "-m", "shdata._worker"],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                        text=True,
+                        encoding="utf-8",
+                        env={**self.env, SHARED_ENV: str(forker.fileno())} if forker else self.env,
+                        pass_fds=(forker.fileno(),) if forker else (),
+                        start_new_session=os.name == "posix",
+                    )
+                finally:
+                    if forker is not None:
+                        forker.close()  # the worker's now
                 self._all.append(proc)
             assert proc.stdout is not None  # piped above
             if "ready" not in (proc.stdout.readline() or ""):
@@ -538,6 +569,7 @@ class _Workers:
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self._stop(p)
+        self._stop_warm()
 
     def stop_all(self) -> None:
         with self._lock:
@@ -548,6 +580,14 @@ class _Workers:
             t.start()
         for t in threads:
             t.join()
+        self._stop_warm()
+
+    def _stop_warm(self) -> None:
+        """Stop the warm process and any kernel still running (the workers are gone)."""
+        with self._lock:
+            warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.stop()
 
 
 def parameters_problem(path: Path) -> str | None:

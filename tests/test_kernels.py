@@ -59,8 +59,8 @@ def warm():
 def test_a_forked_kernel_is_the_kernel_a_cold_start_gives(warm, tmp_path):
     cold = _probe(tmp_path, env={"SHDATA_PROBE": "cold"})
     forked = _probe(tmp_path, _kernels.ForkingKernelManager, env={"SHDATA_PROBE": "forked"})
-    assert forked["ppid"] == warm.process.pid, "the kernel was forked from the warm process"
-    assert cold["ppid"] != warm.process.pid
+    assert forked["ppid"] == warm.pid, "the kernel was forked from the warm process"
+    assert cold["ppid"] != warm.pid
     assert forked["env"] == "forked", "the kernel sees the environment of its own start"
     # ipykernel reads JPY_PARENT_PID when it is imported: the forked kernel must poll its parent
     # (and print no console banner) as a cold one does.
@@ -73,18 +73,20 @@ def test_a_forked_kernel_is_the_kernel_a_cold_start_gives(warm, tmp_path):
 
 def test_a_kernel_asked_for_with_another_import_time_environment_starts_cold(warm, tmp_path):
     seen = _probe(tmp_path, _kernels.ForkingKernelManager, env={"MPLBACKEND": "agg"})
-    assert seen["ppid"] != warm.process.pid, "MPLBACKEND is read at import: the warm process cannot serve"
+    assert seen["ppid"] != warm.pid, "MPLBACKEND is read at import: the warm process cannot serve"
     assert seen["backend"] == "agg"
     seen = _probe(tmp_path, _kernels.ForkingKernelManager, env={"SHDATA_PROBE": "x"})
-    assert seen["ppid"] == warm.process.pid, "shdata's own variables are read at run time"
+    assert seen["ppid"] == warm.pid, "shdata's own variables are read at run time"
 
 
 def test_a_failed_warm_process_means_a_cold_kernel_not_an_error(warm, tmp_path):
+    dead = warm.pid
+    assert warm.process is not None
     warm.process.kill()
     warm.process.wait()
     seen = _probe(tmp_path, _kernels.ForkingKernelManager)
-    assert seen["ppid"] != warm.process.pid
-    assert seen["ppid"] == _kernels.zygote().process.pid, "a new warm process was started for the next kernel"
+    assert seen["ppid"] != dead
+    assert seen["ppid"] == _kernels.zygote().pid, "a new warm process was started for the next kernel"
 
 
 def test_kernels_die_with_the_warm_process_and_it_with_its_owner(warm, tmp_path):
@@ -95,9 +97,35 @@ def test_kernels_die_with_the_warm_process_and_it_with_its_owner(warm, tmp_path)
         assert not select.select([kernel], [], [], 0)[0], "the kernel runs"
         _kernels.stop()  # the owner closes the warm process's input, as when it exits or is killed
         assert select.select([kernel], [], [], 30)[0], "the kernel was stopped with the warm process"
-        assert warm.process.poll() is not None
+        assert warm.process is not None and warm.process.poll() is not None
     finally:
         os.close(kernel)
+
+
+def test_workers_share_the_build_s_warm_process_and_each_takes_its_kernels_along(tmp_path):
+    # As shdata build does: the build starts the warm process and hands each worker a socket.
+    owner = _kernels.Zygote()
+    try:
+        first = _kernels.Zygote(fd=owner.add_client().detach())
+        second = _kernels.Zygote(fd=owner.add_client().detach())
+        assert first.pid == second.pid == owner.pid
+        argv = [_kernels._launcher_path(), "-f"]
+        a = first.spawn([*argv, str(tmp_path / "a.json")], dict(os.environ), str(tmp_path))
+        b = second.spawn([*argv, str(tmp_path / "b.json")], dict(os.environ), str(tmp_path))
+        fds = {pid: os.pidfd_open(pid) for pid in (a, b)}
+        try:
+            first.stop()  # a worker exits (or is killed): its socket closes
+            assert select.select([fds[a]], [], [], 30)[0], "the first worker's kernel went with it"
+            assert not select.select([fds[b]], [], [], 0)[0], "the second worker's kernel runs on"
+            second.stop()
+            owner.stop()  # the build closes: the warm process and every kernel go
+            assert select.select([fds[b]], [], [], 30)[0]
+            assert owner.process is not None and owner.process.poll() is not None
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+    finally:
+        owner.stop()
 
 
 def test_signals_reach_a_forked_kernel_and_its_group(warm, tmp_path):
@@ -144,23 +172,27 @@ def test_the_warm_process_imports_no_inline_backend_and_chooses_no_backend():
 
 def test_font_caches_filled_ahead_give_the_same_pdf(tmp_path):
     # The warm process fills render's font caches before forking: a PDF must not depend on
-    # whether they were filled then or on first use.
+    # whether they were filled then or on first use. One process: each PDF is written with
+    # the caches filled on first use, then again after emptying and filling them ahead.
     import subprocess
 
     script = (
         "import sys; from shdata import render, style\n"
-        "if sys.argv[1] == 'warm': render.warm_font_caches()\n"
-        "style.register_fonts(); style.apply(sys.argv[2])\n"
         "from matplotlib.figure import Figure\n"
-        "fig = Figure(figsize=(3, 2)); ax = fig.add_subplot()\n"
-        "ax.bar(['上海', 'Beijing'], [1, 2]); ax.set_title('科技 Science 1,234')\n"
+        "style.register_fonts()\n"
         "meta = render.Metadata(title='t', caption='c', provenance='{}')\n"
-        "open(sys.argv[3], 'wb').write(render.render(fig, 'pdf', meta, 300))\n"
+        "def pdf(lang):\n"
+        "    style.apply(lang)\n"
+        "    fig = Figure(figsize=(3, 2)); ax = fig.add_subplot()\n"
+        "    ax.bar(['上海', 'Beijing'], [1, 2]); ax.set_title('科技 Science 1,234')\n"
+        "    return render.render(fig, 'pdf', meta, 300)\n"
+        "def empty():\n"
+        "    for f in (render._lean_font, render._common_gids, render._few_glyphs): f.cache_clear()\n"
+        "for lang in ('en', 'zh'):\n"
+        "    empty(); on_first_use = pdf(lang)\n"
+        "    empty(); render.warm_font_caches(); ahead = pdf(lang)\n"
+        "    assert render._few_glyphs.cache_info().currsize > 0\n"
+        "    print(lang, on_first_use == ahead)\n"
     )
-    for lang in ("en", "zh"):
-        files = {}
-        for how in ("cold", "warm"):
-            out = tmp_path / f"{lang}-{how}.pdf"
-            subprocess.run([sys.executable, "-c", script, how, lang, str(out)], check=True)
-            files[how] = out.read_bytes()
-        assert files["cold"] == files["warm"], lang
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["en", "True", "zh", "True"]
