@@ -17,6 +17,7 @@ started cold, exactly as before.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -199,7 +200,7 @@ class _ForkedKernel:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._fd = os.pidfd_open(pid)
+        self.fd = os.pidfd_open(pid)
         self.returncode: int | None = None
         self._signalled = 0
 
@@ -208,21 +209,21 @@ class _ForkedKernel:
 
     def wait(self, timeout: float | None = None) -> int | None:
         if self.returncode is None:
-            ready, _, _ = select.select([self._fd], [], [], timeout)
+            ready, _, _ = select.select([self.fd], [], [], timeout)
             if not ready:
                 if timeout is None:  # pragma: no cover - select without timeout returns when ready
                     return self.wait(None)
                 return None
             # Only the parent learns the exit status: report the signal we sent, if any.
             self.returncode = -self._signalled if self._signalled else 0
-            os.close(self._fd)
+            os.close(self.fd)
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
         if self.returncode is None:
             self._signalled = signum if signum in (signal.SIGKILL, signal.SIGTERM) else self._signalled
             with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(self._fd, signum)
+                signal.pidfd_send_signal(self.fd, signum)
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -276,6 +277,25 @@ class ForkingProvisioner(LocalProvisioner):
 
 class ForkingKernelManager(AsyncKernelManager):
     """An async kernel manager whose kernels come from :class:`ForkingProvisioner`."""
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        # jupyter_client polls every 0.1 s for the kernel to be gone; a forked kernel's
+        # pidfd says so the moment it is.
+        process = getattr(self.provisioner, "process", None)
+        if not isinstance(process, _ForkedKernel) or process.returncode is not None:
+            return await super()._async_wait(pollinterval)
+        loop = asyncio.get_running_loop()
+        gone: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not gone.done():
+                gone.set_result(None)
+
+        loop.add_reader(process.fd, readable)
+        try:
+            await gone
+        finally:
+            loop.remove_reader(process.fd)
 
     async def _async_pre_start_kernel(self, **kw: Any):
         if self.provisioner is None:  # not a restart: choose ours before the default is made

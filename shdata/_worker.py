@@ -154,6 +154,10 @@ def _run(req: dict, papermill, exporter) -> dict:
             # A kernel forked from this worker's warm process: the same kernel, without
             # two seconds of imports per run.
             kernel_manager_class=ForkingKernelManager,
+            # Once the last cell has answered, the kernel has nothing left to do for the run
+            # (every file it writes is written by then): stop it at once instead of waiting
+            # for a graceful exit, which nbclient polls for about a second.
+            shutdown_kernel="immediate",
         )
     except papermill.PapermillExecutionError as exc:
         detail = _ANSI.sub("", "\n".join(exc.traceback or []))
