@@ -962,6 +962,31 @@ def sync_notebooks(project: Project, runs: list[Run], outcomes: dict, state: dic
         entry["synced"] = f"{_file_sha(source)}:{_file_sha(executed)}"
 
 
+def longest_first(project: Project, todo: list[Run]) -> list[Run]:
+    """``todo`` with the runs expected to take longest first, so that no worker is left with a long one at the end.
+
+    Expected from the last build's ``build/timings.json`` when it times every run,
+    else from the size of each notebook file (longer notebooks draw more figures).
+    The order only decides when a run starts, never what it writes.
+    """
+    try:
+        timings = json.loads((project.build / "timings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        timings = {}
+    if isinstance(timings, dict) and all(isinstance(timings.get(r.key), (int, float)) for r in todo):
+        cost = {r.key: float(timings[r.key]) for r in todo}
+    else:
+        sizes: dict[str, int] = {}
+        for r in todo:
+            if r.notebook not in sizes:
+                try:
+                    sizes[r.notebook] = (project.notebooks / f"{r.notebook}.ipynb").stat().st_size
+                except OSError:
+                    sizes[r.notebook] = 0
+        cost = {r.key: float(sizes[r.notebook]) for r in todo}
+    return sorted(todo, key=lambda r: -cost[r.key])  # stable: ties keep the declared order
+
+
 def write_contact_sheets(project: Project, runs: list[Run], outcomes: dict) -> None:
     """``figures/contact-sheet-<lang>.png`` for every language a run of this build touched or that lacks one."""
     from .contact_sheet import write_contact_sheet
@@ -1002,6 +1027,7 @@ def _locked_build(
             outcomes[run.key] = Outcome(run, "skipped", figures=entry.get("figures", 0))
         else:
             todo.append(run)
+    todo = longest_first(project, todo)
 
     if todo:
         echo(

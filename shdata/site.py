@@ -654,7 +654,7 @@ def _render(todo: list[Output], jobs: int, renderer: _Renderer | None = None) ->
     if renderer is not None:
         renderer.warm()
     # The slowest pages (notebook renderings) first, so that no worker is left with one at the end.
-    order = sorted(range(len(todo)), key=lambda i: (not todo[i].path.startswith("notebooks/"), i))
+    order = sorted(range(len(todo)), key=lambda i: ("notebooks/" not in todo[i].path, i))
     _FORKED = todo
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_pool_worker_signals) as pool:

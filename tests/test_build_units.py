@@ -153,3 +153,34 @@ def test_a_closed_pipe_is_not_an_error():
     proc.stdout.close()  # before anything is written: the first write meets a closed pipe
     err = proc.stderr.read().decode()
     assert proc.wait() == 0 and "shdata: error" not in err
+
+
+def test_runs_start_longest_first_by_last_timings_else_by_notebook_size(project):
+    from shdata.build import Run, longest_first
+
+    for name, size in (("small", 10), ("big", 3000), ("middle", 500)):
+        (project.notebooks / f"{name}.ipynb").write_text("x" * size)
+    runs = [Run(nb, lang) for nb in ("small", "big", "middle") for lang in ("en", "zh")]
+    # No timings yet: the longer notebook first; a notebook's languages keep their order.
+    assert [r.key for r in longest_first(project, runs)] == [
+        "big-en",
+        "big-zh",
+        "middle-en",
+        "middle-zh",
+        "small-en",
+        "small-zh",
+    ]
+    # The last build timed every run: its times decide.
+    times = {"small-en": 9.0, "small-zh": 1.0, "big-en": 2.0, "big-zh": 3.0, "middle-en": 4.0, "middle-zh": 5.0}
+    (project.build / "timings.json").write_text(json.dumps(times))
+    assert [r.key for r in longest_first(project, runs)] == [
+        "small-en",
+        "middle-zh",
+        "middle-en",
+        "big-zh",
+        "big-en",
+        "small-zh",
+    ]
+    # A run it did not time (a new notebook): sizes again, for all.
+    (project.notebooks / "new.ipynb").write_text("x" * 100000)
+    assert longest_first(project, [*runs, Run("new", "en")])[0].key == "new-en"
