@@ -27,12 +27,16 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import DottedObjectName, Type
 
 #: Variables only read while a notebook runs (by shdata, which does no work at import, and by
 #: jupyter_client and ipykernel, which the warm process imports but does not start; pytest
@@ -275,8 +279,56 @@ class ForkingProvisioner(LocalProvisioner):
         return self.connection_info
 
 
+class _ReadyClient(AsyncKernelClient):
+    """jupyter_client's async client, told a kernel is ready as soon as it is.
+
+    jupyter_client's ``wait_for_ready`` ends by reading IOPub until it has been
+    quiet for 0.2 s, every kernel start: here it ends at the "idle" status that
+    answers the kernel-info request, the last message a fresh kernel sends by
+    itself (anything later belongs to no request of a run and is ignored by nbclient).
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            request = self.kernel_info()
+            if await self._answered(request):
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    async def _answered(self, request: str) -> bool:
+        """Whether the kernel answered ``request`` on the shell channel, then said "idle" for it on IOPub
+        (both within a second; a subscription not connected yet misses the status: ask again)."""
+        try:
+            reply = await self.shell_channel.get_msg(timeout=1)
+        except Empty:
+            return False
+        if reply["msg_type"] != "kernel_info_reply":
+            return False
+        self._handle_kernel_info_reply(reply)
+        until = time.monotonic() + 1
+        while (left := until - time.monotonic()) > 0:
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if (
+                msg["msg_type"] == "status"
+                and msg["content"].get("execution_state") == "idle"
+                and msg["parent_header"].get("msg_id") == request
+            ):
+                return True
+        return False
+
+
 class ForkingKernelManager(AsyncKernelManager):
     """An async kernel manager whose kernels come from :class:`ForkingProvisioner`."""
+
+    client_class = DottedObjectName("shdata._kernels._ReadyClient")
+    client_factory = Type(klass=AsyncKernelClient, default_value=_ReadyClient)
 
     async def _async_wait(self, pollinterval: float = 0.1) -> None:
         # jupyter_client polls every 0.1 s for the kernel to be gone; a forked kernel's
