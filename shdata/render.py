@@ -209,22 +209,14 @@ def _glyphs_subset(fontfile, glyphs):
 
 
 def house_font_files() -> list[str]:
-    """The font files the house style draws with: the bundled CJK faces and the Latin family's upright
-    regular and bold faces (every installed copy: which one matplotlib picks is its choice)."""
+    """The font files the house style draws with: the bundled CJK faces and the regular and bold
+    faces matplotlib chooses for the Latin family."""
     from matplotlib import font_manager as fm
 
     from .style import LATIN_FAMILY, font_paths
 
-    latin = sorted(
-        {
-            entry.fname
-            for entry in fm.fontManager.ttflist
-            if entry.name == LATIN_FAMILY
-            and entry.style == "normal"
-            and entry.stretch == "normal"
-            and entry.weight in (400, 700, "normal", "regular", "bold")
-        }
-    )
+    # findfont remembers its answers; setup() registers the bundled fonts and clears them.
+    latin = sorted({str(fm.findfont(fm.FontProperties(family=LATIN_FAMILY, weight=w))) for w in ("normal", "bold")})
     return [*(str(p) for p in font_paths()), *latin]
 
 
