@@ -264,3 +264,17 @@ def test_help_notebook_documents_every_parameter():
     for name in ("lang", "formats", "dpi", "width", "output_dir", "year"):
         assert name in done.stdout
     assert '"en" or "zh"' in done.stdout
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_committed_figures_are_what_a_plain_papermill_run_writes(runs, nb, lang):
+    """`shdata build` wrote the committed figures with kernels forked from a warm process; a plain
+    papermill run (a cold kernel) must write the same bytes: every file, every format, the sidecars."""
+    run = runs.get(nb, lang)
+    assert run.returncode == 0, run.stderr[-2000:]
+    written = sorted(p for p in (run.figures / lang).iterdir() if p.is_file())
+    assert written
+    for f in written:
+        committed = ROOT / "figures" / lang / f.name
+        assert committed.is_file() and f.read_bytes() == committed.read_bytes(), f"{lang}/{f.name} differs"
