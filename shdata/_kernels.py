@@ -214,9 +214,7 @@ class _ForkedKernel:
     def wait(self, timeout: float | None = None) -> int | None:
         if self.returncode is None:
             ready, _, _ = select.select([self.fd], [], [], timeout)
-            if not ready:
-                if timeout is None:  # pragma: no cover - select without timeout returns when ready
-                    return self.wait(None)
+            if not ready:  # only with a timeout: without one, select returns when the kernel is gone
                 return None
             # Only the parent learns the exit status: report the signal we sent, if any.
             self.returncode = -self._signalled if self._signalled else 0

@@ -280,3 +280,27 @@ def project_processes(project: Path) -> set[int]:
         if marker in env.split(b"\0"):
             found.add(int(name))
     return alive(found)
+
+
+def start_blocking_build(project: Path, *args: str, command: tuple[str, ...] = (*SHDATA, "build"), **popen):
+    """Start ``command`` building only a notebook that blocks in its first cell; return once it runs.
+
+    The notebook (``slow``, English) touches ``running`` in its staging folder and then waits
+    forever, so the build is caught mid-run: for signals, locks and kills.
+    """
+    write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
+    proc = subprocess.Popen(
+        [*command, *FAST, "slow", "--lang", "en", *args],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+        **popen,
+    )
+    wait_for(
+        lambda: list((project / "build" / "staging").glob("*/slow-en/running")) or proc.poll() is not None,
+        "the slow notebook to start running",
+    )
+    assert proc.poll() is None, proc.communicate()
+    return proc

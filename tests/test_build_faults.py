@@ -22,18 +22,16 @@ from pathlib import Path
 import pytest
 
 from .buildkit import (
-    BLOCK_CODE,
     FAST,
     ROOT,
     SHDATA,
-    default_sigint,
     explain,
     one_line,
     project_processes,
     snapshot,
+    start_blocking_build,
     temp_files,
     wait_for,
-    write_notebook,
 )
 
 # -- fault set-ups (each edits only its own project copy) ---------------------------
@@ -398,22 +396,8 @@ def test_ctrl_c_on_dev_py_waits_for_shdata_and_exits_130_with_one_line(project):
     """dev.py passes Ctrl-C on, waits for the build's clean-up, and says so in one line."""
     shutil.copy(ROOT / "dev.py", project / "dev.py")
     stub_dev_venv(project)
-    write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
     before = snapshot(project / "figures")
-    proc = subprocess.Popen(
-        [sys.executable, "dev.py", "build", *FAST, "slow", "--lang", "en"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=default_sigint,
-    )
-    wait_for(
-        lambda: list((project / "build" / "staging").glob("*/slow-en/running")) or proc.poll() is not None,
-        "the slow notebook to start",
-    )
-    assert proc.poll() is None, proc.communicate()
+    proc = start_blocking_build(project, command=(sys.executable, "dev.py", "build"), start_new_session=True)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err

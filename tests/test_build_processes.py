@@ -18,16 +18,15 @@ import pytest
 from shdata.manifest import unaccounted
 
 from .buildkit import (
-    BLOCK_CODE,
     FAST,
     HANG_CODE,
     SHDATA,
     build,
-    default_sigint,
     explain,
     one_line,
     project_processes,
     snapshot,
+    start_blocking_build,
     statuses,
     temp_files,
     wait_for,
@@ -98,31 +97,13 @@ def test_two_concurrent_forced_builds_rebuild_everything_and_change_no_byte(proj
     assert unaccounted(project / "figures") == ([], [])
 
 
-def _start_blocking_build(project, *args):
-    write_notebook(project / "notebooks" / "slow.ipynb", extra=BLOCK_CODE)
-    proc = subprocess.Popen(
-        [*SHDATA, "build", *FAST, "slow", "--lang", "en", *args],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_sigint,
-    )
-    wait_for(
-        lambda: list((project / "build" / "staging").glob("*/slow-en/running")) or proc.poll() is not None,
-        "the slow notebook to start running",
-    )
-    assert proc.poll() is None, proc.communicate()
-    return proc
-
-
 @posix_only
 @pytest.mark.parametrize(
     "sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")]
 )
 def test_signal_stops_workers_and_kernels_and_leaves_only_complete_files(project, sig, code, word):
     before = snapshot(project / "figures")
-    proc = _start_blocking_build(project)
+    proc = start_blocking_build(project)
     assert project_processes(project), "a worker and a kernel run"
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
@@ -139,7 +120,7 @@ def test_signal_stops_workers_and_kernels_and_leaves_only_complete_files(project
 
 @posix_only
 def test_workers_and_kernels_exit_when_the_build_is_killed(project):
-    proc = _start_blocking_build(project)
+    proc = start_blocking_build(project)
     assert project_processes(project)
     proc.kill()
     proc.communicate(timeout=60)

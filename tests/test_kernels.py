@@ -38,13 +38,10 @@ def _probe(tmp_path, manager=None, env=None) -> dict:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(PROBE)]
     kwargs = {"kernel_manager_class": manager} if manager else {}
-    old = dict(os.environ)
-    os.environ.update(env or {})
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # the kernel inherits this process's environment
+        for name, value in (env or {}).items():
+            mp.setenv(name, value)
         NotebookClient(nb, resources={"metadata": {"path": str(tmp_path)}}, timeout=120, **kwargs).execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
     return json.loads(nb.cells[0].outputs[0]["text"])
 
 
