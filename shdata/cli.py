@@ -177,15 +177,16 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(
             f"FAILED {o.run.notebook} ({o.run.lang}): {o.error} [full error: {o.log}; previous figures left untouched]"
         )
-    site_ok = _site(
-        project, jobs=args.jobs or os.cpu_count() or 1
-    )  # last step: the static site, from whatever figures are in place
+    # Last step: the static site, from whatever figures are in place.
+    site_ok = _site(project, jobs=args.jobs)
     return 1 if failed or not site_ok else 0
 
 
-def _site(project, force: bool = False, jobs: int = 1) -> bool:
+def _site(project, force: bool = False, jobs: int | None = None) -> bool:
+    """Bring the site up to date, rendering on ``jobs`` processes (default: the number of cores)."""
     from .site import SiteError, build_site
 
+    jobs = jobs or os.cpu_count() or 1
     started = time.perf_counter()
     try:
         res = build_site(project, force=force, jobs=jobs)
@@ -205,7 +206,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise ShdataError(f"--jobs must be at least 1, got {args.jobs}")
-    return 0 if _site(find_project(), force=args.force, jobs=args.jobs or os.cpu_count() or 1) else 1
+    return 0 if _site(find_project(), force=args.force, jobs=args.jobs) else 1
 
 
 def _cmd_cite(args: argparse.Namespace) -> int:
