@@ -20,8 +20,10 @@ from shdata.manifest import unaccounted
 from .buildkit import (
     FAST,
     HANG_CODE,
+    PARALLEL,
     SHDATA,
     build,
+    copy_project,
     explain,
     one_line,
     project_processes,
@@ -33,9 +35,8 @@ from .buildkit import (
     write_notebook,
 )
 
-posix_only = pytest.mark.skipif(
-    os.name != "posix" or not os.path.isdir("/proc"), reason="signals and /proc process checks"
-)
+POSIX_WITH_PROC = os.name == "posix" and os.path.isdir("/proc")
+posix_only = pytest.mark.skipif(not POSIX_WITH_PROC, reason="signals and /proc process checks")
 
 
 def test_a_second_build_exits_at_once_with_no_wait_or_waits_for_the_first(project):
@@ -61,7 +62,8 @@ def test_a_second_build_exits_at_once_with_no_wait_or_waits_for_the_first(projec
 
 def test_two_concurrent_forced_builds_rebuild_everything_and_change_no_byte(project):
     """``--force`` rebuilds every run; two forced builds at once queue on the lock and lose
-    nothing; the manifest is rewritten byte-identically and lists exactly the files.
+    nothing; the manifest is rewritten byte-identically and lists exactly the files. Both
+    builds run two workers, as a build does by default on a two-core machine.
 
     The second build selects one notebook and one language, which is all it rebuilds: the
     queueing does not depend on what is built, and one run fewer keeps the test short.
@@ -71,7 +73,7 @@ def test_two_concurrent_forced_builds_rebuild_everything_and_change_no_byte(proj
     expected = {(): {"mini-en": "built", "mini-zh": "built"}, ("mini", "--lang", "en"): {"mini-en": "built"}}
     procs = {
         args: subprocess.Popen(
-            [*SHDATA, "build", *FAST, "--force", *args],
+            [*SHDATA, "build", *PARALLEL, "--force", *args],
             cwd=project,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -132,14 +134,21 @@ def test_workers_and_kernels_exit_when_the_build_is_killed(project):
     assert not (project / "build" / "staging").exists() or not any((project / "build" / "staging").iterdir())
 
 
-# The runaway notebook always runs this long, so it is what the test costs; the other run
-# must finish within it too. mini-en takes about 4 s alone and took up to 14 s on the 2-core
-# machine while two test suites ran at once, so 30 s is still generous for it.
+# The runaway notebook always runs this long; the other run must finish within it too. mini-en
+# takes about 4 s alone and took up to 14 s on the 2-core machine while two test suites ran at
+# once, so 30 s is still generous for it.
 RUNAWAY_TIMEOUT = 30
 
 
-@posix_only
-def test_a_runaway_notebook_times_out_and_the_others_go_on(project):
+@pytest.fixture(scope="module")
+def runaway_build(template, tmp_path_factory):
+    """A build of a private project whose second notebook never finishes, started at once.
+
+    Waiting out the time limit takes no CPU, so the build is started when the module's first
+    test starts (see the next fixture) and waits beside the module's other tests; the test
+    that checks its outcome comes last.
+    """
+    project = copy_project(template, tmp_path_factory.mktemp("runaway") / "project")
     write_notebook(project / "notebooks" / "slow.ipynb", extra=HANG_CODE)
     proc = subprocess.Popen(
         [*SHDATA, "build", *FAST, "--force", "--lang", "en", "--timeout", str(RUNAWAY_TIMEOUT)],
@@ -148,6 +157,23 @@ def test_a_runaway_notebook_times_out_and_the_others_go_on(project):
         stderr=subprocess.PIPE,
         text=True,
     )
+    yield project, proc
+    if proc.poll() is None:  # the test failed before it ended: stop it and what it started
+        proc.kill()
+    proc.communicate()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runaway_build_starts_with_the_module(request):
+    """Start :func:`runaway_build` before the module's first test, if its test was selected."""
+    selected = (i.module is request.module and "runaway_build" in i.fixturenames for i in request.session.items)
+    if POSIX_WITH_PROC and any(selected):
+        request.getfixturevalue("runaway_build")
+
+
+@posix_only
+def test_a_runaway_notebook_times_out_and_the_others_go_on(runaway_build):
+    project, proc = runaway_build
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, out + err
     line = next(line for line in out.splitlines() if line.startswith("FAILED slow (en)"))
