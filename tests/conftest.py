@@ -99,11 +99,11 @@ class Runs:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    def get(self, nb: str, lang: str, tag: str = "") -> Run:
-        """The run of ``nb`` in ``lang`` (``tag`` names an independent extra run, e.g. for determinism)."""
+    def get(self, nb: str, lang: str) -> Run:
+        """The run of ``nb`` in ``lang``."""
         from filelock import FileLock
 
-        key = f"{nb}-{lang}{'-' + tag if tag else ''}"
+        key = f"{nb}-{lang}"
         where = self.folder / key
         result = where / "result.json"
         with FileLock(str(self.folder / f"{key}.lock")):
