@@ -134,7 +134,9 @@ def _compile_bytecode() -> None:
     Python still reads bytecode that exists, and recompiles any module whose source changed.
     """
     py = _venv_bin("python")
-    subprocess.run([str(py), "-m", "compileall", "-q", "shdata", "tests"], cwd=ROOT, stdout=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [str(py), "-m", "compileall", "-q", "shdata", "tests"], cwd=ROOT, stdout=subprocess.DEVNULL, check=False
+    )
 
 
 def main(argv: list[str]) -> None:

@@ -284,7 +284,15 @@ class _ReadyClient(AsyncKernelClient):
     quiet for 0.2 s, every kernel start: here it ends at the "idle" status that
     answers the kernel-info request, the last message a fresh kernel sends by
     itself (anything later belongs to no request of a run and is ignored by nbclient).
+    Seeing that status also proves IOPub is subscribed, so no output of the run is lost.
     """
+
+    #: How long the "idle" status may trail the kernel-info reply before it counts as dropped. A
+    #: PUB socket drops what it publishes before the subscription reaches it, and a client that
+    #: connected before the kernel listened retries every 0.1 s (libzmq's reconnect interval): a
+    #: dropped status is asked for again after this, not after a second (measured: one kernel
+    #: start in six lost its first status, and waited a second for it).
+    STATUS_WAIT = 0.25
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
@@ -298,8 +306,8 @@ class _ReadyClient(AsyncKernelClient):
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
     async def _answered(self, request: str) -> bool:
-        """Whether the kernel answered ``request`` on the shell channel, then said "idle" for it on IOPub
-        (both within a second; a subscription not connected yet misses the status: ask again)."""
+        """Whether the kernel answered ``request`` on the shell channel within a second, then said
+        "idle" for it on IOPub within :attr:`STATUS_WAIT` (if not, the status was dropped: ask again)."""
         try:
             reply = await self.shell_channel.get_msg(timeout=1)
         except Empty:
@@ -307,7 +315,7 @@ class _ReadyClient(AsyncKernelClient):
         if reply["msg_type"] != "kernel_info_reply":
             return False
         self._handle_kernel_info_reply(reply)
-        until = time.monotonic() + 1
+        until = time.monotonic() + self.STATUS_WAIT
         while (left := until - time.monotonic()) > 0:
             try:
                 msg = await self.iopub_channel.get_msg(timeout=left)

@@ -193,3 +193,47 @@ def test_font_caches_filled_ahead_give_the_same_pdf(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["en", "True", "zh", "True"]
+
+
+def test_an_idle_status_dropped_before_iopub_subscribed_is_asked_for_again_at_once():
+    """A kernel answers kernel-info, but its "idle" status went out before the client's IOPub
+    subscription reached it (ZeroMQ drops it): readiness asks again after a quarter of a second
+    at most, instead of waiting out a second for a message that will never come."""
+    import asyncio
+    from queue import Empty
+
+    asked: list[str] = []
+    iopub_waits: list[float] = []
+
+    class Shell:
+        async def get_msg(self, timeout=None):
+            return {"msg_type": "kernel_info_reply", "content": {}, "parent_header": {"msg_id": asked[-1]}}
+
+    class IOPub:
+        async def get_msg(self, timeout=None):
+            iopub_waits.append(timeout)
+            if len(asked) == 1:  # the first status was dropped
+                raise Empty
+            return {
+                "msg_type": "status",
+                "content": {"execution_state": "idle"},
+                "parent_header": {"msg_id": asked[-1]},
+            }
+
+    class Client(_kernels._ReadyClient):
+        shell_channel = Shell()
+        iopub_channel = IOPub()
+
+        def kernel_info(self):
+            asked.append(f"request-{len(asked)}")
+            return asked[-1]
+
+        def _handle_kernel_info_reply(self, msg):
+            pass
+
+        async def _async_is_alive(self):
+            return True
+
+    asyncio.run(Client().wait_for_ready(timeout=60))
+    assert asked == ["request-0", "request-1"]
+    assert max(iopub_waits) <= _kernels._ReadyClient.STATUS_WAIT <= 0.25
