@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import io
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -236,23 +238,66 @@ def warm_font_caches(paths: list[str] | None = None) -> None:
                 _few_glyphs(path, 0)
 
 
+def _fonts_by_file_name(items, /, **kwargs):
+    """``sorted`` for matplotlib's PDF backend while it embeds fonts: ``((font file, subset), name)``
+    items in the order of the file's name, then of its whole path (anything else as ``sorted``)."""
+    items = list(items)
+    fonts = all(
+        isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], tuple) and i[0] and isinstance(i[0][0], str)
+        for i in items
+    )
+    if kwargs or not fonts:
+        return sorted(items, **kwargs)
+    return sorted(items, key=lambda i: (os.path.basename(i[0][0]), i[0]))
+
+
+def _fonts_in_path_independent_order(write_fonts):
+    """``PdfFile.writeFonts``, embedding the fonts in the order of their file names.
+
+    matplotlib embeds a PDF's fonts sorted by the absolute paths of their files, so a
+    figure that uses a font of shdata/fonts and one of matplotlib's own (an English
+    figure quoting the report's Chinese title) came out with its fonts in another order,
+    and other bytes, when the project and the environment sat in other folders. Sorted by
+    file name, they come out the same wherever they are; for the usual layout (the
+    environment in ``.venv`` inside the project) the order is the one it always was.
+    The backend's module is lent this ``sorted`` only while it writes the fonts.
+    """
+    import matplotlib.backends.backend_pdf as backend_pdf
+
+    @functools.wraps(write_fonts)
+    def write(self):
+        backend_pdf.sorted = _fonts_by_file_name  # type: ignore[attr-defined]
+        try:
+            return write_fonts(self)
+        finally:
+            del backend_pdf.sorted  # type: ignore[attr-defined]
+
+    return write
+
+
 @contextlib.contextmanager
-def _lean_pdf_subsetting():
-    """Use :func:`_glyphs_subset` while a PDF is written (matplotlib 3.11 internals; skipped if absent)."""
+def _pdf_fonts():
+    """While a PDF is written, subset fonts with :func:`_glyphs_subset` and embed them in an order
+    that does not depend on where their files are (matplotlib 3.11 internals; skipped if absent)."""
     try:
         from matplotlib.backends import _backend_pdf_ps as pdfps
+        from matplotlib.backends.backend_pdf import PdfFile
     except ImportError:  # pragma: no cover
         yield
         return
     original = getattr(pdfps, "get_glyphs_subset", None)
-    if original is None or not hasattr(pdfps, "SubsetResults"):  # pragma: no cover - other matplotlib
+    original_write = getattr(PdfFile, "writeFonts", None)
+    if original is None or original_write is None or not hasattr(pdfps, "SubsetResults"):  # pragma: no cover
         yield
         return
     pdfps.get_glyphs_subset = _glyphs_subset
+    # Lent to the class for this one PDF (savefig makes the PdfFile instance out of our reach).
+    PdfFile.writeFonts = _fonts_in_path_independent_order(original_write)  # type: ignore[method-assign]
     try:
         yield
     finally:
         pdfps.get_glyphs_subset = original
+        PdfFile.writeFonts = original_write  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
@@ -342,7 +387,7 @@ def render(fig, fmt: str, meta: Metadata, dpi: int) -> bytes:
     kw = {"dpi": dpi} if fmt == "png" else {}
     with (
         quiet_custom_pdf_keys(),
-        _lean_pdf_subsetting() if fmt == "pdf" else contextlib.nullcontext(),
+        _pdf_fonts() if fmt == "pdf" else contextlib.nullcontext(),
         # savefig switches the layout engine off and, after writing, back to what it was; "back
         # to None" means the rcParams' engine. Off here, a frozen figure stays frozen.
         mpl.rc_context({"figure.constrained_layout.use": False, "figure.autolayout": False}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,33 @@ def test_pdf_subset_from_the_lean_font_is_the_subset_from_the_whole_font(label, 
     lean = pdf()
     monkeypatch.setattr(render, "_few_glyphs", lambda path, face: None)
     assert pdf() == lean
+
+
+def test_pdf_bytes_do_not_depend_on_where_the_font_files_are(tmp_path):
+    """An English standalone figure quotes the report's Chinese title, so its PDF embeds a font of
+    matplotlib's and one of shdata's. matplotlib orders embedded fonts by their files' absolute
+    paths: with the project checked out beside another environment, the fonts came out in
+    another order. Here the two files swap which one's folder sorts first; the PDF must not change."""
+    import shutil
+
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    latin = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    cjk = Path(render.__file__).parent / "fonts" / "NotoSansCJKsc-Regular-subset.ttf"
+
+    def pdf(latin_folder: str, cjk_folder: str) -> bytes:
+        where = tmp_path / f"{latin_folder}{cjk_folder}"
+        paths = []
+        for font, folder in ((latin, latin_folder), (cjk, cjk_folder)):
+            (where / folder).mkdir(parents=True)
+            paths.append(shutil.copy(font, where / folder / font.name))
+        fig = Figure(figsize=(3, 1))
+        fig.text(0.1, 0.6, "Shanghai 1,234", fontproperties=FontProperties(fname=paths[0]))
+        fig.text(0.1, 0.2, "《2023上海科技进步报告》", fontproperties=FontProperties(fname=paths[1]))
+        return render.render(fig, "pdf", render.Metadata(title="t", caption="c", provenance="{}"), 300)
+
+    latin_first, cjk_first = pdf("a", "b"), pdf("b", "a")
+    assert b"DejaVuSans" in latin_first and b"NotoSansCJK" in latin_first
+    assert latin_first == cjk_first
