@@ -336,7 +336,7 @@ def _alt(rec: dict) -> str:
 
 
 def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
-    """Every output of the site with its inputs (cheap: reads sidecars and the descriptor)."""
+    """Every output of the site with its inputs (cheap: reads sidecars, the descriptor and the executed notebooks)."""
     figures_dir = Path(project.figures)
     figures = read_figures(figures_dir)
     desc_path = Path(project.data_dir) / "datapackage.json"
@@ -494,9 +494,13 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
         if lang not in LANGS:
             continue
         other = "zh" if lang == "en" else "en"
+        nb_source = _page_notebook(Path(project.root), src, out, _site_path(lang, f"notebooks/{name}.html"), lang)
         add(
             _site_path(lang, f"notebooks/{name}.html"),
-            [_file_sha(src), str(project.root)],
+            # What the page is made from, with the project's own path taken out: a rebuild with the
+            # same results (new timings, staging folder and random id of the injected cell), or the
+            # same project in another folder, does not render it again.
+            [_sha(json.dumps(nb_source, sort_keys=True, ensure_ascii=False).encode())],
             partial(_notebook_page, r, src, out, name, lang, _site_path(other, f"notebooks/{name}.html")),
         )
     return outputs, r
@@ -962,8 +966,6 @@ def _tables_index(r: _Renderer, lang: str, other_path: str) -> bytes:
 
 # -- notebooks ----------------------------------------------------------------------
 
-_PARAM_LINE = re.compile(r"^(output_dir\s*=\s*).*$", re.M)
-
 
 def clean_notebook(nb: dict, lang: str, roots: list[str], default_output_dir: str = "figures") -> dict:
     """The executed notebook as a reader should see it in ``lang``.
@@ -973,34 +975,41 @@ def clean_notebook(nb: dict, lang: str, roots: list[str], default_output_dir: st
     build's staging folder: shown as its default), and removes the project's
     absolute path from every source and output.
     """
+    from .sync import with_output_dir_shown_as
+
     drop = {t for other, t in LANG_TAGS.items() if other != lang}
     cells = []
     for cell in nb.get("cells", []):
         tags = set(cell.get("metadata", {}).get("tags", []))
         if cell.get("cell_type") == "markdown" and tags & drop:
             continue
-        if "injected-parameters" in tags:
-            src = "".join(cell.get("source", ""))
-            cell = {**cell, "source": _PARAM_LINE.sub(lambda m: f'{m.group(1)}"{default_output_dir}"', src)}
         cells.append(cell)
-    text = json.dumps({**nb, "cells": cells}, ensure_ascii=False)
+    text = json.dumps(with_output_dir_shown_as({**nb, "cells": cells}, default_output_dir), ensure_ascii=False)
     prefixes = {p for r in roots for p in (r, r.replace("\\", "\\\\"))}  # as written, and JSON-escaped
     for prefix in sorted(prefixes, key=len, reverse=True):
         text = text.replace(prefix + "/", "").replace(prefix, ".")
     return json.loads(text)
 
 
-def _notebook_page(r: _Renderer, src: Path, out: Path, name: str, lang: str, other_path: str) -> bytes:
-    import nbformat
-
+def _page_notebook(root: Path, src: Path, out: Path, path: str, lang: str) -> dict:
+    """The executed notebook ``src`` as the page at ``path`` shows it (what the page is made from)."""
     from .preview import rebase
+    from .sync import run_invariant
 
-    root = Path(r.project.root)
-    nb = clean_notebook(json.loads(src.read_text(encoding="utf-8")), lang, [str(root), str(root.resolve())])
-    path = _site_path(lang, f"notebooks/{name}.html")
+    nb = clean_notebook(
+        run_invariant(json.loads(src.read_text(encoding="utf-8"))), lang, [str(root), str(root.resolve())]
+    )
     # The executed notebook shows its figures from the build's staging folder, gone by now:
     # point them at the site's own copies, files/<lang>/<id>.png.
     rebase(nb, Path(out) / "files", (Path(out) / path).parent)
+    return nb
+
+
+def _notebook_page(r: _Renderer, src: Path, out: Path, name: str, lang: str, other_path: str) -> bytes:
+    import nbformat
+
+    path = _site_path(lang, f"notebooks/{name}.html")
+    nb = _page_notebook(Path(r.project.root), src, out, path, lang)
     node = nbformat.reads(json.dumps(nb, ensure_ascii=False), as_version=4)  # joins multi-line sources
     header = r.env.get_template("header.html").render(
         s=r.s(lang),

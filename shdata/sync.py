@@ -37,6 +37,8 @@ VOLATILE_CELL_METADATA = ("execution", "papermill")
 #: Notebook metadata keys written by papermill on every run.
 VOLATILE_NOTEBOOK_METADATA = ("papermill",)
 INJECTED_TAG = "injected-parameters"
+#: The id a rendering gives papermill's injected cell, whose id papermill draws at random per run.
+INJECTED_CELL_ID = "injected-parameters"
 SYNC_COMMAND = "shdata build"
 
 
@@ -55,6 +57,44 @@ def _read(path: Path) -> dict:
 
 def _tags(cell: dict) -> list:
     return cell.get("metadata", {}).get("tags", []) or []
+
+
+def run_invariant(executed: dict) -> dict:
+    """An executed notebook without what differs between two runs that computed the same thing.
+
+    That is papermill's and nbclient's timings (:data:`VOLATILE_NOTEBOOK_METADATA`,
+    :data:`VOLATILE_CELL_METADATA`) and the random id papermill gives the cell it injects,
+    which becomes :data:`INJECTED_CELL_ID`. A rendering is made from this, so that a rebuild
+    with the same results renders the same page, byte for byte, and the site can tell that
+    nothing changed.
+    """
+    nb = copy.deepcopy(executed)
+    for key in VOLATILE_NOTEBOOK_METADATA:
+        nb.get("metadata", {}).pop(key, None)
+    for cell in nb.get("cells", []):
+        for key in VOLATILE_CELL_METADATA:
+            cell.get("metadata", {}).pop(key, None)
+        if INJECTED_TAG in _tags(cell):
+            cell["id"] = INJECTED_CELL_ID
+    return nb
+
+
+_OUTPUT_DIR_LINE = re.compile(r"^(output_dir\s*=\s*).*$", re.M)
+
+
+def with_output_dir_shown_as(nb: dict, value: str) -> dict:
+    """``nb`` with the injected ``output_dir`` parameter shown as ``value``.
+
+    A build run is given a staging folder of its own (new each run, deleted once its
+    files are published); a reader should see what a user passes instead.
+    """
+    cells = []
+    for cell in nb.get("cells", []):
+        if INJECTED_TAG in _tags(cell):
+            src = "".join(cell.get("source", ""))
+            cell = {**cell, "source": _OUTPUT_DIR_LINE.sub(lambda m: f'{m.group(1)}"{value}"', src)}
+        cells.append(cell)
+    return {**nb, "cells": cells}
 
 
 def canonical(source: dict, executed: dict, *, figures_dir: Path, notebooks_dir: Path) -> dict:
@@ -250,7 +290,7 @@ def render_html(
         Reused between calls by a long-lived build worker.
     """
 
-    nb = _read(executed_path)
+    nb = with_output_dir_shown_as(run_invariant(_read(executed_path)), "figures")
     rebase(nb, figures_dir, shown_from or Path(html_path).parent)
     if exporter is None:
         exporter = html_exporter()

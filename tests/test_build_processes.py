@@ -62,13 +62,15 @@ def test_a_second_build_exits_at_once_with_no_wait_or_waits_for_the_first(projec
 
 def test_two_concurrent_forced_builds_rebuild_everything_and_change_no_byte(project):
     """``--force`` rebuilds every run; two forced builds at once queue on the lock and lose
-    nothing; the manifest is rewritten byte-identically and lists exactly the files. Both
+    nothing; the manifest, the HTML renderings and the site are rewritten byte-identically,
+    and the manifest lists exactly the files. Both
     builds run two workers, as a build does by default on a two-core machine.
 
     The second build selects one notebook and one language, which is all it rebuilds: the
     queueing does not depend on what is built, and one run fewer keeps the test short.
     """
     before = snapshot(project / "figures")
+    pages = {d: snapshot(project / "build" / d) for d in ("html", "site")}
     manifests = {n: (project / "figures" / n).read_bytes() for n in ("manifest.json", "manifest.csv")}
     expected = {(): {"mini-en": "built", "mini-zh": "built"}, ("mini", "--lang", "en"): {"mini-en": "built"}}
     procs = {
@@ -86,6 +88,9 @@ def test_two_concurrent_forced_builds_rebuild_everything_and_change_no_byte(proj
         assert procs[args].returncode == 0, out + err
         assert statuses(subprocess.CompletedProcess([], 0, out, err)) == expected[args], out
     assert snapshot(project / "figures") == before
+    # The same results render the same pages: the HTML renderings and the whole site, byte for byte
+    # (a run's staging folder, timings and papermill's random cell id do not reach them).
+    assert {d: snapshot(project / "build" / d) for d in pages} == pages
     assert not temp_files(project)
     assert not any((project / "build" / "staging").glob("*"))
     for n, data in manifests.items():

@@ -143,6 +143,33 @@ def test_html_rendering_shows_the_published_figures_from_where_it_lives(project,
     assert "base64" not in body.split("<body", 1)[1]
 
 
+def test_a_second_run_with_the_same_results_renders_the_same_page(project, tmp_path):
+    """Another run computing the same thing differs in papermill's timings, its staging folder and
+    the id papermill draws for the injected cell: none of that reaches the rendering, which shows
+    ``output_dir`` as a user passes it."""
+    from shdata.sync import render_html
+
+    root, _, executed = project
+    first = json.loads(executed.read_text(encoding="utf-8"))
+    second = copy.deepcopy(first)
+    injected = next(c for c in second["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+    injected["id"] = "a1b2c3d4"
+    injected["source"] = 'lang = "en"\noutput_dir = "/tmp/other-staging/figures"'
+    second["metadata"]["papermill"]["start_time"] = "2026-02-02"
+    for cell in second["cells"]:
+        if "papermill" in cell["metadata"]:
+            cell["metadata"]["papermill"]["duration"] = 9.9
+    again = tmp_path / "again.ipynb"
+    again.write_text(json.dumps(second), encoding="utf-8")
+    pages = []
+    for run in (executed, again):
+        html = tmp_path / f"{run.stem}.html"
+        render_html(run, html, figures_dir=root / "figures", shown_from=root / "build" / "html")
+        pages.append(html.read_bytes())
+    assert pages[0] == pages[1]
+    assert b"/tmp/" not in pages[0] and b'<span class="s2">"figures"</span>' in pages[0]
+
+
 def test_rendering_is_nbconvert_s_html_exporter_without_its_slow_closing_pass():
     # The renderings skip nbconvert's BeautifulSoup pass over the whole page and add what it
     # adds by pattern (shdata.sync.accessible): the page must be the one nbconvert makes.
