@@ -278,6 +278,9 @@ def render_html(
 ) -> None:
     """Write the HTML rendering of an executed notebook whose previews show the published figures.
 
+    The rendering is made from :func:`run_invariant` with ``output_dir`` shown as ``"figures"``
+    (:func:`with_output_dir_shown_as`), so the same results always render the same bytes.
+
     Parameters
     ----------
     executed_path, html_path : pathlib.Path
