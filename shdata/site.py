@@ -494,14 +494,15 @@ def plan(project, out: Path) -> tuple[list[Output], _Renderer]:
         if lang not in LANGS:
             continue
         other = "zh" if lang == "en" else "en"
-        nb_source = _page_notebook(Path(project.root), src, out, _site_path(lang, f"notebooks/{name}.html"), lang)
+        path = _site_path(lang, f"notebooks/{name}.html")
+        nb_source = _page_notebook(Path(project.root), src, out, path, lang)
         add(
-            _site_path(lang, f"notebooks/{name}.html"),
+            path,
             # What the page is made from, with the project's own path taken out: a rebuild with the
             # same results (new timings, staging folder and random id of the injected cell), or the
             # same project in another folder, does not render it again.
             [_sha(json.dumps(nb_source, sort_keys=True, ensure_ascii=False).encode())],
-            partial(_notebook_page, r, src, out, name, lang, _site_path(other, f"notebooks/{name}.html")),
+            partial(_notebook_page, r, nb_source, path, name, lang, _site_path(other, f"notebooks/{name}.html")),
         )
     return outputs, r
 
@@ -1005,11 +1006,10 @@ def _page_notebook(root: Path, src: Path, out: Path, path: str, lang: str) -> di
     return nb
 
 
-def _notebook_page(r: _Renderer, src: Path, out: Path, name: str, lang: str, other_path: str) -> bytes:
+def _notebook_page(r: _Renderer, nb: dict, path: str, name: str, lang: str, other_path: str) -> bytes:
+    """The page at ``path`` for the notebook ``nb`` as :func:`_page_notebook` made it in the plan."""
     import nbformat
 
-    path = _site_path(lang, f"notebooks/{name}.html")
-    nb = _page_notebook(Path(r.project.root), src, out, path, lang)
     node = nbformat.reads(json.dumps(nb, ensure_ascii=False), as_version=4)  # joins multi-line sources
     header = r.env.get_template("header.html").render(
         s=r.s(lang),
