@@ -182,11 +182,6 @@ def notebook_cells(path: Path) -> list[str]:
         return ["unreadable:" + (_file_sha(path) or "missing")]  # the run fails later with one line
 
 
-def notebook_code_hash(path: Path) -> str:
-    """Hash of a notebook's cells (type, source, tags), ignoring outputs and counts."""
-    return _sha(json.dumps(notebook_cells(path)).encode())
-
-
 def package_files() -> dict[str, str]:
     """sha256 of every file of the shdata package (sources, fonts, templates), by relative path."""
     here = Path(__file__).resolve().parent
@@ -195,11 +190,6 @@ def package_files() -> dict[str, str]:
         for p in sorted(here.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
-
-
-def package_hash() -> str:
-    """Hash of the shdata package: every source file and font, by relative path."""
-    return _sha(json.dumps(package_files(), sort_keys=True).encode())
 
 
 def _descriptor(project: Project) -> dict | None:
@@ -225,11 +215,6 @@ def data_parts(project: Project, tables: list[str]) -> dict:
     return {"descriptor": _sha(json.dumps(header, sort_keys=True, ensure_ascii=False).encode()), "tables": out}
 
 
-def data_fingerprint(project: Project, tables: list[str]) -> str:
-    """Hash of the data a run read: descriptor header, and each table's entry and CSV bytes."""
-    return _sha(json.dumps(data_parts(project, tables), sort_keys=True).encode())
-
-
 def fingerprint_parts(project: Project, run: Run, tables: list[str], pkg_files: dict[str, str], lock_hash: str) -> dict:
     """Everything a run's output depends on, itemised so that ``--explain`` can name what changed."""
     return {
@@ -244,13 +229,6 @@ def fingerprint_parts(project: Project, run: Run, tables: list[str], pkg_files: 
 
 def fingerprint_of(parts: dict) -> str:
     return _sha(json.dumps(parts, sort_keys=True).encode())
-
-
-def run_fingerprint(
-    project: Project, run: Run, tables: list[str], pkg_hash: dict[str, str] | str, lock_hash: str
-) -> str:
-    files = pkg_hash if isinstance(pkg_hash, dict) else {"": pkg_hash}
-    return fingerprint_of(fingerprint_parts(project, run, tables, files, lock_hash))
 
 
 def _changed(old: dict, new: dict) -> list[str]:
@@ -369,15 +347,6 @@ def load_state(project: Project, warn=print) -> dict:
             "figures": figures if isinstance(figures, int) and not isinstance(figures, bool) else 0,
         }
     return {"version": STATE_VERSION, "runs": runs}
-
-
-def outputs_intact(project: Project, entry: dict) -> bool:
-    """Every file a run wrote last time is still there with the same bytes."""
-    for rel, sha in entry.get("outputs", {}).items():
-        path = confined(project, rel)
-        if path is None or _file_sha(path) != sha:
-            return False
-    return bool(entry.get("outputs"))
 
 
 def _remove(project: Project, rel: str) -> bool:
@@ -816,64 +785,82 @@ def plan(
     return [Run(nb, lang, opts) for nb in (notebooks or known) for lang in (langs or DEFAULT_LANGS)]
 
 
+def decide(
+    project: Project, run: Run, entry: dict | None, pkg_files: dict[str, str], lock_hash: str, force: bool = False
+) -> tuple[bool, list[str]]:
+    """Whether ``run`` must be rebuilt, and why; or why it is up to date.
+
+    The one rule both the build and ``shdata build --explain`` follow, so that what
+    ``--explain`` says is what the build does.
+
+    Parameters
+    ----------
+    entry : dict or None
+        The run's record in ``build/state.json`` (as :func:`load_state` returns it).
+    pkg_files, lock_hash : dict, str
+        :func:`package_files` and the sha256 of ``requirements.lock``, computed once per build.
+
+    Returns
+    -------
+    (bool, list of str)
+        True when the run must be rebuilt; the reasons name what changed since it was
+        last built (notebook cells, parameters, tables, package files, lock, Python,
+        missing or modified outputs), or say that it is up to date.
+    """
+    if entry is None:
+        return True, ["never built (no record in build/state.json)"]
+    parts = fingerprint_parts(project, run, entry.get("tables", []), pkg_files, lock_hash)
+    reasons = ["--force"] if force else []
+    if fingerprint_of(parts) != entry.get("fingerprint"):
+        old = entry.get("parts")
+        found = explain_parts(old, parts) if isinstance(old, dict) else []
+        reasons += found or ["its fingerprint changed (recorded by an older shdata without details)"]
+    outputs = entry.get("outputs", {})
+    if not outputs:
+        reasons.append("no outputs recorded")
+    for rel, sha in sorted(outputs.items()):
+        path = confined(project, rel)
+        now = _file_sha(path) if path is not None else None
+        if now is None:
+            reasons.append(f"output {rel} is missing")
+            break
+        if now != sha:
+            reasons.append(f"output {rel} was modified")
+            break
+    if reasons:
+        return True, reasons
+    tables = len(entry.get("tables", []))
+    return False, [
+        f"up to date: same cells, parameters, {tables} table{'' if tables == 1 else 's'}, "
+        f"package, lock and Python; {len(outputs)} output{'' if len(outputs) == 1 else 's'} intact"
+    ]
+
+
 def explain(
     project: Project,
     notebooks: list[str] | None = None,
     langs: list[str] | None = None,
     options: dict | None = None,
     force: bool = False,
+    warn=print,
 ) -> list[tuple[Run, bool, list[str]]]:
     """Why each run would rebuild, or that it is up to date, without running anything.
+
+    Parameters
+    ----------
+    warn : callable
+        Receives the one-line warnings about ``build/state.json`` that the build would print.
 
     Returns
     -------
     list of (run, rebuild, reasons)
-        One entry per planned run; ``reasons`` names what changed since the run was
-        last built (notebook cells, parameters, tables, package files, lock,
-        Python, missing or modified outputs), or why it is up to date.
+        One entry per planned run, as :func:`decide` answers for it.
     """
     runs = plan(project, notebooks, langs, options)
-    state = load_state(project, warn=lambda m: None)
+    state = load_state(project, warn=warn)
     pkg_files = package_files()
     lock_hash = _file_sha(project.root / "requirements.lock") or "no-lock"
-    out = []
-    for run in runs:
-        entry = state["runs"].get(run.key)
-        if entry is None:
-            out.append((run, True, ["never built (no record in build/state.json)"]))
-            continue
-        parts = fingerprint_parts(project, run, entry.get("tables", []), pkg_files, lock_hash)
-        reasons = []
-        if force:
-            reasons.append("--force")
-        if fingerprint_of(parts) != entry.get("fingerprint"):
-            old = entry.get("parts")
-            found = explain_parts(old, parts) if isinstance(old, dict) else []
-            reasons += found or ["its fingerprint changed (recorded by an older shdata without details)"]
-        for rel, sha in sorted(entry.get("outputs", {}).items()):
-            path = confined(project, rel)
-            now = _file_sha(path) if path is not None else None
-            if now is None:
-                reasons.append(f"output {rel} is missing")
-                break
-            if now != sha:
-                reasons.append(f"output {rel} was modified")
-                break
-        if reasons:
-            out.append((run, True, reasons))
-        else:
-            n = len(entry.get("outputs", {}))
-            out.append(
-                (
-                    run,
-                    False,
-                    [
-                        f"up to date: same cells, parameters, {len(entry.get('tables', []))} tables, "
-                        f"package, lock and Python; {n} outputs intact"
-                    ],
-                )
-            )
-    return out
+    return [(run, *decide(project, run, state["runs"].get(run.key), pkg_files, lock_hash, force)) for run in runs]
 
 
 def build(
@@ -1021,12 +1008,13 @@ def _locked_build(
 
     todo, outcomes = [], {}
     for run in runs:
-        entry = state["runs"].get(run.key, {})
-        fingerprint = run_fingerprint(project, run, entry.get("tables", []), pkg_hash, lock_hash)
-        if not force and entry.get("fingerprint") == fingerprint and outputs_intact(project, entry):
-            outcomes[run.key] = Outcome(run, "skipped", figures=entry.get("figures", 0))
-        else:
+        entry = state["runs"].get(run.key)
+        rebuild, _ = decide(project, run, entry, pkg_hash, lock_hash, force)
+        if rebuild:
             todo.append(run)
+        else:
+            assert entry is not None  # decide rebuilds a run without a record
+            outcomes[run.key] = Outcome(run, "skipped", figures=entry.get("figures", 0))
     todo = longest_first(project, todo)
 
     if todo:

@@ -8,6 +8,7 @@ tests/test_build_processes.py, and the fault table in tests/test_build_faults.py
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import nbformat
@@ -15,6 +16,7 @@ import nbformat
 from shdata.manifest import unaccounted
 
 from .buildkit import (
+    FAST,
     ROOT,
     build,
     copy_project,
@@ -60,33 +62,57 @@ def test_build_then_noop_then_rebuild_on_each_kind_of_change(built_template, tmp
     p = project / "data" / "yrd_technology_trade.csv"
     p.write_text(p.read_text(encoding="utf-8").replace(",1491,", ",1492,"), encoding="utf-8")
     rehash(project)
+    assert explained(project) == {
+        "mini-en": ("rebuild", "table yrd_technology_trade changed"),
+        "mini-zh": ("rebuild", "table yrd_technology_trade changed"),
+    }
     done = build(project)
     assert set(statuses(done).values()) == {"built"}, explain(project, done)
     executed = (project / "build" / "notebooks" / "mini-zh.ipynb").read_text(encoding="utf-8")
     assert "1492亿元" in executed
 
-    # a parameter: rebuilt; and back again (one language: both runs get the same parameters)
-    done = build(project, "--dpi", "120", "--lang", "en")
-    assert statuses(done) == {"mini-en": "built"}, explain(project, done)
-    done = build(project, "--lang", "en")
-    assert statuses(done) == {"mini-en": "built"}, explain(project, done)
-
-    # an output file modified by hand: that run is rebuilt, the other is not (before the
-    # notebook changes below, so that nothing else could explain the rebuild)
+    # An output file modified by hand: that run is rebuilt, the other is not (before the notebook
+    # changes below, so that nothing else could explain the rebuild). `--explain` says so first:
+    # it asks the very rule the build follows (build.decide).
     (project / "figures" / "zh" / "mini-trade.png").write_bytes(b"not a png")
+    why = explained(project)
+    assert why["mini-zh"] == ("rebuild", "output figures/zh/mini-trade.png was modified")
+    assert why["mini-en"][0] == "skip" and re.fullmatch(
+        r"up to date: same cells, parameters, 1 table, package, lock and Python; \d+ outputs intact", why["mini-en"][1]
+    ), why
     done = build(project)
     assert statuses(done) == {"mini-en": "skipped", "mini-zh": "built"}, explain(project, done)
+    # (the build above skipped mini-en although the build before it wrote its outputs back into
+    # notebooks/mini.ipynb: only the notebook's code counts, not its outputs)
 
-    # the notebook's code: only that change matters, not its outputs (the build above skipped
-    # mini-en although the build before it wrote its outputs back into notebooks/mini.ipynb)
+    # What else makes a run rebuild, as `--explain` names it without running anything; the two
+    # rebuilds above showed that the build does what it says.
+    assert explained(project, "--dpi", "120", "--lang", "en") == {"mini-en": ("rebuild", "parameter dpi changed")}
     nb_path = project / "notebooks" / "mini.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[-1].source += "\n# a comment the researcher added"
+    nbformat.write(nb, nb_path)
+    assert explained(project, "--lang", "en") == {"mini-en": ("rebuild", "notebook cell 3 changed")}
     nb.cells.append(nbformat.v4.new_markdown_cell("A note the researcher added."))
     nb.cells[-1]["id"] = "added"
     nbformat.write(nb, nb_path)
-    done = build(project, "--lang", "en")
-    assert set(statuses(done).values()) == {"built"}, explain(project, done)
+    assert explained(project, "--lang", "en") == {"mini-en": ("rebuild", "the notebook has 4 cells, 3 when last built")}
+    assert explained(project, "--force", "--lang", "zh") == {
+        "mini-zh": ("rebuild", "--force; the notebook has 4 cells, 3 when last built")
+    }
     # (--force rebuilding everything: the concurrent forced builds in test_build_processes.py)
+
+
+def explained(project, *args: str) -> dict[str, tuple[str, str]]:
+    """``shdata build --explain``: run -> (``rebuild`` or ``skip``, the reasons), one line per run."""
+    done = run(project, "build", *FAST, "--explain", *args)
+    assert done.returncode == 0 and not done.stderr, explain(project, done)
+    out = {}
+    for line in done.stdout.splitlines():
+        m = re.fullmatch(r"(\S+) \((en|zh)\): (rebuild|skip): (.+)", line)
+        assert m, f"not an --explain line: {line!r}"
+        out[f"{m[1]}-{m[2]}"] = (m[3], m[4])
+    return out
 
 
 def test_figures_of_a_deleted_notebook_leave_figures_and_the_manifest(project):

@@ -145,6 +145,7 @@ class Fault:
     after: str = "identical"  # identical | clean (figures equal a clean build's)
     env: dict = field(default_factory=dict)
     cwd: str = "."
+    lines: tuple[str, ...] = ()  # regexes, each matching a whole line of stdout after the first
     skip: str = ""
 
 
@@ -189,34 +190,36 @@ FAULTS = [
         r"^shdata: error: .*figures/en is not a writable folder \(Permission denied\); nothing was built",
         skip="root ignores permissions" if AS_ROOT else "",
     ),
-    # The two state-file cases build English only: the warning and a result equal to a clean
-    # build do not depend on the language, and one rebuilt run shows the rebuild.
+    # A state file the build cannot use costs a rebuild, never a wrong skip. `--explain` asks the
+    # very rule the build follows (build.decide) and prints the same warning, without running
+    # anything; the hostile state below is built for real, and so is a project without a state
+    # (the session's template), which is what an unreadable state file leaves the build with.
     Fault(
         "binary state file: warning, full rebuild",
         binary_state,
-        ("build", "--lang", "en"),
+        ("build", "--explain"),
         0,
         r"^shdata: warning: build/state\.json is unreadable",
         where="stdout-first",
-        after="clean",
+        lines=(r"mini \(en\): rebuild: never built .*", r"mini \(zh\): rebuild: never built .*"),
     ),
     Fault(
         "state file of the wrong shape: warning, full rebuild",
         list_state,
-        ("build", "--lang", "en"),
+        ("build", "--explain"),
         0,
         r"^shdata: warning: build/state\.json is not a build state",
         where="stdout-first",
-        after="clean",
+        lines=(r"mini \(en\): rebuild: never built .*", r"mini \(zh\): rebuild: never built .*"),
     ),
     Fault(
         "malformed run in the state: that run is rebuilt",
         malformed_state_entry,
-        ("build",),
+        ("build", "--explain"),
         0,
         r"^shdata: warning: build/state\.json: run 'mini-en' is malformed",
         where="stdout-first",
-        after="clean",
+        lines=(r"mini \(en\): rebuild: never built .*", r"mini \(zh\): skip: up to date: .*"),
     ),
     Fault(
         "hostile state: traversal, absolute, symlink, wrong type",
@@ -328,6 +331,11 @@ def test_fault(fault: Fault, project: Path, template: Path):
         else:
             line = next(x for x in done.stdout.splitlines() if x.startswith("FAILED"))
         assert re.search(fault.message, line), f"{line!r} does not match {fault.message!r}"
+        if fault.lines:
+            rest = done.stdout.splitlines()[1:]
+            assert len(rest) == len(fault.lines), done.stdout
+            for pattern, got in zip(fault.lines, rest, strict=True):
+                assert re.fullmatch(pattern, got), f"{got!r} does not match {pattern!r}"
         assert "Traceback" not in done.stdout + done.stderr
         if fault.after == "identical":
             assert snapshot(project / "figures") == before["figures"], "figures/ changed"
