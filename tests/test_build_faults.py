@@ -350,33 +350,6 @@ def test_fault(fault: Fault, project: Path, template: Path):
             (project / "figures" / "en").chmod(0o755)
 
 
-def test_papermill_cli_with_a_bad_parameter_ends_with_one_short_line(tmp_path):
-    """The plain papermill CLI: the error shown from the notebook's first cell is one line."""
-    papermill = Path(sys.executable).with_name("papermill")
-    done = subprocess.run(
-        [
-            str(papermill),
-            str(ROOT / "notebooks" / "talent.ipynb"),
-            str(tmp_path / "out.ipynb"),
-            "-p",
-            "lang",
-            "fr",
-            "--no-progress-bar",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 1
-    err = done.stderr
-    # papermill frames the cell's error; the cell's error itself is the single shdata line
-    cell_error = err[err.index('Exception encountered at "In [') :].strip().splitlines()[1:]
-    assert [x for x in cell_error if x.strip()] == ["ParameterError: lang 'fr' is not allowed; use one of 'en', 'zh'"]
-    nb = json.loads((tmp_path / "out.ipynb").read_text(encoding="utf-8"))
-    tb = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert tb[0]["traceback"] == ["ParameterError: lang 'fr' is not allowed; use one of 'en', 'zh'"]
-
-
 def stub_dev_venv(project: Path) -> None:
     """A ``.venv`` that the project's dev.py takes as set up, running the environment of these tests.
 

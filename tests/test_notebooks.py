@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -196,13 +197,29 @@ def _assert_failed_in_the_first_cell(out: Path, output_dir: Path) -> None:
 
 
 def test_bad_parameter_fails_in_the_first_cell_with_one_line(tmp_path):
-    """The plain papermill CLI, as the README shows it: a non-zero exit, the one-line message."""
+    """The plain papermill CLI, exactly as the README shows it (``.venv/bin/papermill``): a non-zero
+    exit, and the cell's error, in papermill's report and in the output notebook, is one line."""
     params, message = BAD_PARAMETERS[0]
     out = tmp_path / "bad.ipynb"
-    done = run_papermill("talent", out, tmp_path / "f", *params, plain=True)
-    assert done.returncode != 0
-    assert message in done.stderr
+    papermill = Path(sys.executable).with_name("papermill")
+    done = subprocess.run(
+        [
+            *(str(papermill), str(ROOT / "notebooks" / "talent.ipynb"), str(out)),
+            *("-p", "output_dir", str(tmp_path / "f"), *params, "--no-progress-bar"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    err = done.stderr
+    # papermill frames the cell's error; the cell's error itself is the single shdata line
+    cell_error = err[err.index('Exception encountered at "In [') :].strip().splitlines()[1:]
+    assert [x for x in cell_error if x.strip()] == [f"ParameterError: {message}"]
     _assert_failed_in_the_first_cell(out, tmp_path / "f")
+    nb = json.loads(out.read_text(encoding="utf-8"))
+    tb = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert tb[0]["traceback"] == [f"ParameterError: {message}"]
 
 
 def test_every_bad_parameter_fails_in_the_first_cell_with_one_line(tmp_path):

@@ -13,8 +13,8 @@ import pytest
 
 from shdata import notebook, scaffold
 from shdata.cli import main
-from shdata.package import write_descriptor
 
+from .buildkit import copy_data
 from .conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -51,29 +51,11 @@ def test_the_parameters_are_the_ones_validate_checks():
 
 def _project(root: Path, tables: set[str] | None = None) -> Path:
     """A project with no notebook at ``root``: the package files and a copy of the data package,
-    or, given ``tables``, of the part of it that holds just those tables.
-
-    The part is the package with the other tables' resources and files left out, and the
-    consistency checks that refer to them: what those tables' checks, provenance and hashes need.
-    """
-    from shdata.site import _check_tables
-
+    or, given ``tables``, of the part of it that holds just those tables (see buildkit.copy_data)."""
     (root / "notebooks").mkdir(parents=True)
     for name in ("pyproject.toml", "requirements.lock"):
         shutil.copy(ROOT / name, root / name)
-    if tables is None:
-        shutil.copytree(ROOT / "data", root / "data")
-        return root
-    shutil.copytree(
-        ROOT / "data",
-        root / "data",
-        ignore=lambda folder, names: [n for n in names if n.endswith(".csv") and n[: -len(".csv")] not in tables],
-    )
-    desc = json.loads((ROOT / "data" / "datapackage.json").read_text(encoding="utf-8"))
-    desc["resources"] = [r for r in desc["resources"] if r["name"] in tables]
-    for res in desc["resources"]:
-        res["shdata:checks"] = [c for c in res.get("shdata:checks", []) if _check_tables(c) <= tables]
-    write_descriptor(root / "data" / "datapackage.json", desc)
+    copy_data(root / "data", tables)
     return root
 
 
