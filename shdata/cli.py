@@ -122,14 +122,23 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+_stopping: list[int] = []  # the signal that stopped the build, once one has
+
+
 def _stop_on_signal(signum, frame) -> None:
     """SIGTERM (``timeout``, ``kill``, CI) stops the build exactly as Ctrl-C does."""
-    from .build import BuildInterrupted
-
-    # Once: a second signal must not cut the clean-up short.
+    # Once: a second signal must not cut the clean-up short. A terminal's Ctrl-C under dev.py
+    # arrives twice (the process group's, and the one dev.py passes on); the second can arrive
+    # while this handler runs, and Python then runs the handler again inside this one, at its
+    # first call. The list is tested and filled before any call, so that second run returns.
+    if _stopping:
+        return
+    _stopping.append(signum)
     for sig in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(sig) is _stop_on_signal:
             signal.signal(sig, signal.SIG_IGN)
+    from .build import BuildInterrupted
+
     raise BuildInterrupted(signal.Signals(signum).name)
 
 

@@ -382,7 +382,7 @@ def test_ctrl_c_on_dev_py_waits_for_shdata_and_exits_130_with_one_line(project):
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err
-    assert "Traceback" not in err
+    assert "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == "dev.py: interrupted; shdata stopped cleanly (exit 130)"
     wait_for(lambda: not project_processes(project), "the workers and kernels to exit")
     assert snapshot(project / "figures") == before
