@@ -58,13 +58,13 @@ P.publish(fig, "{figure}", sources=["yrd_technology_trade"], title=P.t("Trade", 
           subtitle=subtitle, data=notebook.figure_data("yrd_technology_trade", rows=[t.key]))
 """
 
-# Blocks inside a run after announcing it with a file in the run's staging
-# folder, which is the event the signal tests wait for.
+# Blocks inside a run after announcing it with a file in the run's staging folder, which is
+# the event the signal tests wait for. It waits without using the CPU (see HANG_CODE).
 BLOCK_CODE = """
+import threading
 from pathlib import Path
 (Path(P.output_dir).parent / "running").write_text("running")
-while True:
-    pass
+threading.Event().wait()
 """
 
 # Never finishes, without using the CPU meanwhile (like a run stuck on a lock or a network
