@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -1306,27 +1306,77 @@ def quantifier_word(share: Decimal, lang: str) -> str:
 
 
 #: Whole-year period codes and their words: (pattern, Chinese, English); "{0}" is the year.
-_PERIOD_WORDS = (
-    (re.compile(r"(\d{4})"), "{0}年", "in {0}"),
-    (re.compile(r"end-(\d{4})"), "{0}年末", "at the end of {0}"),
-    (re.compile(r"cumulative to end-(\d{4})"), "截至{0}年末累计", "cumulatively to the end of {0}"),
+def _month_en(mm: str) -> str:
+    from babel.dates import get_month_names
+
+    return get_month_names("wide", locale=LOCALES["en"])[int(mm)]
+
+
+#: Every form a period code takes in the package, as words in a sentence: (pattern, Chinese,
+#: English), each a function of the pattern's groups. A code matching none is returned as it is;
+#: tests/test_text.py holds every code of data/ to a phrase here.
+_PERIOD_WORDS: tuple[tuple[re.Pattern, Callable[..., str], Callable[..., str]], ...] = (
+    (re.compile(r"(\d{4})"), lambda y: f"{y}年", lambda y: f"in {y}"),
+    (re.compile(r"end-(\d{4})"), lambda y: f"{y}年末", lambda y: f"at the end of {y}"),
+    (re.compile(r"(\d{4})-(\d{2})"), lambda y, m: f"{y}年{int(m)}月", lambda y, m: f"in {_month_en(m)} {y}"),
+    (
+        _PARTIAL_YEAR,
+        lambda y, m1, m2: f"{y}年{int(m1)}—{int(m2)}月",
+        lambda y, m1, m2: f"in {_month_en(m1)}–{_month_en(m2)} {y}",
+    ),
+    (
+        re.compile(r"(\d{4})-(\d{2})-(\d{2})/(\d{2})"),
+        lambda y, m, d1, d2: f"{y}年{int(m)}月{int(d1)}—{int(d2)}日",
+        lambda y, m, d1, d2: f"on {int(d1)}–{int(d2)} {_month_en(m)} {y}",
+    ),
+    (re.compile(r"(\d{4})/(\d{4})"), lambda y1, y2: f"{y1}—{y2}年", lambda y1, y2: f"from {y1} to {y2}"),
+    (
+        re.compile(r"(\d{4})-(\d{2})/(\d{4})"),
+        lambda y1, m, y2: f"{y1}年{int(m)}月至{y2}年",
+        lambda y1, m, y2: f"from {_month_en(m)} {y1} to {y2}",
+    ),
+    (
+        re.compile(r"(\d{4})-(\d{2})/(\d{4})-(\d{2})"),
+        lambda y1, m1, y2, m2: f"{y1}年{int(m1)}月至{y2}年{int(m2)}月",
+        lambda y1, m1, y2, m2: f"from {_month_en(m1)} {y1} to {_month_en(m2)} {y2}",
+    ),
+    (re.compile(r"cumulative"), lambda: "累计", lambda: "cumulatively"),
+    (
+        re.compile(r"cumulative to end-(\d{4})"),
+        lambda y: f"截至{y}年末累计",
+        lambda y: f"cumulatively to the end of {y}",
+    ),
+    (
+        re.compile(r"cumulative to end-(\d{4})-(\d{2})"),
+        lambda y, m: f"截至{y}年{int(m)}月末累计",
+        lambda y, m: f"cumulatively to the end of {_month_en(m)} {y}",
+    ),
+    (
+        re.compile(r"since opening to end-(\d{4})"),
+        lambda y: f"自启用至{y}年末",
+        lambda y: f"from opening to the end of {y}",
+    ),
+    (
+        re.compile(r"(\d{1,2}) years to (\d{4})"),
+        lambda n, y: f"截至{y}年的近{int(n)}年",
+        lambda n, y: f"over the {_SMALL_EN[int(n)]} years to {y}",
+    ),
+    (re.compile(r"target (\d{4})"), lambda y: f"{y}年目标", lambda y: f"as the target for {y}"),
 )
 
 
 def period_phrase(code: str, lang: str) -> str:
-    """A period code ("2023", "end-2023", "2023-01/09", "cumulative to end-2023") as words in a sentence."""
-    m = _PARTIAL_YEAR.fullmatch(code)
-    if m and lang == "zh":
-        return f"{m.group(1)}年{int(m.group(2))}—{int(m.group(3))}月"
-    if m:
-        from babel.dates import get_month_names
+    """A period code as words in a sentence.
 
-        months = get_month_names("wide", locale=LOCALES["en"])
-        return f"in {months[int(m.group(2))]}–{months[int(m.group(3))]} {m.group(1)}"
+    >>> period_phrase("2023-01/09", "en"), period_phrase("2023-01/09", "zh")
+    ('in January–September 2023', '2023年1—9月')
+    >>> period_phrase("2022-08/2023", "en"), period_phrase("cumulative to end-2023", "zh")
+    ('from August 2022 to 2023', '截至2023年末累计')
+    """
     for pattern, zh, en in _PERIOD_WORDS:
         whole = pattern.fullmatch(code)
         if whole:
-            return (zh if lang == "zh" else en).format(whole.group(1))
+            return (zh if lang == "zh" else en)(*whole.groups())
     return code
 
 

@@ -13,6 +13,8 @@ from shdata import text as tx
 from shdata.package import Printed
 from shdata.text import TextError, Writer
 
+from .conftest import DATA
+
 NSFC = "nsfc_projects_by_programme"
 
 
@@ -177,6 +179,52 @@ def test_periods_in_words(en, zh):
     assert en.period(trade) == "in January–September 2023" and zh.period(trade) == "2023年1—9月"
     assert tx.period_phrase("end-2023", "en") == "at the end of 2023"
     assert tx.period_phrase("cumulative to end-2023", "zh") == "截至2023年末累计"
+
+
+#: One code of each form the package's periods take, and its words in both languages.
+PERIOD_PHRASES = [
+    ("2023", "in 2023", "2023年"),
+    ("end-2023", "at the end of 2023", "2023年末"),
+    ("2023-11", "in November 2023", "2023年11月"),
+    ("2023-01/09", "in January–September 2023", "2023年1—9月"),
+    ("2023-05-20/31", "on 20–31 May 2023", "2023年5月20—31日"),
+    ("2013/2023", "from 2013 to 2023", "2013—2023年"),
+    ("2022-08/2023", "from August 2022 to 2023", "2022年8月至2023年"),
+    ("2022-11/2023-11", "from November 2022 to November 2023", "2022年11月至2023年11月"),
+    ("cumulative", "cumulatively", "累计"),
+    ("cumulative to end-2023", "cumulatively to the end of 2023", "截至2023年末累计"),
+    ("cumulative to end-2023-09", "cumulatively to the end of September 2023", "截至2023年9月末累计"),
+    ("since opening to end-2023", "from opening to the end of 2023", "自启用至2023年末"),
+    ("3 years to 2023", "over the three years to 2023", "截至2023年的近3年"),
+    ("target 2025", "as the target for 2025", "2025年目标"),
+]
+
+
+@pytest.mark.parametrize("code, en_words, zh_words", PERIOD_PHRASES, ids=[p[0] for p in PERIOD_PHRASES])
+def test_each_form_of_period_reads_as_words(code, en_words, zh_words):
+    assert tx.period_phrase(code, "en") == en_words
+    assert tx.period_phrase(code, "zh") == zh_words
+
+
+def test_every_period_in_the_package_reads_as_words(pkg):
+    """No code of data/ reaches a sentence as it is written in the CSV ("2022-08/2023")."""
+    import shdata
+
+    codes = set()
+    for tid in pkg.ids():  # a row's period, else its column's (shdata:period), else the table's
+        meta = shdata.metadata(tid)
+        codes.add(meta.period)
+        df = shdata.load(tid)
+        if "period" in df.columns:
+            codes |= {str(p) for p in df["period"].dropna().unique()}
+    desc = json.loads((DATA / "datapackage.json").read_text(encoding="utf-8"))
+    codes |= {f["shdata:period"] for r in desc["resources"] for f in r["schema"]["fields"] if "shdata:period" in f}
+    codes = {c for c in codes if ";" not in c}  # a table whose columns differ declares each column's
+    assert codes
+    raw = sorted(c for c in codes if tx.period_phrase(c, "en") == c or tx.period_phrase(c, "zh") == c)
+    assert not raw, f"period codes with no words in shdata.text._PERIOD_WORDS: {raw}"
+    forms = {next(i for i, (pattern, *_) in enumerate(tx._PERIOD_WORDS) if pattern.fullmatch(c)) for c in codes}
+    assert forms == set(range(len(tx._PERIOD_WORDS))), "every form of period is one the package uses"
 
 
 # -- claims ----------------------------------------------------------------------
