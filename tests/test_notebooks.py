@@ -290,3 +290,29 @@ def test_committed_figures_are_what_a_plain_papermill_run_writes(runs, nb, lang)
     for f in written:
         committed = ROOT / "figures" / lang / f.name
         assert committed.is_file() and f.read_bytes() == committed.read_bytes(), f"{lang}/{f.name} differs"
+
+
+def test_nbval_runs_the_committed_notebooks_in_a_sandbox_project(monkeypatch):
+    """nbval's kernels start in a sandbox project (tests/nbval_sandbox.py): a notebook run with its
+    default parameters publishes there, not into the repository's figures/, and its previews'
+    paths, relative to notebooks/, are those committed."""
+    import os
+
+    import nbval.plugin
+
+    from shdata.notebook import find_project_root
+
+    from . import nbval_sandbox
+
+    started: dict[str, str] = {}
+    monkeypatch.setattr(nbval.plugin, "RunningKernel", lambda name, cwd=None, **kw: started.setdefault("cwd", cwd))
+
+    class NbvalOn:
+        def getoption(self, name, default=None):
+            return name == "nbval"
+
+    nbval_sandbox.pytest_configure(NbvalOn())  # type: ignore[arg-type]
+    nbval.plugin.RunningKernel("python3", cwd=str(ROOT / "notebooks"))
+    cwd = Path(started["cwd"])
+    assert cwd.name == "notebooks" and find_project_root(cwd) == cwd.parent != ROOT
+    assert os.path.relpath(cwd.parent / "figures" / "en" / "x.png", cwd) == "../figures/en/x.png"
