@@ -79,25 +79,29 @@ def copy_built(src: Path, dest: Path) -> Path:
 
 
 def cite_cli(root: Path, fmt: str, *args: str) -> str:
-    """What ``shdata cite ... --format FMT`` prints for the project at ``root`` (its manifest and data)."""
-    import os
-    import subprocess
-    import sys
+    """What ``shdata cite ... --format FMT`` prints for the project at ``root`` (its manifest and data).
 
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "shdata.cli",
-            "cite",
-            *args,
-            "--format",
-            fmt,
-            "--manifest",
-            str(root / "figures" / "manifest.json"),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "SHDATA_DATA_DIR": str(root / "data")},
-    ).stdout
+    The command's own entry point (:func:`shdata.cli.main`) runs in this process, with
+    ``SHDATA_DATA_DIR`` set for it as the command would be given it: a process per citation
+    would cost more than the citation, and tests/test_cite.py checks that the command run as a
+    process prints what the API gives.
+    """
+    import contextlib
+    import io
+    import os
+
+    from shdata import cli
+
+    printed = io.StringIO()
+    before = os.environ.get("SHDATA_DATA_DIR")
+    os.environ["SHDATA_DATA_DIR"] = str(root / "data")
+    try:
+        with contextlib.redirect_stdout(printed):
+            code = cli.main(["cite", *args, "--format", fmt, "--manifest", str(root / "figures" / "manifest.json")])
+    finally:
+        if before is None:
+            del os.environ["SHDATA_DATA_DIR"]
+        else:
+            os.environ["SHDATA_DATA_DIR"] = before
+    assert code == 0, f"shdata cite {' '.join(args)} --format {fmt} exited {code}"
+    return printed.getvalue()
