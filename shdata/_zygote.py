@@ -76,8 +76,7 @@ def _reap(children: set[int]) -> None:
 
 
 def _kernel(msg: dict, channels: list[socket.socket]) -> None:
-    """In the forked child: become ``python -m ipykernel_launcher <argv>``."""
-    os.setsid()  # as jupyter_client starts kernels: their own session and process group
+    """In the forked child, once it leads its own session: become ``python -m ipykernel_launcher <argv>``."""
     for channel in channels:  # through the socket objects, which would otherwise close the fd at exit
         channel.close()
     os.chdir(msg["cwd"])
@@ -175,11 +174,22 @@ def main(argv: list[str]) -> None:
                 client.kernels &= children
                 sys.stdout.flush()
                 sys.stderr.flush()
+                settled, announce = os.pipe()
                 pid = os.fork()
                 if pid == 0:
+                    # As jupyter_client starts kernels: their own session and process group. Done
+                    # before anyone learns the pid, so that a signal to the kernel's group (an
+                    # interrupt, a kill) can never find no such group.
+                    os.setsid()
+                    os.close(settled)
+                    os.write(announce, b".")
+                    os.close(announce)
                     signal.signal(signal.SIGINT, signal.SIG_DFL)
                     selector.close()
                     _kernel(json.loads(line), [control, *clients])
+                os.close(announce)
+                os.read(settled, 1)  # the child has its own group now (or has died: end of file)
+                os.close(settled)
                 children.add(pid)
                 client.kernels.add(pid)
                 client.send({"pid": pid})
