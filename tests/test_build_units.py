@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -184,3 +185,25 @@ def test_runs_start_longest_first_by_last_timings_else_by_notebook_size(project)
     # A run it did not time (a new notebook): sizes again, for all.
     (project.notebooks / "new.ipynb").write_text("x" * 100000)
     assert longest_first(project, [*runs, Run("new", "en")])[0].key == "new-en"
+
+
+def test_a_run_recorded_without_outputs_is_rebuilt_and_explain_says_why(project):
+    """One rule (build.decide) for the build and --explain: a record that lists no outputs cannot
+    show the outputs are intact, so the run is rebuilt (--explain once called it up to date)."""
+    from shdata.build import Run, decide, fingerprint_of, fingerprint_parts
+
+    write_notebook(project.notebooks / "x.ipynb", name="x")
+    run, files = Run("x", "en"), {"a.py": SHA}
+    parts = fingerprint_parts(project, run, [], files, "lock")
+    entry = {"fingerprint": fingerprint_of(parts), "parts": parts, "outputs": {}, "tables": []}
+    assert decide(project, run, entry, files, "lock") == (True, ["no outputs recorded"])
+    entry["outputs"] = {"figures/en/a.png": hashlib.sha256(b"a").hexdigest()}
+    assert decide(project, run, entry, files, "lock") == (
+        False,
+        ["up to date: same cells, parameters, 0 tables, package, lock and Python; 1 output intact"],
+    )
+    assert decide(project, run, entry, files, "lock", force=True) == (True, ["--force"])
+    assert decide(project, run, entry, {"a.py": "0" * 63 + "1"}, "lock") == (
+        True,
+        ["package file shdata/a.py changed"],
+    )
