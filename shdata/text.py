@@ -121,7 +121,7 @@ _DIGITS_ZH = "零一二三四五六七八九十"
 _ORDINAL_EN = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 
 _CLASSIFIERS_ZH = frozenset("个类家项所位名座种批篇件份款场")
-_PARTIAL_YEAR = re.compile(r"(\d{4})-(\d{2})/(\d{2})")
+_PARTIAL_YEAR = re.compile(r"(\d{4})-(0[1-9]|1[0-2])/(0[1-9]|1[0-2])")
 NUMBER_RE = re.compile(r"\d(?:[\d,]*\d)?(?:\.\d+)?")
 
 
@@ -1305,7 +1305,6 @@ def quantifier_word(share: Decimal, lang: str) -> str:
     return _QUANTIFIERS[lang][idx]
 
 
-#: Whole-year period codes and their words: (pattern, Chinese, English); "{0}" is the year.
 def _month_en(mm: str) -> str:
     from babel.dates import get_month_names
 
@@ -1318,50 +1317,50 @@ def _month_en(mm: str) -> str:
 _PERIOD_WORDS: tuple[tuple[re.Pattern, Callable[..., str], Callable[..., str]], ...] = (
     (re.compile(r"(\d{4})"), lambda y: f"{y}年", lambda y: f"in {y}"),
     (re.compile(r"end-(\d{4})"), lambda y: f"{y}年末", lambda y: f"at the end of {y}"),
-    (re.compile(r"(\d{4})-(\d{2})"), lambda y, m: f"{y}年{int(m)}月", lambda y, m: f"in {_month_en(m)} {y}"),
+    (re.compile(r"(\d{4})-(0[1-9]|1[0-2])"), lambda y, m: f"{y}年{int(m)}月", lambda y, m: f"in {_month_en(m)} {y}"),
     (
         _PARTIAL_YEAR,
         lambda y, m1, m2: f"{y}年{int(m1)}—{int(m2)}月",
         lambda y, m1, m2: f"in {_month_en(m1)}–{_month_en(m2)} {y}",
     ),
     (
-        re.compile(r"(\d{4})-(\d{2})-(\d{2})/(\d{2})"),
+        re.compile(r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])/(0[1-9]|[12]\d|3[01])"),
         lambda y, m, d1, d2: f"{y}年{int(m)}月{int(d1)}—{int(d2)}日",
-        lambda y, m, d1, d2: f"on {int(d1)}–{int(d2)} {_month_en(m)} {y}",
+        lambda y, m, d1, d2: f"from {int(d1)} to {int(d2)} {_month_en(m)} {y}",
     ),
     (re.compile(r"(\d{4})/(\d{4})"), lambda y1, y2: f"{y1}—{y2}年", lambda y1, y2: f"from {y1} to {y2}"),
     (
-        re.compile(r"(\d{4})-(\d{2})/(\d{4})"),
+        re.compile(r"(\d{4})-(0[1-9]|1[0-2])/(\d{4})"),
         lambda y1, m, y2: f"{y1}年{int(m)}月至{y2}年",
         lambda y1, m, y2: f"from {_month_en(m)} {y1} to {y2}",
     ),
     (
-        re.compile(r"(\d{4})-(\d{2})/(\d{4})-(\d{2})"),
+        re.compile(r"(\d{4})-(0[1-9]|1[0-2])/(\d{4})-(0[1-9]|1[0-2])"),
         lambda y1, m1, y2, m2: f"{y1}年{int(m1)}月至{y2}年{int(m2)}月",
         lambda y1, m1, y2, m2: f"from {_month_en(m1)} {y1} to {_month_en(m2)} {y2}",
     ),
-    (re.compile(r"cumulative"), lambda: "累计", lambda: "cumulatively"),
+    (re.compile(r"cumulative"), lambda: "累计", lambda: "in total"),
     (
         re.compile(r"cumulative to end-(\d{4})"),
         lambda y: f"截至{y}年末累计",
         lambda y: f"cumulatively to the end of {y}",
     ),
     (
-        re.compile(r"cumulative to end-(\d{4})-(\d{2})"),
+        re.compile(r"cumulative to end-(\d{4})-(0[1-9]|1[0-2])"),
         lambda y, m: f"截至{y}年{int(m)}月末累计",
         lambda y, m: f"cumulatively to the end of {_month_en(m)} {y}",
     ),
     (
         re.compile(r"since opening to end-(\d{4})"),
-        lambda y: f"自启用至{y}年末",
-        lambda y: f"from opening to the end of {y}",
+        lambda y: f"自启用以来至{y}年末",
+        lambda y: f"from launch to the end of {y}",
     ),
     (
-        re.compile(r"(\d{1,2}) years to (\d{4})"),
-        lambda n, y: f"截至{y}年的近{int(n)}年",
-        lambda n, y: f"over the {_SMALL_EN[int(n)]} years to {y}",
+        re.compile(r"([2-9]|[1-9]\d) years to (\d{4})"),
+        lambda n, y: f"截至{y}年的{int(n)}年间",
+        lambda n, y: f"over the {spell(int(n), 'en')} years to {y}",
     ),
-    (re.compile(r"target (\d{4})"), lambda y: f"{y}年目标", lambda y: f"as the target for {y}"),
+    (re.compile(r"target (\d{4})"), lambda y: f"{y}年目标", lambda y: f"(target for {y})"),
 )
 
 

@@ -187,16 +187,16 @@ PERIOD_PHRASES = [
     ("end-2023", "at the end of 2023", "2023年末"),
     ("2023-11", "in November 2023", "2023年11月"),
     ("2023-01/09", "in January–September 2023", "2023年1—9月"),
-    ("2023-05-20/31", "on 20–31 May 2023", "2023年5月20—31日"),
+    ("2023-05-20/31", "from 20 to 31 May 2023", "2023年5月20—31日"),
     ("2013/2023", "from 2013 to 2023", "2013—2023年"),
     ("2022-08/2023", "from August 2022 to 2023", "2022年8月至2023年"),
     ("2022-11/2023-11", "from November 2022 to November 2023", "2022年11月至2023年11月"),
-    ("cumulative", "cumulatively", "累计"),
+    ("cumulative", "in total", "累计"),
     ("cumulative to end-2023", "cumulatively to the end of 2023", "截至2023年末累计"),
     ("cumulative to end-2023-09", "cumulatively to the end of September 2023", "截至2023年9月末累计"),
-    ("since opening to end-2023", "from opening to the end of 2023", "自启用至2023年末"),
-    ("3 years to 2023", "over the three years to 2023", "截至2023年的近3年"),
-    ("target 2025", "as the target for 2025", "2025年目标"),
+    ("since opening to end-2023", "from launch to the end of 2023", "自启用以来至2023年末"),
+    ("3 years to 2023", "over the three years to 2023", "截至2023年的3年间"),
+    ("target 2025", "(target for 2025)", "2025年目标"),
 ]
 
 
@@ -204,6 +204,13 @@ PERIOD_PHRASES = [
 def test_each_form_of_period_reads_as_words(code, en_words, zh_words):
     assert tx.period_phrase(code, "en") == en_words
     assert tx.period_phrase(code, "zh") == zh_words
+
+
+@pytest.mark.parametrize("code", ["2023-13", "2023-01/13", "2023-02-30/32", "1 years to 2023", "someday"])
+def test_a_code_of_no_known_form_is_kept_as_written(code):
+    """Not a form of the package (a month 13, a single year counted as years): shown as written,
+    never half-read into a wrong phrase or an error."""
+    assert tx.period_phrase(code, "en") == tx.period_phrase(code, "zh") == code
 
 
 def test_every_period_in_the_package_reads_as_words(pkg):
