@@ -179,7 +179,8 @@ def main(argv: list[str]) -> None:
                 if pid == 0:
                     # As jupyter_client starts kernels: their own session and process group. Done
                     # before anyone learns the pid, so that a signal to the kernel's group (an
-                    # interrupt, a kill) can never find no such group.
+                    # interrupt, a kill) reaches it while it lives (senders still allow for a
+                    # kernel that has died meanwhile).
                     os.setsid()
                     os.close(settled)
                     os.write(announce, b".")

@@ -297,6 +297,24 @@ def _is_sha(v: object) -> bool:
     return isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
 
 
+def _parts_shaped(parts: object) -> bool:
+    """Whether recorded fingerprint parts have the shape :func:`fingerprint_parts` gives them."""
+    if not isinstance(parts, dict):
+        return False
+    data = parts.get("data")
+    return (
+        isinstance(parts.get("cells"), list)
+        and all(isinstance(c, str) for c in parts["cells"])
+        and isinstance(parts.get("params"), dict)
+        and isinstance(data, dict)
+        and isinstance(data.get("descriptor"), str)
+        and isinstance(data.get("tables"), dict)
+        and isinstance(parts.get("package"), dict)
+        and isinstance(parts.get("lock"), str)
+        and isinstance(parts.get("python"), str)
+    )
+
+
 def load_state(project: Project, warn=print) -> dict:
     """Read ``build/state.json``; whatever is unreadable or out of shape is dropped with a warning.
 
@@ -346,6 +364,9 @@ def load_state(project: Project, warn=print) -> dict:
             "outputs": outputs,
             "figures": figures if isinstance(figures, int) and not isinstance(figures, bool) else 0,
         }
+        if not _parts_shaped(entry.get("parts")):
+            # Only --explain's reasons read them; without them a changed run is still rebuilt.
+            runs[key].pop("parts", None)
     return {"version": STATE_VERSION, "runs": runs}
 
 
@@ -808,7 +829,7 @@ def decide(
         missing or modified outputs), or say that it is up to date.
     """
     if entry is None:
-        return True, ["never built (no record in build/state.json)"]
+        return True, ["no record in build/state.json (never built, or its record could not be used)"]
     parts = fingerprint_parts(project, run, entry.get("tables", []), pkg_files, lock_hash)
     reasons = ["--force"] if force else []
     if fingerprint_of(parts) != entry.get("fingerprint"):

@@ -143,7 +143,7 @@ def _stop_on_signal(signum, frame) -> None:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .build import build, find_project, summary_table
+    from .build import find_project
 
     project = find_project()
     options = {"dpi": args.dpi, "width": args.width, "formats": args.formats.split(",") if args.formats else None}
@@ -155,9 +155,23 @@ def _cmd_build(args: argparse.Namespace) -> int:
         ):
             print(f"{run.notebook} ({run.lang}): {'rebuild' if rebuild else 'skip'}: {'; '.join(reasons)}")
         return 0
+    # The handlers are this build's: a second build in the same process (cli.main called twice,
+    # as from a notebook or a test) starts with them fresh, and the caller gets its own back.
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _stopping.clear()
     signal.signal(signal.SIGTERM, _stop_on_signal)
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # an ignored SIGINT (background job) stays so
+    if previous[signal.SIGINT] is not signal.SIG_IGN:  # an ignored SIGINT (background job) stays so
         signal.signal(signal.SIGINT, _stop_on_signal)
+    try:
+        return _run_build(project, args, options)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run_build(project, args: argparse.Namespace, options: dict) -> int:
+    from .build import build, summary_table
+
     started = time.perf_counter()
     outcomes = build(
         project,

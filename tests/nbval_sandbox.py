@@ -34,7 +34,7 @@ def sandbox_notebooks_dir() -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not config.getoption("nbval", default=False):
+    if not (config.getoption("nbval", default=False) or config.getoption("nbval_lax", default=False)):
         return
     import nbval.plugin
 

@@ -85,18 +85,27 @@ def test_build_then_noop_then_rebuild_on_each_kind_of_change(built_template, tmp
     # (the build above skipped mini-en although the build before it wrote its outputs back into
     # notebooks/mini.ipynb: only the notebook's code counts, not its outputs)
 
-    # What else makes a run rebuild, as `--explain` names it without running anything; the two
-    # rebuilds above showed that the build does what it says.
+    # a parameter: rebuilt, and recorded as the run was given it (one language: both runs get the
+    # same parameters)
     assert explained(project, "--dpi", "120", "--lang", "en") == {"mini-en": ("rebuild", "parameter dpi changed")}
+    done = build(project, "--dpi", "120", "--lang", "en")
+    assert statuses(done) == {"mini-en": "built"}, explain(project, done)
+    assert explained(project, "--dpi", "120", "--lang", "en")["mini-en"][0] == "skip"
+    assert explained(project, "--lang", "en") == {"mini-en": ("rebuild", "parameter dpi changed")}
+
+    # What else makes a run rebuild, as `--explain` names it without running anything; the
+    # rebuilds above showed that the build does what it says.
     nb_path = project / "notebooks" / "mini.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells[-1].source += "\n# a comment the researcher added"
     nbformat.write(nb, nb_path)
-    assert explained(project, "--lang", "en") == {"mini-en": ("rebuild", "notebook cell 3 changed")}
+    assert explained(project, "--dpi", "120", "--lang", "en") == {"mini-en": ("rebuild", "notebook cell 3 changed")}
     nb.cells.append(nbformat.v4.new_markdown_cell("A note the researcher added."))
     nb.cells[-1]["id"] = "added"
     nbformat.write(nb, nb_path)
-    assert explained(project, "--lang", "en") == {"mini-en": ("rebuild", "the notebook has 4 cells, 3 when last built")}
+    assert explained(project, "--dpi", "120", "--lang", "en") == {
+        "mini-en": ("rebuild", "the notebook has 4 cells, 3 when last built")
+    }
     assert explained(project, "--force", "--lang", "zh") == {
         "mini-zh": ("rebuild", "--force; the notebook has 4 cells, 3 when last built")
     }

@@ -207,3 +207,24 @@ def test_a_run_recorded_without_outputs_is_rebuilt_and_explain_says_why(project)
         True,
         ["package file shdata/a.py changed"],
     )
+
+
+def test_the_build_s_signal_handler_stops_once_and_each_build_gets_its_own(tmp_path, monkeypatch):
+    """A second signal while the handler runs (Ctrl-C under dev.py arrives twice) returns at once;
+    a later build in the same process starts with fresh handlers and gives the caller's back."""
+    import signal
+
+    from shdata import cli
+    from shdata.build import BuildInterrupted
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(cli, "_stopping", [])
+    with pytest.raises(BuildInterrupted):
+        cli._stop_on_signal(signal.SIGTERM, None)
+    cli._stop_on_signal(signal.SIGINT, None)  # the second signal returns quietly: no second raise
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["build"]) == 2  # no notebooks: refused after the handlers were installed
+    assert cli._stopping == [], "a new build forgets the signal that stopped the last one"
+    assert {sig: signal.getsignal(sig) for sig in before} == before, "the caller's handlers are back"

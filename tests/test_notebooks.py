@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -292,7 +293,7 @@ def test_committed_figures_are_what_a_plain_papermill_run_writes(runs, nb, lang)
         assert committed.is_file() and f.read_bytes() == committed.read_bytes(), f"{lang}/{f.name} differs"
 
 
-def test_nbval_runs_the_committed_notebooks_in_a_sandbox_project(monkeypatch):
+def test_nbval_runs_the_committed_notebooks_in_a_sandbox_project(monkeypatch, request):
     """nbval's kernels start in a sandbox project (tests/nbval_sandbox.py): a notebook run with its
     default parameters publishes there, not into the repository's figures/, and its previews'
     paths, relative to notebooks/, are those committed."""
@@ -304,15 +305,24 @@ def test_nbval_runs_the_committed_notebooks_in_a_sandbox_project(monkeypatch):
 
     from . import nbval_sandbox
 
+    if request.config.getoption("nbval", default=False):
+        assert request.config.pluginmanager.has_plugin("tests.nbval_sandbox"), "nbval runs without its sandbox"
     started: dict[str, str] = {}
     monkeypatch.setattr(nbval.plugin, "RunningKernel", lambda name, cwd=None, **kw: started.setdefault("cwd", cwd))
+    mine: list[Path] = []
+    monkeypatch.setattr(nbval_sandbox, "_sandboxes", mine)  # this test's own sandbox, removed after it
 
-    class NbvalOn:
+    class NbvalLax:
         def getoption(self, name, default=None):
-            return name == "nbval"
+            return name == "nbval_lax"
 
-    nbval_sandbox.pytest_configure(NbvalOn())  # type: ignore[arg-type]
-    nbval.plugin.RunningKernel("python3", cwd=str(ROOT / "notebooks"))
-    cwd = Path(started["cwd"])
-    assert cwd.name == "notebooks" and find_project_root(cwd) == cwd.parent != ROOT
-    assert os.path.relpath(cwd.parent / "figures" / "en" / "x.png", cwd) == "../figures/en/x.png"
+    nbval_sandbox.pytest_configure(NbvalLax())  # type: ignore[arg-type]
+    try:
+        nbval.plugin.RunningKernel("python3", cwd=str(ROOT / "notebooks"))
+        cwd = Path(started["cwd"])
+        assert mine and cwd == mine[0] / "notebooks"
+        assert find_project_root(cwd) == cwd.parent != ROOT
+        assert os.path.relpath(cwd.parent / "figures" / "en" / "x.png", cwd) == "../figures/en/x.png"
+    finally:
+        for root in mine:
+            shutil.rmtree(root, ignore_errors=True)
