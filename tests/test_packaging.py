@@ -55,3 +55,35 @@ def test_wheel_ships_the_data_and_loads_outside_the_repository(tmp_path):
     assert out.returncode == 0, out.stderr
     n_tables, _ = out.stdout.split()
     assert int(n_tables) == len(list(DATA.glob("*.csv")))
+
+
+def test_every_package_shdata_imports_is_declared():
+    """Each third-party module that shdata/ imports belongs to a distribution pyproject.toml names
+    (the core dependencies or an extra), not merely to one that another package happens to bring."""
+    import ast
+    import importlib.metadata
+    import re
+    import sys
+    import tomllib
+
+    imported: dict[str, str] = {}
+    for path in sorted((ROOT / "shdata").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "shdata":
+                    imported.setdefault(top, path.name)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    normal = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+    declared = {normal(re.match(r"[A-Za-z0-9_.-]+", r).group()) for r in requirements}  # type: ignore[union-attr]
+    owners = importlib.metadata.packages_distributions()
+    undeclared = {
+        module: (where, owners.get(module))
+        for module, where in imported.items()
+        if not {normal(d) for d in owners.get(module, [module])} & declared
+    }
+    assert imported and not undeclared, f"imported by shdata but not declared in pyproject.toml: {undeclared}"
