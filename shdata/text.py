@@ -121,7 +121,8 @@ _DIGITS_ZH = "零一二三四五六七八九十"
 _ORDINAL_EN = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 
 _CLASSIFIERS_ZH = frozenset("个类家项所位名座种批篇件份款场")
-_PARTIAL_YEAR = re.compile(r"(\d{4})-(0[1-9]|1[0-2])/(0[1-9]|1[0-2])")
+_MM = r"(0[1-9]|1[0-2])"  # a month of the calendar; any other two digits match no form
+_PARTIAL_YEAR = re.compile(rf"(\d{{4}})-{_MM}/{_MM}")
 NUMBER_RE = re.compile(r"\d(?:[\d,]*\d)?(?:\.\d+)?")
 
 
@@ -1311,49 +1312,57 @@ def _month_en(mm: str) -> str:
     return get_month_names("wide", locale=LOCALES["en"])[int(mm)]
 
 
+_DD = r"(0[1-9]|[12]\d|3[01])"
+#: The end of a year, or of a month of it: "end-2023", "end-2023-09".
+_END = rf"end-(\d{{4}})(?:-{_MM})?"
+
+
+def _end_zh(y: str, m: str | None) -> str:
+    return f"{y}年{int(m)}月末" if m else f"{y}年末"
+
+
+def _end_en(y: str, m: str | None) -> str:
+    return f"the end of {_month_en(m)} {y}" if m else f"the end of {y}"
+
+
 #: Every form a period code takes in the package, as words in a sentence: (pattern, Chinese,
 #: English), each a function of the pattern's groups. A code matching none is returned as it is;
 #: tests/test_text.py holds every code of data/ to a phrase here.
 _PERIOD_WORDS: tuple[tuple[re.Pattern, Callable[..., str], Callable[..., str]], ...] = (
     (re.compile(r"(\d{4})"), lambda y: f"{y}年", lambda y: f"in {y}"),
-    (re.compile(r"end-(\d{4})"), lambda y: f"{y}年末", lambda y: f"at the end of {y}"),
-    (re.compile(r"(\d{4})-(0[1-9]|1[0-2])"), lambda y, m: f"{y}年{int(m)}月", lambda y, m: f"in {_month_en(m)} {y}"),
+    (re.compile(_END), lambda y, m: _end_zh(y, m), lambda y, m: f"at {_end_en(y, m)}"),
+    (re.compile(rf"(\d{{4}})-{_MM}"), lambda y, m: f"{y}年{int(m)}月", lambda y, m: f"in {_month_en(m)} {y}"),
     (
         _PARTIAL_YEAR,
         lambda y, m1, m2: f"{y}年{int(m1)}—{int(m2)}月",
         lambda y, m1, m2: f"in {_month_en(m1)}–{_month_en(m2)} {y}",
     ),
     (
-        re.compile(r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])/(0[1-9]|[12]\d|3[01])"),
+        re.compile(rf"(\d{{4}})-{_MM}-{_DD}/{_DD}"),
         lambda y, m, d1, d2: f"{y}年{int(m)}月{int(d1)}—{int(d2)}日",
         lambda y, m, d1, d2: f"from {int(d1)} to {int(d2)} {_month_en(m)} {y}",
     ),
     (re.compile(r"(\d{4})/(\d{4})"), lambda y1, y2: f"{y1}—{y2}年", lambda y1, y2: f"from {y1} to {y2}"),
     (
-        re.compile(r"(\d{4})-(0[1-9]|1[0-2])/(\d{4})"),
+        re.compile(rf"(\d{{4}})-{_MM}/(\d{{4}})"),
         lambda y1, m, y2: f"{y1}年{int(m)}月至{y2}年",
         lambda y1, m, y2: f"from {_month_en(m)} {y1} to {y2}",
     ),
     (
-        re.compile(r"(\d{4})-(0[1-9]|1[0-2])/(\d{4})-(0[1-9]|1[0-2])"),
+        re.compile(rf"(\d{{4}})-{_MM}/(\d{{4}})-{_MM}"),
         lambda y1, m1, y2, m2: f"{y1}年{int(m1)}月至{y2}年{int(m2)}月",
         lambda y1, m1, y2, m2: f"from {_month_en(m1)} {y1} to {_month_en(m2)} {y2}",
     ),
     (re.compile(r"cumulative"), lambda: "累计", lambda: "in total"),
     (
-        re.compile(r"cumulative to end-(\d{4})"),
-        lambda y: f"截至{y}年末累计",
-        lambda y: f"cumulatively to the end of {y}",
+        re.compile(rf"cumulative to {_END}"),
+        lambda y, m: f"截至{_end_zh(y, m)}累计",
+        lambda y, m: f"cumulatively to {_end_en(y, m)}",
     ),
     (
-        re.compile(r"cumulative to end-(\d{4})-(0[1-9]|1[0-2])"),
-        lambda y, m: f"截至{y}年{int(m)}月末累计",
-        lambda y, m: f"cumulatively to the end of {_month_en(m)} {y}",
-    ),
-    (
-        re.compile(r"since opening to end-(\d{4})"),
-        lambda y: f"自启用以来至{y}年末",
-        lambda y: f"from launch to the end of {y}",
+        re.compile(rf"since opening to {_END}"),
+        lambda y, m: f"自启用以来至{_end_zh(y, m)}",
+        lambda y, m: f"from launch to {_end_en(y, m)}",
     ),
     (
         re.compile(r"([2-9]|[1-9]\d) years to (\d{4})"),

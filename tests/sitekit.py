@@ -89,19 +89,12 @@ def cite_cli(root: Path, fmt: str, *args: str) -> str:
     import contextlib
     import io
     import os
+    from unittest import mock
 
     from shdata import cli
 
     printed = io.StringIO()
-    before = os.environ.get("SHDATA_DATA_DIR")
-    os.environ["SHDATA_DATA_DIR"] = str(root / "data")
-    try:
-        with contextlib.redirect_stdout(printed):
-            code = cli.main(["cite", *args, "--format", fmt, "--manifest", str(root / "figures" / "manifest.json")])
-    finally:
-        if before is None:
-            del os.environ["SHDATA_DATA_DIR"]
-        else:
-            os.environ["SHDATA_DATA_DIR"] = before
+    with mock.patch.dict(os.environ, {"SHDATA_DATA_DIR": str(root / "data")}), contextlib.redirect_stdout(printed):
+        code = cli.main(["cite", *args, "--format", fmt, "--manifest", str(root / "figures" / "manifest.json")])
     assert code == 0, f"shdata cite {' '.join(args)} --format {fmt} exited {code}"
     return printed.getvalue()
