@@ -1,7 +1,7 @@
 """`shdata build` and `shdata cite` as a researcher uses them, each test on its own
 copy of a small project (a template built once per session and only copied).
 
-Failing notebooks are in tests/test_build_failures.py, locks, signals and time limits in
+Failing and deleted notebooks are in tests/test_build_failures.py, locks, signals and time limits in
 tests/test_build_processes.py, and the fault table in tests/test_build_faults.py.
 """
 
@@ -24,7 +24,6 @@ from .buildkit import (
     one_line,
     run,
     statuses,
-    write_notebook,
 )
 
 
@@ -122,21 +121,6 @@ def explained(project, *args: str) -> dict[str, tuple[str, str]]:
         assert m, f"not an --explain line: {line!r}"
         out[f"{m[1]}-{m[2]}"] = (m[3], m[4])
     return out
-
-
-def test_figures_of_a_deleted_notebook_leave_figures_and_the_manifest(project):
-    write_notebook(project / "notebooks" / "other.ipynb")
-    done = build(project)
-    assert done.returncode == 0, explain(project, done)
-    assert (project / "figures" / "zh" / "other-trade.pdf").exists()
-    (project / "notebooks" / "other.ipynb").unlink()
-    done = build(project)
-    assert done.returncode == 0, explain(project, done)
-    assert "files of other-en (notebooks/other.ipynb no longer exists)" in done.stdout
-    assert not list((project / "figures").rglob("other-trade.*"))
-    m = json.loads((project / "figures" / "manifest.json").read_text(encoding="utf-8"))
-    assert [f["id"] for f in m["figures"]] == ["mini-trade"]
-    assert unaccounted(project / "figures") == ([], [])
 
 
 def test_files_no_notebook_publishes_are_removed_or_kept_on_request(project):

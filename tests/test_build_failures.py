@@ -5,7 +5,8 @@ All the misbehaving notebooks run in one build of a copy of the session's built 
 (see tests/buildkit.py), beside a good one, and each test reads what that build did to its
 notebook: a build's fixed cost (its processes and imports) is paid once, not once per kind of
 failure, and one build with many failures is also the harder case for "the others still build".
-Tests only read the shared build; the one that changes the project works on its own copy. The
+Tests only read the shared build; those that change the project (a notebook fixed, a notebook
+deleted) work on copies of it, and their builds run nothing. The
 build is English only (a failure's handling does not depend on the language; both languages are
 built by the other build tests), and the figures it must leave alone are those of figures/en/.
 
@@ -119,6 +120,27 @@ def test_a_fixed_notebook_is_what_it_was_at_the_last_good_build(failed, tmp_path
     done = build(project, "--lang", "en")
     assert done.returncode == 0, explain(project, done)
     assert statuses(done) == {"mini-en": "skipped", "other-en": "skipped"}, done.stdout
+
+
+def test_figures_of_a_deleted_notebook_leave_figures_and_the_manifest(failed, tmp_path):
+    """``mini``, built in both languages (the template's build), is deleted: its files leave figures/
+    and the manifest, in both languages, and ``other``'s stay. Nothing runs: the build only prunes."""
+    from shdata.manifest import unaccounted
+
+    project = copy_project(failed.project, tmp_path / "project")
+    assert (project / "figures" / "zh" / "mini-trade.pdf").exists()
+    for name in ("mini", "untagged", "sneaky", "reset", "undeclared"):
+        (project / "notebooks" / f"{name}.ipynb").unlink()
+    done = build(project, "--lang", "en")
+    assert done.returncode == 0, explain(project, done)
+    assert statuses(done) == {"other-en": "skipped"}, done.stdout
+    for lang in ("en", "zh"):
+        assert f"files of mini-{lang} (notebooks/mini.ipynb no longer exists)" in done.stdout
+    assert not list((project / "figures").rglob("mini-trade.*"))
+    assert (project / "figures" / "en" / "other-trade.pdf").exists()
+    m = json.loads((project / "figures" / "manifest.json").read_text(encoding="utf-8"))
+    assert [f["id"] for f in m["figures"]] == ["other-trade"]
+    assert unaccounted(project / "figures") == ([], [])
 
 
 def test_untagged_parameters_cell_fails_with_one_line(failed):
