@@ -6,9 +6,9 @@ All the misbehaving notebooks run in one build of a copy of the session's built 
 notebook: a build's fixed cost (its processes and imports) is paid once, not once per kind of
 failure, and one build with many failures is also the harder case for "the others still build".
 Tests only read the shared build; those that change the project (a notebook fixed, a notebook
-deleted) work on copies of it, and their builds run nothing. The
-build is English only (a failure's handling does not depend on the language; both languages are
-built by the other build tests), and the figures it must leave alone are those of figures/en/.
+deleted) work on copies of it, and their builds run nothing. The build is English only (a
+failure's handling does not depend on the language; both languages are built by the other build
+tests), and the figures it must leave alone are those of figures/en/.
 
 A module of its own so that pytest-xdist (``--dist loadscope``) can run it beside
 tests/test_build.py rather than after it.
