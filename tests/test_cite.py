@@ -4,6 +4,8 @@ checked by hand against GB/T 7714-2015."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import sys
 import pytest
 
 import shdata
-from shdata import cite
+from shdata import cite, cli
 
 from .conftest import ROOT
 
@@ -37,6 +39,21 @@ ARGS = {"report": ["--report"], "table": ["--table", TABLE], "figure": [FIGURE]}
 
 
 def run(*args: str) -> str:
+    """What ``shdata cite ARGS`` prints, from the command's own entry point in this process.
+
+    A process per citation would cost more than the citation; the command run as a process is
+    checked by :func:`test_same_citation_from_the_api_and_the_cli` (every format) and
+    :func:`test_cite_errors_are_one_line`.
+    """
+    printed, errors = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
+        code = cli.main(["cite", *args, "--manifest", str(ROOT / "figures" / "manifest.json")])
+    assert code == 0, errors.getvalue()
+    return printed.getvalue()
+
+
+def run_process(*args: str) -> str:
+    """What ``python -m shdata.cli cite ARGS`` prints, run as a process."""
     done = subprocess.run(
         [*SHDATA, *args, "--manifest", str(ROOT / "figures" / "manifest.json")],
         capture_output=True,
@@ -135,7 +152,7 @@ def test_cite_errors_are_one_line():
 def test_same_citation_from_the_api_and_the_cli():
     meta = shdata.metadata(TABLE)
     for fmt in cite.FORMATS:
-        assert run(*ARGS["table"], "--format", fmt) == cite.cite_table(meta, fmt) + "\n"
+        assert run_process(*ARGS["table"], "--format", fmt) == cite.cite_table(meta, fmt) + "\n"
 
 
 def test_remembered_style_lookups_give_the_same_references():
