@@ -99,6 +99,56 @@ def test_every_link_and_image_resolves_and_nothing_comes_from_the_network(built_
             assert img.get("alt"), f"{page.relative_to(out)}: an image without alt text"
 
 
+class _CiteWiring(HTMLParser):
+    """What the site's script needs of each citation box: every tab names a panel of the same box,
+    and every copy button an element (by id) that holds the ``<pre>`` it copies."""
+
+    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[tuple[str, dict]] = []
+        self.boxes: list[dict[str, set[str]]] = []
+        self.ids_holding_pre: set[str] = set()
+        self.copies: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        if "data-cite" in a:
+            self.boxes.append({"tab": set(), "tabpanel": set()})
+        if a.get("role") in ("tab", "tabpanel") and self.boxes and any("data-cite" in x for _, x in self.open):
+            self.boxes[-1][a["role"]].add(a.get("data-fmt", ""))
+        if tag == "button" and "data-copy" in a:
+            self.copies.append(a["data-copy"])
+        if tag == "pre":
+            self.ids_holding_pre |= {x["id"] for _, x in self.open if x.get("id")}
+        if tag not in self.VOID:
+            self.open.append((tag, a))
+
+    def handle_endtag(self, tag):
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+
+def test_every_citation_box_is_wired_as_the_script_expects(built_site):
+    """On every page (the browser clicks the copy buttons of a few, and loads one page of each
+    structure): the tabs and panels of a box match, and each copy button finds its text."""
+    root, _ = built_site
+    pages = sorted(_site(root).rglob("*.html"))
+    boxes = 0
+    for page in pages:
+        wiring = _CiteWiring()
+        wiring.feed(page.read_text(encoding="utf-8"))
+        rel = page.relative_to(_site(root))
+        for box in wiring.boxes:
+            assert box["tab"] and box["tab"] == box["tabpanel"] and "" not in box["tab"], f"{rel}: {box}"
+        assert set(wiring.copies) <= wiring.ids_holding_pre, f"{rel}: a copy button finds no <pre>"
+        assert len(wiring.copies) == sum(len(box["tab"]) for box in wiring.boxes), rel
+        boxes += len(wiring.boxes)
+    assert boxes >= len([p for p in pages if p.parent.name in ("figures", "tables") and p.name != "index.html"])
+
+
 def test_a_rebuild_with_nothing_changed_writes_nothing_and_loads_no_renderer(built_site):
     root, first = built_site
     before = _tree(_site(root))
