@@ -2,8 +2,9 @@
 
 :mod:`shdata.render` subsets each font a PDF embeds from a lean copy of it
 (:func:`shdata.render._lean_font`, :func:`shdata.render._few_glyphs`). Making
-those copies costs 0.6–0.9 s of CPU per process, and every ``shdata build`` and
-every cold notebook kernel made the very same copies again. They are pure
+those copies for the house fonts costs about a second of CPU per process
+(``benchmarks/bench_fontcache.py``), and every ``shdata build`` and every cold
+notebook kernel made the very same copies again. They are pure
 functions of the font file's bytes, fontTools' version and shdata's subsetting
 choices, so they are kept on disk under a key made of exactly those, and a new
 process reads them instead of making them.
