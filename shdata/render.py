@@ -16,8 +16,12 @@ import io
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from . import _fontcache
 
 # Tables a PDF never reads: text is already laid out, so OpenType layout and
 # vertical metrics only cost subsetting time (they were a quarter of writing a figure).
@@ -62,12 +66,38 @@ class Metadata:
 
 @lru_cache(maxsize=16)
 def _lean_font(path: str, face_index: int) -> bytes:
-    """The font at ``path`` without the tables a PDF does not use, parsed once per process."""
+    """The font at ``path`` without the tables a PDF does not use, made once per process.
+
+    Read from the disk cache when a process made it before (:mod:`shdata._fontcache`,
+    keyed by the file's bytes, not its path), else made by :func:`_make_lean_font`.
+    """
+    from ._fontcache import FontFile
+
+    return _lean_font_of(FontFile.read(path), face_index)
+
+
+# Keyed by the file's sha256, and holding its bytes (4 MB for the house fonts) for as long.
+@lru_cache(maxsize=16)
+def _lean_font_of(font: _fontcache.FontFile, face_index: int) -> bytes:
+    """:func:`_lean_font` of these bytes of a font file (remembered by their sha256).
+
+    :func:`_few_glyphs` starts from the lean copy of the very bytes its disk cache
+    key names: a copy remembered by path could come from an older version of the
+    file, and would then be stored under the new version's key.
+    """
+    from . import _fontcache
+
+    return _fontcache.lean_font(font, face_index, _recipe(), lambda: _make_lean_font(font.data, face_index))
+
+
+def _make_lean_font(data: bytes, face_index: int) -> bytes:
+    """The lean copy of the font file ``data`` (the bytes :func:`_lean_font` returns)."""
     from fontTools.ttLib import TTFont
 
     # recalcTimestamp=False: saving must keep the font's own head.modified, not stamp the time
-    # of this run into every PDF (which made PDFs differ between builds).
-    font = TTFont(path, fontNumber=face_index if face_index else -1, recalcTimestamp=False)
+    # of this run into every PDF (which made PDFs differ between builds). TTFont reads a path
+    # into memory and parses those bytes, as it parses these.
+    font = TTFont(io.BytesIO(data), fontNumber=face_index if face_index else -1, recalcTimestamp=False)
     for tag in _PDF_UNUSED_TABLES:
         if tag in font:
             del font[tag]
@@ -128,6 +158,38 @@ def _subset_options():
 LEAN_RANGES = ((0x20, 0x24F), (0x370, 0x3FF), (0x2000, 0x22FF), (0x2500, 0x25FF))
 #: Fonts with fewer glyphs than this are subset from the (table-lean) whole font.
 LEAN_MIN_GLYPHS = 2000
+#: Bump when a change to the lean fonts' code changes what :func:`_lean_font` or :func:`_few_glyphs`
+#: return: it is part of their disk cache's key (:func:`_recipe`), so old entries are not read.
+LEAN_FONT_VERSION = 1
+
+
+def _recipe() -> str:
+    """Everything of shdata's that :func:`_lean_font` and :func:`_few_glyphs` depend on, as JSON.
+
+    Part of their disk cache's key (:mod:`shdata._fontcache`), with the font file's
+    bytes and fontTools' version: the tables dropped, the subsetting options, the
+    ranges and threshold of the few-glyph copy, :data:`LEAN_FONT_VERSION`, and the
+    bytecode of the functions that make the copies (so that a change nobody
+    bumped the version for still gets new entries). Made on each lookup (a
+    fraction of a millisecond), so it always describes the code running now.
+    """
+    import json
+
+    from ._fontcache import code_digest
+
+    def jsonable(value):
+        # Options are bools, numbers, strings and lists today; a set would list in hash order.
+        return sorted(value, key=repr) if isinstance(value, set | frozenset) else repr(value)
+
+    recipe = {
+        "version": LEAN_FONT_VERSION,
+        "unused_tables": _PDF_UNUSED_TABLES,
+        "options": vars(_subset_options()),
+        "ranges": LEAN_RANGES,
+        "min_glyphs": LEAN_MIN_GLYPHS,
+        "code": code_digest(_make_lean_font, _make_few_glyphs, _subset_options),
+    }
+    return json.dumps(recipe, sort_keys=True, default=jsonable)
 
 
 @lru_cache(maxsize=16)
@@ -150,6 +212,18 @@ def _common_gids(path: str, face_index: int) -> frozenset[int] | None:
 def _few_glyphs(path: str, face_index: int) -> tuple[bytes, dict[int, int]] | None:
     """A copy of a large font with only the glyphs of :data:`LEAN_RANGES`, and original → lean glyph ids.
 
+    Read from the disk cache when a process made it before (:mod:`shdata._fontcache`),
+    else made by :func:`_make_few_glyphs`. ``None`` for fonts small enough to subset whole.
+    """
+    from . import _fontcache
+
+    font = _fontcache.FontFile.read(path)
+    return _fontcache.few_glyphs(font, face_index, _recipe(), lambda: _make_few_glyphs(_lean_font_of(font, face_index)))
+
+
+def _make_few_glyphs(lean: bytes) -> tuple[bytes, dict[int, int]] | None:
+    """The value of :func:`_few_glyphs` made from ``lean``, the font's lean copy (:func:`_lean_font`).
+
     Subsetting reads every glyph's metrics, outline offsets and name, so its cost
     grows with the font (DejaVu Sans has 6,241 glyphs; a figure uses fifty). This
     copy is itself made by the same subsetter with the same options, so a subset
@@ -162,7 +236,7 @@ def _few_glyphs(path: str, face_index: int) -> tuple[bytes, dict[int, int]] | No
     options = _subset_options()
     # Loaded as matplotlib loads the final subset (no bounds recalculation): glyphs that are not
     # changed keep their exact bytes through both passes.
-    font = subset.load_font(io.BytesIO(_lean_font(path, face_index)), options)
+    font = subset.load_font(io.BytesIO(lean), options)
     if font["maxp"].numGlyphs < LEAN_MIN_GLYPHS:
         return None
     cmap = font.getBestCmap() or {}
@@ -229,7 +303,8 @@ def warm_font_caches(paths: list[str] | None = None) -> None:
     :func:`_common_gids`, :func:`_few_glyphs`), so a PDF is the same bytes
     whether they were filled now or on first use. A process that forks
     notebook kernels (:mod:`shdata._zygote`) fills them once for all of them:
-    on first use they cost about a second of every run.
+    made anew they cost about a second of every run, read from the disk cache
+    (:mod:`shdata._fontcache`) a small fraction of that.
     """
     for path in house_font_files() if paths is None else paths:
         if path.endswith((".ttf", ".otf")):
