@@ -440,6 +440,7 @@ class Package:
             table=table_id,
             key=key,
             field=field,
+            kind=(raw.get("kind", "") if meta.shape == "indicator" else fdef.get("shdata:kind", "")) or "",
         )
 
     def value(self, table_id: str, row: str | dict, field: str = "value") -> Printed:
@@ -518,6 +519,10 @@ class Printed:
         The row: its indicator id or primary-key value.
     field : str
         The column the value was read from.
+    kind : str
+        What the value is: the row's ``kind`` in an indicator table, else the column's
+        ``shdata:kind`` (level, share, growth, rank, change, rank_change or ratio); ``""`` when
+        neither says. It tells a rank in 位 (第3位) from people counted in 位 (34位院士).
     """
 
     text: str
@@ -529,6 +534,7 @@ class Printed:
     table: str
     key: str = ""
     field: str = "value"
+    kind: str = ""
 
     @property
     def value(self) -> Decimal:

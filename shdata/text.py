@@ -281,6 +281,19 @@ def _base(x) -> Decimal:
     return x.base if isinstance(x, (Printed, Derived)) else Decimal(str(x))
 
 
+#: Kinds of value that 位 counts places of, not people: 第3位 (a rank), 上升2位 (a change of rank).
+_PLACE_KINDS = frozenset({"rank", "rank_change"})
+
+
+def _quoted_in_own_words(x) -> bool:
+    """Whether a printed value is quoted in words of its own rather than as an amount or a count:
+    a percentage, percentage points, a rank or a change of rank. 位 also counts people
+    (34位院士, kind ``level``): those are counts, "34 people"."""
+    if not isinstance(x, Printed):
+        return False
+    return x.unit in ("%", "个百分点") or (x.unit == "位" and x.kind in _PLACE_KINDS)
+
+
 def _unit_of(x) -> str:
     if isinstance(x, Derived):
         return x.unit
@@ -721,7 +734,7 @@ class Writer:
         limit = sig_digits(x.text) if isinstance(x, Printed) else x.sig
         if sig is not None:
             limit = sig if limit is None else min(sig, limit)
-        if isinstance(x, Printed) and unit in ("%", "个百分点", "位"):
+        if _quoted_in_own_words(x):
             return self._qualify(self._printed_special(x), x.qualifier), x.text, 0, unit
         if (
             isinstance(x, Printed)
@@ -770,6 +783,12 @@ class Writer:
         return shown.normalize() if isinstance(x, Derived) else shown
 
     def _printed_special(self, x: Printed) -> str:
+        """A value of :func:`_quoted_in_own_words`, as printed: 12.5%, 1.2 percentage points, No. 3
+        (第3位), and a change of rank as the number of places (2 places, 2位; the sentence says which way)."""
+        if x.unit == "位" and x.kind == "rank_change":
+            if self.lang == "zh":
+                return f"{x.text}位"
+            return f"{x.text} place" if abs(x.value) == 1 else f"{x.text} places"
         if self.lang == "zh":
             return f"第{x.text}位" if x.unit == "位" else f"{x.text}{x.unit}"
         if x.unit == "%":
@@ -1502,7 +1521,7 @@ def verify_quantity(pkg: Package, q: dict, lang: str) -> str | None:
     if q.get("kind") == "quantifier":
         word = quantifier_word(_base(x), lang)
         return None if q["text"] == word else f"{q['text']!r} should say {word!r} ({_plain(_base(x))}%)"
-    value = _base(x) if not (isinstance(x, Printed) and x.unit in ("%", "个百分点", "位")) else x.value
+    value = x.value if _quoted_in_own_words(x) else _base(x)
     if not _shown_matches(value, q["shown"], q["scale"]):
         return f"{q['text']!r} shows {q['shown']} (×{q['scale']}), but the data gives {_plain(value)} {q['unit']}"
     if q.get("kind") == "words":

@@ -18,8 +18,33 @@ from .conftest import DATA
 NSFC = "nsfc_projects_by_programme"
 
 
-def p(text, unit, qualifier=""):
-    return Printed(text, unit, qualifier, "2023", "label", "标签", "t", "k")
+def p(text, unit, qualifier="", kind=""):
+    return Printed(text, unit, qualifier, "2023", "label", "标签", "t", "k", kind=kind)
+
+
+def test_every_value_in_wei_is_quoted_as_its_kind_says(pkg):
+    """位 counts places (第3位, 上升2位) and people (34位院士): a value of data/ in 位 reads as a rank
+    only when its kind (the row's, or the column's) is rank, as places when rank_change, and as
+    people otherwise."""
+    en, zh = Writer("en", pkg), Writer("zh", pkg)
+    kinds = set()
+    for tid in pkg.ids():
+        for column in pkg.metadata(tid).value_fields:
+            for raw in pkg.rows(tid, {}):
+                if raw.get(column, "") == "":
+                    continue
+                x = pkg.printed(tid, raw, column)
+                if x.unit != "位":
+                    continue
+                kinds.add(x.kind)
+                said = (en.q(x), zh.q(x))
+                if x.kind == "rank":
+                    assert "No. " in said[0] and f"第{x.text}位" in said[1], (x.ref, said)
+                elif x.kind == "rank_change":
+                    assert "place" in said[0] and "第" not in said[1], (x.ref, said)
+                else:
+                    assert "people" in said[0] and "No." not in said[0] and "第" not in said[1], (x.ref, said)
+    assert {"rank", "rank_change", "level"} <= kinds
 
 
 @pytest.fixture
@@ -47,7 +72,10 @@ def zh(pkg):
         (p("2.99", "万户"), "29,900", "2.99万户"),
         (p("12.30", "%"), "12.30%", "12.30%"),  # printed trailing zeros kept
         (p("1.2", "个百分点"), "1.2 percentage points", "1.2个百分点"),
-        (p("3", "位"), "No. 3", "第3位"),
+        (p("3", "位", kind="rank"), "No. 3", "第3位"),
+        (p("2", "位", kind="rank_change"), "2 places", "2位"),  # the sentence says which way
+        (p("1", "位", kind="rank_change"), "1 place", "1位"),
+        (p("34", "位", kind="level"), "34 people", "34位"),  # 位 counting people: 34位院士
         (p("43.4", "万份", "约"), "about 434,000", "约43.4万份"),
         (p("2500", "人次", "余"), "more than 2,500 person-visits", "2500余人次"),
         (p("1.57", "万项", "余"), "more than 15,700", "1.57万余项"),
