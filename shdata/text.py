@@ -81,6 +81,17 @@ _COUNT_EN = {
     "份": "",
     "所": "",
     "款": "",
+    # Measure words whose noun the label names ("Measures in ...", "Gold awards won at ...").
+    "条": "",
+    "座": "",
+    "套": "",
+    "部": "",
+    "路": "",
+    "束": "",
+    "金": "",
+    "银": "",
+    "家次": "",  # enterprises counted once per occurrence; the labels say "(enterprise-times)"
+    "天": "days",
 }
 _COUNT_UNITS = frozenset(_COUNT_EN) | {"批", "场", "次", "发", "管", "例", "台(套)"}
 

@@ -53,6 +53,17 @@ _EN = {
     "例": "cases",
     "款": "products",
     "年": "years",
+    "天": "days",
+    "条": "items",
+    "座": "units",
+    "套": "sets",
+    "部": "items",
+    "路": "paths",
+    "束": "beams",
+    "金": "gold awards",
+    "银": "silver awards",
+    "家次": "enterprise-times",
+    "m2": "m²",
 }
 _SCALE_EN = {12: "trillion", 8: "hundred million", 4: "ten thousand"}
 

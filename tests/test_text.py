@@ -47,6 +47,26 @@ def test_every_value_in_wei_is_quoted_as_its_kind_says(pkg):
     assert {"rank", "rank_change", "level"} <= kinds
 
 
+def test_no_english_quantity_or_unit_name_carries_chinese(pkg):
+    """Every printed value of data/ quoted in English, and every unit's English name, is free of
+    Chinese characters: a measure word (条, 座...) gives way to the label's noun, a unit such as 天
+    is named ("12 days"), not copied ("12 天")."""
+    import re
+
+    from shdata import units
+
+    han = re.compile(r"[\u3400-\u9fff]")
+    en = Writer("en", pkg)
+    for tid in pkg.ids():
+        for column in pkg.metadata(tid).value_fields:
+            for raw in pkg.rows(tid, {}):
+                if raw.get(column, "") == "":
+                    continue
+                x = pkg.printed(tid, raw, column)
+                assert not han.search(en.q(x)), (x.ref, en.q(x))
+                assert not han.search(units.describe_unit(x.unit)), (x.ref, units.describe_unit(x.unit))
+
+
 @pytest.fixture
 def en(pkg):
     return Writer("en", pkg)
