@@ -161,7 +161,7 @@ ax.tick_params(axis="y", length=0)
 if units.base_unit(unit) == "元":  # money: ¥ bn or ¥ m in English, the printed unit in Chinese
     unit_label = style.money_axis(ax, unit, P.lang)
 else:
-    unit_label = P.t(units.describe_unit(unit, "en"), unit)
+    unit_label = P.t(units.describe_unit(unit, "en", values[0].kind), unit)
 axis_label = P.t(f"{{MEASURE}} ({{unit_label}})", f"数值（{{unit_label}}）")
 ax.set_xlabel(axis_label)
 ax.grid(axis="x", lw=0.3, color="#dddddd")

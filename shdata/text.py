@@ -294,14 +294,22 @@ def _base(x) -> Decimal:
 
 #: Kinds of value that 位 counts places of, not people: 第3位 (a rank), 上升2位 (a change of rank).
 _PLACE_KINDS = frozenset({"rank", "rank_change"})
+#: What a value in 位 may be: a place, a change of place, or people counted (34位院士, kind level).
+_WEI_KINDS = _PLACE_KINDS | {"level"}
 
 
 def _quoted_in_own_words(x) -> bool:
     """Whether a printed value is quoted in words of its own rather than as an amount or a count:
     a percentage, percentage points, a rank or a change of rank. 位 also counts people
-    (34位院士, kind ``level``): those are counts, "34 people"."""
+    (34位院士, kind ``level``): those are counts, "34 people". A value in 位 whose kind does not
+    say which is refused rather than guessed."""
     if not isinstance(x, Printed):
         return False
+    if x.unit == "位" and x.kind not in _WEI_KINDS:
+        raise TextError(
+            f"{x.ref}: a value in 位 is a rank, a change of rank or a count of people; its kind says "
+            f"{x.kind or 'nothing'!r}: give the row kind rank, rank_change or level"
+        )
     return x.unit in ("%", "个百分点") or (x.unit == "位" and x.kind in _PLACE_KINDS)
 
 
@@ -386,7 +394,18 @@ def _check_inputs(op: str, xs: Sequence) -> list:
                 f"{op}() takes values from the data (Printed or Derived), not {x!r}; "
                 "read them with T.cell() or T.cells()"
             )
+        if op in _ARITHMETIC and isinstance(x, Printed) and x.unit == "位" and x.kind in _PLACE_KINDS:
+            # A place is not an amount: 5th - 1st is no count of anything, and a derived value
+            # carries no kind to say what it is. The report prints the moves it means (rank_change).
+            raise TextError(
+                f"{op}() of {x.ref}, a {x.kind.replace('_', ' ')}: places cannot be added or divided; "
+                "quote the rank_change row the report prints"
+            )
     return xs
+
+
+#: Derivations that do arithmetic on their inputs' values (count and rank only order or count them).
+_ARITHMETIC = frozenset({"sum", "difference", "ratio", "share", "mean", "previous"})
 
 
 def derive_sum(xs: Sequence) -> Derived:
@@ -746,6 +765,8 @@ class Writer:
         if sig is not None:
             limit = sig if limit is None else min(sig, limit)
         if _quoted_in_own_words(x):
+            if x.kind == "rank" and x.qualifier == "前":  # 进入前三: within the top three, not "top No. 3"
+                return (f"in the top {x.text}" if lang == "en" else f"前{x.text}位"), x.text, 0, unit
             return self._qualify(self._printed_special(x), x.qualifier), x.text, 0, unit
         if (
             isinstance(x, Printed)
@@ -795,11 +816,15 @@ class Writer:
 
     def _printed_special(self, x: Printed) -> str:
         """A value of :func:`_quoted_in_own_words`, as printed: 12.5%, 1.2 percentage points, No. 3
-        (第3位), and a change of rank as the number of places (2 places, 2位; the sentence says which way)."""
+        (第3位), and a change of rank with its direction (positive is up): "up 2 places" (上升2位),
+        "down 1 place" (下降1位), "unchanged" (持平)."""
         if x.unit == "位" and x.kind == "rank_change":
+            if x.value == 0:
+                return "unchanged" if self.lang == "en" else "持平"
+            places = x.text.lstrip("+-")
             if self.lang == "zh":
-                return f"{x.text}位"
-            return f"{x.text} place" if abs(x.value) == 1 else f"{x.text} places"
+                return f"{'上升' if x.value > 0 else '下降'}{places}位"
+            return f"{'up' if x.value > 0 else 'down'} {places} place{'' if abs(x.value) == 1 else 's'}"
         if self.lang == "zh":
             return f"第{x.text}位" if x.unit == "位" else f"{x.text}{x.unit}"
         if x.unit == "%":

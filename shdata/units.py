@@ -28,7 +28,6 @@ _EN = {
     "人": "persons",
     "人次": "person-times",
     "名": "persons",
-    "位": "rank",
     "件": "items",
     "项": "items",
     "个": "units",
@@ -65,6 +64,8 @@ _EN = {
     "家次": "enterprise-times",
     "m2": "m²",
 }
+#: 位 by the kind of value it counts.
+_WEI_EN = {"rank": "rank", "rank_change": "places", "level": "people"}
 _SCALE_EN = {12: "trillion", 8: "hundred million", 4: "ten thousand"}
 
 
@@ -122,7 +123,7 @@ def to_base(value: Decimal | str | int | float, unit: str) -> Decimal:
     return Decimal(str(value)).scaleb(exp)
 
 
-def describe_unit(unit: str, lang: str = "en") -> str:
+def describe_unit(unit: str, lang: str = "en", kind: str = "") -> str:
     """Human name of a printed unit.
 
     Parameters
@@ -131,6 +132,9 @@ def describe_unit(unit: str, lang: str = "en") -> str:
         Unit as printed.
     lang : {"en", "zh"}
         ``"zh"`` returns the unit unchanged.
+    kind : str, optional
+        The value's kind (:attr:`shdata.package.Printed.kind`). 位 counts places for a rank or a
+        change of rank and people otherwise (34位院士); without a kind it is named as either.
 
     Returns
     -------
@@ -140,5 +144,5 @@ def describe_unit(unit: str, lang: str = "en") -> str:
     if lang == "zh":
         return unit
     exp, base = split_unit(unit)
-    name = _EN.get(base, base)
+    name = _WEI_EN.get(kind, "rank or people (by the value's kind)") if base == "位" else _EN.get(base, base)
     return f"{_SCALE_EN[exp]} {name}" if exp else name

@@ -26,6 +26,8 @@ def test_every_value_in_wei_is_quoted_as_its_kind_says(pkg):
     """位 counts places (第3位, 上升2位) and people (34位院士): a value of data/ in 位 reads as a rank
     only when its kind (the row's, or the column's) is rank, as places when rank_change, and as
     people otherwise."""
+    from shdata import units
+
     en, zh = Writer("en", pkg), Writer("zh", pkg)
     kinds = set()
     for tid in pkg.ids():
@@ -38,13 +40,30 @@ def test_every_value_in_wei_is_quoted_as_its_kind_says(pkg):
                     continue
                 kinds.add(x.kind)
                 said = (en.q(x), zh.q(x))
-                if x.kind == "rank":
+                if x.kind == "rank" and x.qualifier == "前":
+                    assert said == (f"in the top {x.text}", f"前{x.text}位"), (x.ref, said)
+                elif x.kind == "rank":
                     assert "No. " in said[0] and f"第{x.text}位" in said[1], (x.ref, said)
                 elif x.kind == "rank_change":
-                    assert "place" in said[0] and "第" not in said[1], (x.ref, said)
+                    assert said[0].startswith(("up ", "down ", "unchanged")), (x.ref, said)
+                    assert said[1].startswith(("上升", "下降", "持平")), (x.ref, said)
                 else:
                     assert "people" in said[0] and "No." not in said[0] and "第" not in said[1], (x.ref, said)
-    assert {"rank", "rank_change", "level"} <= kinds
+                assert (
+                    units.describe_unit(x.unit, "en", x.kind)
+                    == {"rank": "rank", "rank_change": "places", "level": "people"}[x.kind]
+                ), x.ref
+    assert kinds == {"rank", "rank_change", "level"}, "every value in 位 says which it is"
+
+
+def test_a_value_in_wei_of_no_kind_and_arithmetic_on_places_are_refused(pkg):
+    with pytest.raises(TextError, match="rank, rank_change or level"):
+        Writer("en", pkg).q(p("5", "位"))
+    ranks = [c for c in Writer("en", pkg).cells("china_regional_innovation_subindices", "rank")][:2]
+    with pytest.raises(TextError, match="places cannot be added"):
+        tx.derive_difference(ranks[0], ranks[1])
+    people = p("34", "位", kind="level")
+    assert tx.derive_sum([people, people]).value == 68  # people in 位 add up as any count
 
 
 def test_no_english_quantity_or_unit_name_carries_chinese(pkg):
@@ -93,8 +112,10 @@ def zh(pkg):
         (p("12.30", "%"), "12.30%", "12.30%"),  # printed trailing zeros kept
         (p("1.2", "个百分点"), "1.2 percentage points", "1.2个百分点"),
         (p("3", "位", kind="rank"), "No. 3", "第3位"),
-        (p("2", "位", kind="rank_change"), "2 places", "2位"),  # the sentence says which way
-        (p("1", "位", kind="rank_change"), "1 place", "1位"),
+        (p("2", "位", kind="rank_change"), "up 2 places", "上升2位"),  # positive is up
+        (p("-1", "位", kind="rank_change"), "down 1 place", "下降1位"),
+        (p("0", "位", kind="rank_change"), "unchanged", "持平"),
+        (p("3", "位", "前", kind="rank"), "in the top 3", "前3位"),  # 进入前三
         (p("34", "位", kind="level"), "34 people", "34位"),  # 位 counting people: 34位院士
         (p("43.4", "万份", "约"), "about 434,000", "约43.4万份"),
         (p("2500", "人次", "余"), "more than 2,500 person-visits", "2500余人次"),
