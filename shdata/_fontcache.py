@@ -273,7 +273,7 @@ def _cached(
     kind: str,
     font: FontFile,
     face_index: int,
-    recipe: str,
+    recipe: Callable[[], str],
     make: Callable[[], T],
     encode: Callable[[T], tuple[Any, bytes]],
     decode: Callable[[Any, bytes], T],
@@ -283,8 +283,8 @@ def _cached(
     if folder is None:
         return make()
     try:
-        key = entry_key(kind, font, face_index, recipe)
-    except Exception:  # a recipe that cannot be hashed: no cache rather than a wrong one
+        key = entry_key(kind, font, face_index, recipe())
+    except Exception:  # a recipe that cannot be made or hashed: no cache rather than an error or a wrong one
         return make()
     entry = read_entry(folder, kind, key)
     if entry is not None:
@@ -301,7 +301,7 @@ def _cached(
     return value
 
 
-def lean_font(font: FontFile, face_index: int, recipe: str, make: Callable[[], bytes]) -> bytes:
+def lean_font(font: FontFile, face_index: int, recipe: Callable[[], str], make: Callable[[], bytes]) -> bytes:
     """The lean copy of a font (:func:`shdata.render._lean_font`): from the cache, or ``make()`` and stored.
 
     Parameters
@@ -310,8 +310,9 @@ def lean_font(font: FontFile, face_index: int, recipe: str, make: Callable[[], b
         The font file the copy is made from.
     face_index : int
         The face in the file.
-    recipe : str
-        shdata's side of the key (:func:`shdata.render._recipe`).
+    recipe : callable
+        Gives shdata's side of the key (:func:`shdata.render._recipe`); called inside the
+        cache's guard, so that nothing it raises reaches the caller.
     make : callable
         Makes the copy from ``font`` when the cache has no valid entry.
 
@@ -332,7 +333,7 @@ def lean_font(font: FontFile, face_index: int, recipe: str, make: Callable[[], b
 def few_glyphs(
     font: FontFile,
     face_index: int,
-    recipe: str,
+    recipe: Callable[[], str],
     make: Callable[[], tuple[bytes, dict[int, int]] | None],
 ) -> tuple[bytes, dict[int, int]] | None:
     """The few-glyph copy of a font and its glyph id map (:func:`shdata.render._few_glyphs`), cached.
@@ -347,8 +348,9 @@ def few_glyphs(
         The font file the copy is made from.
     face_index : int
         The face in the file.
-    recipe : str
-        shdata's side of the key (:func:`shdata.render._recipe`).
+    recipe : callable
+        Gives shdata's side of the key (:func:`shdata.render._recipe`); called inside the
+        cache's guard, so that nothing it raises reaches the caller.
     make : callable
         Makes the value from ``font`` when the cache has no valid entry.
 

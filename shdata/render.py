@@ -87,7 +87,7 @@ def _lean_font_of(font: _fontcache.FontFile, face_index: int) -> bytes:
     """
     from . import _fontcache
 
-    return _fontcache.lean_font(font, face_index, _recipe(), lambda: _make_lean_font(font.data, face_index))
+    return _fontcache.lean_font(font, face_index, _recipe, lambda: _make_lean_font(font.data, face_index))
 
 
 def _make_lean_font(data: bytes, face_index: int) -> bytes:
@@ -218,7 +218,7 @@ def _few_glyphs(path: str, face_index: int) -> tuple[bytes, dict[int, int]] | No
     from . import _fontcache
 
     font = _fontcache.FontFile.read(path)
-    return _fontcache.few_glyphs(font, face_index, _recipe(), lambda: _make_few_glyphs(_lean_font_of(font, face_index)))
+    return _fontcache.few_glyphs(font, face_index, _recipe, lambda: _make_few_glyphs(_lean_font_of(font, face_index)))
 
 
 def _make_few_glyphs(lean: bytes) -> tuple[bytes, dict[int, int]] | None:

@@ -228,10 +228,11 @@ def test_none_and_the_glyph_map_order_come_back_as_stored(tmp_path, monkeypatch)
     def never():
         raise AssertionError("made again instead of read")
 
-    assert _fontcache.few_glyphs(font, 0, "a", lambda: None) is None
-    assert _fontcache.few_glyphs(font, 0, "a", never) is None
-    assert _fontcache.few_glyphs(font, 0, "b", lambda: (b"x\ny", {7: 0, 3: 1, 0: 2})) == (b"x\ny", {7: 0, 3: 1, 0: 2})
-    value = _fontcache.few_glyphs(font, 0, "b", never)
+    assert _fontcache.few_glyphs(font, 0, lambda: "a", lambda: None) is None
+    assert _fontcache.few_glyphs(font, 0, lambda: "a", never) is None
+    made = (b"x\ny", {7: 0, 3: 1, 0: 2})
+    assert _fontcache.few_glyphs(font, 0, lambda: "b", lambda: made) == made
+    value = _fontcache.few_glyphs(font, 0, lambda: "b", never)
     assert value is not None and list(value[1].items()) == [(7, 0), (3, 1), (0, 2)] and value[0] == b"x\ny"
 
 
@@ -242,7 +243,17 @@ def test_an_error_making_the_value_is_the_callers_and_nothing_is_stored(cache):
         raise ValueError("not a font")
 
     with pytest.raises(ValueError, match="not a font"):
-        _fontcache.lean_font(font, 0, "r", broken)
+        _fontcache.lean_font(font, 0, lambda: "r", broken)
+    assert entries(cache) == {}
+
+
+def test_a_recipe_that_fails_means_no_cache_not_an_error(cache):
+    font = _fontcache.FontFile(hashlib.sha256(b"x").hexdigest(), b"x")
+
+    def recipe() -> str:
+        raise TypeError("a recipe that cannot be made")
+
+    assert _fontcache.lean_font(font, 0, recipe, lambda: b"made") == b"made"
     assert entries(cache) == {}
 
 
@@ -261,6 +272,9 @@ def test_entries_written_at_once_are_read_whole_or_not_at_all(cache):
     while any(w.is_alive() for w in writers):
         seen.append(_fontcache.read_entry(cache, "lean", key))
     assert all(s is None or s == ({"n": 1}, data) for s in seen)
+    # Once an entry is there it stays whole: a writer replaces it, never rewrites it in place.
+    first = next((i for i, s in enumerate(seen) if s is not None), len(seen))
+    assert all(s is not None for s in seen[first:]), "an entry was read half-written"
     assert _fontcache.read_entry(cache, "lean", key) == ({"n": 1}, data)
     assert [p.name for p in cache.iterdir()] == [f"lean-{key}.bin"]  # no temporary file left
 
