@@ -101,7 +101,7 @@ def test_every_link_and_image_resolves_and_nothing_comes_from_the_network(built_
 
 class _CiteWiring(HTMLParser):
     """What the site's script needs of each citation box: every tab names a panel of the same box,
-    and every copy button an element (by id) that holds the ``<pre>`` it copies."""
+    every copy button an element (by id) that holds the ``<pre>`` it copies, and no id twice."""
 
     VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
 
@@ -111,9 +111,12 @@ class _CiteWiring(HTMLParser):
         self.boxes: list[dict[str, set[str]]] = []
         self.ids_holding_pre: set[str] = set()
         self.copies: list[str] = []
+        self.ids: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         a = {k: v or "" for k, v in attrs}
+        if a.get("id"):
+            self.ids.append(a["id"])
         if "data-cite" in a:
             self.boxes.append({"tab": set(), "tabpanel": set()})
         if a.get("role") in ("tab", "tabpanel") and self.boxes and any("data-cite" in x for _, x in self.open):
@@ -144,6 +147,7 @@ def test_every_citation_box_is_wired_as_the_script_expects(built_site):
         for box in wiring.boxes:
             assert box["tab"] and box["tab"] == box["tabpanel"] and "" not in box["tab"], f"{rel}: {box}"
         assert set(wiring.copies) <= wiring.ids_holding_pre, f"{rel}: a copy button finds no <pre>"
+        assert len(set(wiring.ids)) == len(wiring.ids), f"{rel}: an id used twice (getElementById finds the first)"
         assert len(wiring.copies) == sum(len(box["tab"]) for box in wiring.boxes), rel
         boxes += len(wiring.boxes)
     assert boxes >= len([p for p in pages if p.parent.name in ("figures", "tables") and p.name != "index.html"])
