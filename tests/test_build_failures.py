@@ -129,8 +129,9 @@ def test_figures_of_a_deleted_notebook_leave_figures_and_the_manifest(failed, tm
 
     project = copy_project(failed.project, tmp_path / "project")
     assert (project / "figures" / "zh" / "mini-trade.pdf").exists()
-    for name in ("mini", "untagged", "sneaky", "reset", "undeclared"):
-        (project / "notebooks" / f"{name}.ipynb").unlink()
+    for nb in (project / "notebooks").glob("*.ipynb"):
+        if nb.stem != "other":  # mini, and the misbehaving ones (they never published)
+            nb.unlink()
     done = build(project, "--lang", "en")
     assert done.returncode == 0, explain(project, done)
     assert statuses(done) == {"other-en": "skipped"}, done.stdout
