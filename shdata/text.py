@@ -394,18 +394,26 @@ def _check_inputs(op: str, xs: Sequence) -> list:
                 f"{op}() takes values from the data (Printed or Derived), not {x!r}; "
                 "read them with T.cell() or T.cells()"
             )
-        if op in _ARITHMETIC and isinstance(x, Printed) and x.unit == "位" and x.kind in _PLACE_KINDS:
+        if op in _ADDING and _counts_places(x):
             # A place is not an amount: 5th - 1st is no count of anything, and a derived value
             # carries no kind to say what it is. The report prints the moves it means (rank_change).
             raise TextError(
-                f"{op}() of {x.ref}, a {x.kind.replace('_', ' ')}: places cannot be added or divided; "
-                "quote the rank_change row the report prints"
+                f"{op}() of {x.ref if isinstance(x, Printed) else 'a value derived from ranks'}: places "
+                "cannot be added or subtracted; quote the rank_change row the report prints"
             )
     return xs
 
 
-#: Derivations that do arithmetic on their inputs' values (count and rank only order or count them).
-_ARITHMETIC = frozenset({"sum", "difference", "ratio", "share", "mean", "previous"})
+#: Derivations that add or subtract their inputs. A rank may still be divided (3rd of 200 cities: a
+#: rank relative to its field, to compare standings) and ordered.
+_ADDING = frozenset({"sum", "difference", "mean", "previous"})
+
+
+def _counts_places(x) -> bool:
+    """Whether ``x`` is, or was derived from, a rank or a change of rank (a place, not people in 位)."""
+    if isinstance(x, Printed):
+        return x.unit == "位" and x.kind in _PLACE_KINDS
+    return isinstance(x, Derived) and any(_counts_places(i) for i in x.inputs)
 
 
 def derive_sum(xs: Sequence) -> Derived:
@@ -863,7 +871,7 @@ class Writer:
         else:
             shown = self._round(x, base, limit if isinstance(x, Derived) else None)
             text = digits(shown, lang)
-        if unit_word and unit:
+        if unit_word and unit and not (unit == "位" and _counts_places(x)):  # a rank relative to a count: a number
             if lang == "en":
                 word = _COUNT_EN.get(unit, _units.describe_unit(unit))
                 text = f"{text} {word}" if word else text

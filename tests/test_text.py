@@ -62,8 +62,16 @@ def test_a_value_in_wei_of_no_kind_and_arithmetic_on_places_are_refused(pkg):
     ranks = [c for c in Writer("en", pkg).cells("china_regional_innovation_subindices", "rank")][:2]
     with pytest.raises(TextError, match="places cannot be added"):
         tx.derive_difference(ranks[0], ranks[1])
+    with pytest.raises(TextError, match="places cannot be added"):
+        tx.derive_sum(ranks)
     people = p("34", "位", kind="level")
     assert tx.derive_sum([people, people]).value == 68  # people in 位 add up as any count
+    # A rank relative to its field (3rd of 200) may be computed, to compare standings; it is a number.
+    t = "nature_index_science_cities_shanghai"
+    en, zh = Writer("en", pkg), Writer("zh", pkg)
+    relative = tx.derive_ratio(en.cell(t, "overall_rank"), en.cell(t, "cities_ranked"))  # 3rd of 200
+    assert relative.value == Decimal("0.015")
+    assert "people" not in en.q(relative) and "位" not in zh.q(relative)
 
 
 def test_no_english_quantity_or_unit_name_carries_chinese(pkg):
