@@ -296,18 +296,27 @@ class _ReadyClient(AsyncKernelClient):
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        asked: set[str] = set()
         while True:
-            request = self.kernel_info()
-            if await self._answered(request):
+            asked.add(self.kernel_info())
+            if await self._answered(asked):
                 return
             if not await self._async_is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
-    async def _answered(self, request: str) -> bool:
-        """Whether the kernel answered ``request`` on the shell channel within a second, then said
-        "idle" for it on IOPub within :attr:`STATUS_WAIT` (if not, the status was dropped: ask again)."""
+    async def _answered(self, asked: set[str]) -> bool:
+        """Whether the kernel answered one of the kernel-info requests ``asked`` on the shell channel
+        within a second, then said "idle" for one of them on IOPub within :attr:`STATUS_WAIT` (if
+        not, the status was dropped or is late: ask again).
+
+        Any of them, not only the latest: a kernel slowed down by a busy machine answers each
+        request after the next one was sent, and its "idle" for an earlier request proves IOPub
+        is subscribed as well as one for the latest. Waiting for the latest one's alone, a client
+        that once fell behind stayed behind by one request until its deadline (a forced build
+        beside another, four kernels starting on two cores, failed so: "didn't respond in 60 s").
+        """
         try:
             reply = await self.shell_channel.get_msg(timeout=1)
         except Empty:
@@ -324,7 +333,7 @@ class _ReadyClient(AsyncKernelClient):
             if (
                 msg["msg_type"] == "status"
                 and msg["content"].get("execution_state") == "idle"
-                and msg["parent_header"].get("msg_id") == request
+                and msg["parent_header"].get("msg_id") in asked
             ):
                 return True
         return False
