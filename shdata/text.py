@@ -310,7 +310,7 @@ def _quoted_in_own_words(x) -> bool:
             f"{x.ref}: a value in 位 is a rank, a change of rank or a count of people; its kind says "
             f"{x.kind or 'nothing'!r}: give the row kind rank, rank_change or level"
         )
-    return x.unit in ("%", "个百分点") or (x.unit == "位" and x.kind in _PLACE_KINDS)
+    return x.unit in ("%", "个百分点") or _counts_places(x)
 
 
 def _unit_of(x) -> str:

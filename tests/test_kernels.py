@@ -195,6 +195,27 @@ def test_font_caches_filled_ahead_give_the_same_pdf(tmp_path):
     assert done.stdout.split() == ["en", "True", "zh", "True"]
 
 
+def _ready_client(asked: list[str], shell, iopub) -> _kernels._ReadyClient:
+    """A readiness client on fake channels, for a kernel that is alive: each kernel-info request it
+    sends is appended to ``asked`` as ``request-N``."""
+
+    class Client(_kernels._ReadyClient):
+        shell_channel = shell
+        iopub_channel = iopub
+
+        def kernel_info(self):
+            asked.append(f"request-{len(asked)}")
+            return asked[-1]
+
+        def _handle_kernel_info_reply(self, msg):
+            pass
+
+        async def _async_is_alive(self):
+            return True
+
+    return Client()
+
+
 def test_an_idle_status_dropped_before_iopub_subscribed_is_asked_for_again_at_once():
     """A kernel answers kernel-info, but its "idle" status went out before the client's IOPub
     subscription reached it (ZeroMQ drops it): readiness asks again after a quarter of a second
@@ -220,21 +241,7 @@ def test_an_idle_status_dropped_before_iopub_subscribed_is_asked_for_again_at_on
                 "parent_header": {"msg_id": asked[-1]},
             }
 
-    class Client(_kernels._ReadyClient):
-        shell_channel = Shell()
-        iopub_channel = IOPub()
-
-        def kernel_info(self):
-            asked.append(f"request-{len(asked)}")
-            return asked[-1]
-
-        def _handle_kernel_info_reply(self, msg):
-            pass
-
-        async def _async_is_alive(self):
-            return True
-
-    asyncio.run(Client().wait_for_ready(timeout=60))
+    asyncio.run(_ready_client(asked, Shell(), IOPub()).wait_for_ready(timeout=60))
     assert asked == ["request-0", "request-1"]
     assert max(iopub_waits) <= _kernels._ReadyClient.STATUS_WAIT <= 0.25
 
@@ -270,19 +277,5 @@ def test_a_kernel_whose_idle_status_trails_by_a_request_is_ready_at_the_next_ask
                 raise Empty
             return iopub.pop(0)
 
-    class Client(_kernels._ReadyClient):
-        shell_channel = Shell()
-        iopub_channel = IOPub()
-
-        def kernel_info(self):
-            asked.append(f"request-{len(asked)}")
-            return asked[-1]
-
-        def _handle_kernel_info_reply(self, msg):
-            pass
-
-        async def _async_is_alive(self):
-            return True
-
-    asyncio.run(Client().wait_for_ready(timeout=5))
+    asyncio.run(_ready_client(asked, Shell(), IOPub()).wait_for_ready(timeout=5))
     assert asked == ["request-0", "request-1"]

@@ -22,6 +22,12 @@ def p(text, unit, qualifier="", kind=""):
     return Printed(text, unit, qualifier, "2023", "label", "标签", "t", "k", kind=kind)
 
 
+def every_printed(pkg) -> list[Printed]:
+    """Every printed value of data/: each table, each numeric column, each row that prints one."""
+    cells = Writer("en", pkg).cells
+    return [x for tid in pkg.ids() for column in pkg.metadata(tid).value_fields for x in cells(tid, column)]
+
+
 def test_every_value_in_wei_is_quoted_as_its_kind_says(pkg):
     """位 counts places (第3位, 上升2位) and people (34位院士): a value of data/ in 位 reads as a rank
     only when its kind (the row's, or the column's) is rank, as places when rank_change, and as
@@ -30,36 +36,31 @@ def test_every_value_in_wei_is_quoted_as_its_kind_says(pkg):
 
     en, zh = Writer("en", pkg), Writer("zh", pkg)
     kinds = set()
-    for tid in pkg.ids():
-        for column in pkg.metadata(tid).value_fields:
-            for raw in pkg.rows(tid, {}):
-                if raw.get(column, "") == "":
-                    continue
-                x = pkg.printed(tid, raw, column)
-                if x.unit != "位":
-                    continue
-                kinds.add(x.kind)
-                said = (en.q(x), zh.q(x))
-                if x.kind == "rank" and x.qualifier == "前":
-                    assert said == (f"in the top {x.text}", f"前{x.text}位"), (x.ref, said)
-                elif x.kind == "rank":
-                    assert "No. " in said[0] and f"第{x.text}位" in said[1], (x.ref, said)
-                elif x.kind == "rank_change":
-                    assert said[0].startswith(("up ", "down ", "unchanged")), (x.ref, said)
-                    assert said[1].startswith(("上升", "下降", "持平")), (x.ref, said)
-                else:
-                    assert "people" in said[0] and "No." not in said[0] and "第" not in said[1], (x.ref, said)
-                assert (
-                    units.describe_unit(x.unit, "en", x.kind)
-                    == {"rank": "rank", "rank_change": "places", "level": "people"}[x.kind]
-                ), x.ref
+    for x in every_printed(pkg):
+        if x.unit != "位":
+            continue
+        kinds.add(x.kind)
+        said = (en.q(x), zh.q(x))
+        if x.kind == "rank" and x.qualifier == "前":
+            assert said == (f"in the top {x.text}", f"前{x.text}位"), (x.ref, said)
+        elif x.kind == "rank":
+            assert "No. " in said[0] and f"第{x.text}位" in said[1], (x.ref, said)
+        elif x.kind == "rank_change":
+            assert said[0].startswith(("up ", "down ", "unchanged")), (x.ref, said)
+            assert said[1].startswith(("上升", "下降", "持平")), (x.ref, said)
+        else:
+            assert "people" in said[0] and "No." not in said[0] and "第" not in said[1], (x.ref, said)
+        assert (
+            units.describe_unit(x.unit, "en", x.kind)
+            == {"rank": "rank", "rank_change": "places", "level": "people"}[x.kind]
+        ), x.ref
     assert kinds == {"rank", "rank_change", "level"}, "every value in 位 says which it is"
 
 
 def test_a_value_in_wei_of_no_kind_and_arithmetic_on_places_are_refused(pkg):
     with pytest.raises(TextError, match="rank, rank_change or level"):
         Writer("en", pkg).q(p("5", "位"))
-    ranks = [c for c in Writer("en", pkg).cells("china_regional_innovation_subindices", "rank")][:2]
+    ranks = Writer("en", pkg).cells("china_regional_innovation_subindices", "rank")[:2]
     with pytest.raises(TextError, match="places cannot be added"):
         tx.derive_difference(ranks[0], ranks[1])
     with pytest.raises(TextError, match="places cannot be added"):
@@ -84,14 +85,9 @@ def test_no_english_quantity_or_unit_name_carries_chinese(pkg):
 
     han = re.compile(r"[\u3400-\u9fff]")
     en = Writer("en", pkg)
-    for tid in pkg.ids():
-        for column in pkg.metadata(tid).value_fields:
-            for raw in pkg.rows(tid, {}):
-                if raw.get(column, "") == "":
-                    continue
-                x = pkg.printed(tid, raw, column)
-                assert not han.search(en.q(x)), (x.ref, en.q(x))
-                assert not han.search(units.describe_unit(x.unit)), (x.ref, units.describe_unit(x.unit))
+    for x in every_printed(pkg):
+        assert not han.search(en.q(x)), (x.ref, en.q(x))
+        assert not han.search(units.describe_unit(x.unit)), (x.ref, units.describe_unit(x.unit))
 
 
 @pytest.fixture
