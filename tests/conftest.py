@@ -74,6 +74,33 @@ def run_papermill(
     return subprocess.run(cmd, capture_output=True, text=True, env=SESSION_ENV, cwd=ROOT)
 
 
+#: The same pytest (its own entry point), in a process that skips the unused IRI checker as
+#: :data:`PAPERMILL_QUICK` does.
+PYTEST_QUICK = [
+    sys.executable,
+    "-c",
+    "import sys; sys.modules.setdefault('rfc3987_syntax', None); import pytest; sys.exit(pytest.main())",
+]
+
+
+def run_nbval(nb: str, sandbox: Path, executed: Path) -> subprocess.CompletedProcess:
+    """Validate ``notebooks/<nb>.ipynb`` with nbval, in a pytest process of its own.
+
+    nbval executes the committed notebook as committed, with its default parameters, in a cold
+    kernel started in ``<sandbox>/notebooks`` (tests/nbval_sandbox.py): so it publishes into
+    ``<sandbox>/figures/`` and its previews' paths are the committed ones. tests/nbval_record.py
+    writes the outputs the kernel sent nbval to ``executed`` as the executed notebook.
+    """
+    cmd = [
+        *PYTEST_QUICK,
+        *("-p", "tests.startup", "-p", "tests.nbval_sandbox", "-p", "tests.nbval_record"),
+        *("-p", "no:xdist", "-p", "no:cacheprovider", "-o", "addopts=", "-o", "testpaths="),
+        *("--nbval", "-q", "-rA", "--color=no", f"notebooks/{nb}.ipynb"),
+    ]
+    env = {**SESSION_ENV, "SHDATA_NBVAL_SANDBOX": str(sandbox), "SHDATA_NBVAL_RECORD": str(executed)}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+
+
 @dataclass(frozen=True)
 class Run:
     """One executed notebook, shared read-only by every test that needs it."""
@@ -82,13 +109,22 @@ class Run:
     lang: str
     executed: Path  # the executed notebook
     figures: Path  # its output_dir: figures in <figures>/<lang>/
+    notebooks: Path  # the folder its previews' paths are relative to (a project's notebooks/)
     returncode: int
-    stderr: str
+    log: str  # what the run printed: papermill's standard error, or nbval's report
+
+
+def _report(done: subprocess.CompletedProcess) -> str:
+    return done.stdout + done.stderr
 
 
 class Runs:
     """Each notebook × language executed once per test session, whichever tests ask and however
     the session was launched (serially or with pytest-xdist workers).
+
+    In English the run is nbval's (:func:`run_nbval`): the committed notebook as a researcher
+    runs it in JupyterLab, validated cell by cell, its figures and outputs then read by the other
+    tests. In Chinese it is the plain papermill CLI's, as the README shows it (``-p lang zh``).
 
     Runs live in a folder shared by all workers of the session; a file lock per run makes
     the first worker that needs it execute it while others wait, then read its result.
@@ -110,14 +146,21 @@ class Runs:
             if not result.exists():
                 shutil.rmtree(where, ignore_errors=True)
                 where.mkdir()
-                done = run_papermill(nb, where / "executed.ipynb", where / "figures", "-p", "lang", lang)
+                if lang == "en":
+                    done = run_nbval(nb, where, where / "executed.ipynb")
+                    log = _report(done)
+                else:
+                    done = run_papermill(nb, where / "executed.ipynb", where / "figures", "-p", "lang", lang)
+                    log = done.stderr
                 for f in where.rglob("*"):
                     if f.is_file():
                         f.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-                result.write_text(json.dumps({"returncode": done.returncode, "stderr": done.stderr}), encoding="utf-8")
+                result.write_text(json.dumps({"returncode": done.returncode, "log": log}), encoding="utf-8")
                 result.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         rec = json.loads(result.read_text(encoding="utf-8"))
-        return Run(nb, lang, where / "executed.ipynb", where / "figures", rec["returncode"], rec["stderr"])
+        # nbval's kernel runs in <where>/notebooks; papermill's in the project, with -p output_dir
+        notebooks = where / "notebooks" if lang == "en" else ROOT / "notebooks"
+        return Run(nb, lang, where / "executed.ipynb", where / "figures", notebooks, rec["returncode"], rec["log"])
 
     def all(self) -> list[Run]:
         """Every notebook in both languages."""

@@ -13,6 +13,7 @@ package). What nbval compares is unchanged: the previews' paths are relative to 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,8 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 _sandboxes: list[Path] = []
 
 
+#: A folder to make the sandbox project in, kept after the session: the test session's shared
+#: English runs (tests/conftest.py) read the figures their nbval run published there.
+SANDBOX_ENV = "SHDATA_NBVAL_SANDBOX"
+
+
 def sandbox_notebooks_dir() -> Path:
     """This process's sandbox project's ``notebooks/`` folder, made on first use."""
+    if not _sandboxes and os.environ.get(SANDBOX_ENV):
+        root = Path(os.environ[SANDBOX_ENV])
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+        (root / "notebooks").mkdir(exist_ok=True)
+        return root / "notebooks"  # not in _sandboxes: its owner removes it
     if not _sandboxes:
         root = Path(tempfile.mkdtemp(prefix="shdata-nbval-"))
         shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")

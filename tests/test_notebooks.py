@@ -27,7 +27,7 @@ def test_notebook_runs_in_both_languages_and_writes_its_figures(runs, nb):
     ids = {}
     for lang in LANGS:
         run = runs.get(nb, lang)
-        assert run.returncode == 0, run.stderr[-2000:]
+        assert run.returncode == 0, run.log[-3000:]
         figures = run.figures
         records = [json.loads(p.read_text(encoding="utf-8")) for p in (figures / lang).glob("*.json")]
         mine = {r["id"] for r in records if r["notebook"] == nb}
@@ -114,13 +114,29 @@ def test_provenance_names_source_tables_sections_and_version(runs):
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS)
+def test_nbval_validates_every_cell_of_the_committed_notebook(runs, nb):
+    """nbval executes the committed notebook as committed (default parameters, a cold kernel, in
+    a sandbox project) and finds each code cell's outputs as committed: every code cell is one of
+    its items, and every item passed. This is the session's English run of the notebook, which
+    the other tests read (tests/conftest.py)."""
+    run = runs.get(nb, "en")
+    cells = json.loads((ROOT / "notebooks" / f"{nb}.ipynb").read_text(encoding="utf-8"))["cells"]
+    code = sum(c["cell_type"] == "code" for c in cells)
+    # nbval's report: the failures (with the differing outputs at their end), then one line per item
+    failures, _, summary = run.log.partition(" PASSES ")
+    assert run.returncode == 0, failures[-2500:] + summary[summary.find("short test summary") :]
+    passed = re.findall(rf"^PASSED notebooks/{nb}\.ipynb::Cell (\d+)$", run.log, re.M)
+    assert sorted(map(int, passed)) == list(range(code)), run.log[-3000:]
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS)
 def test_committed_notebook_is_in_sync_with_its_canonical_run(runs, nb):
     """The committed outputs are what a run with the default parameters produces (nbval checks the
     text; this checks the whole file, so that `git diff` shows only real changes)."""
     from shdata.sync import out_of_sync
 
     run = runs.get(nb, "en")
-    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.returncode == 0, run.log[-3000:]
     message = out_of_sync(ROOT / "notebooks" / f"{nb}.ipynb", run.executed, figures_dir=ROOT / "figures", root=ROOT)
     assert message is None, message
 
@@ -141,8 +157,9 @@ def test_previews_reference_the_published_files_not_base64(runs, nb):
         assert html == "".join(o["data"]["text/plain"])
         src = re.fullmatch(r'<img src="([^"]+)" alt="[^"]+" width="\d+">', html)
         assert src, html
-        target = (ROOT / "notebooks" / src.group(1)).resolve()
+        target = (run.notebooks / src.group(1)).resolve()
         assert target == (run.figures / o["metadata"]["shdata"]["file"]).resolve() and target.is_file()
+        assert src.group(1) == f"../figures/{o['metadata']['shdata']['file']}", "the committed path, as run in place"
 
 
 def test_width_and_dpi_parameters_change_the_png(tmp_path):
@@ -277,15 +294,17 @@ def test_help_notebook_documents_every_parameter():
 
 @pytest.mark.parametrize("nb", NOTEBOOKS)
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_committed_figures_are_what_a_plain_papermill_run_writes(runs, nb, lang):
-    """`shdata build` wrote the committed figures with kernels forked from a warm process; a plain
-    papermill run (a cold kernel) must write the same bytes: every file, every format, the sidecars.
+def test_committed_figures_are_what_a_run_with_a_cold_kernel_writes(runs, nb, lang):
+    """`shdata build` wrote the committed figures with kernels forked from a warm process; a run
+    with a cold kernel must write the same bytes: every file, every format, the sidecars. In
+    Chinese, the plain papermill CLI's run (``-p lang zh``); in English, the committed notebook run
+    as committed, by nbval.
 
     This is also the check that a second run is byte-identical: two runs in different processes,
     with different kinds of kernel, at different times.
     """
     run = runs.get(nb, lang)
-    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.returncode == 0, run.log[-3000:]
     written = sorted(p for p in (run.figures / lang).iterdir() if p.is_file())
     assert written
     for f in written:
