@@ -203,10 +203,14 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def notebook_runs_start_with_the_session(request):
-    """Start the shared notebook runs before the first test when any selected test reads them:
-    they are most of the suite's work, and the tests that read them may be scheduled last."""
+    """Start the shared notebook runs and builds before the first test when any selected test
+    reads them: they are most of the suite's work, and the tests that read them may be
+    scheduled last."""
     if any("runs" in getattr(item, "fixturenames", ()) for item in request.session.items):
         request.getfixturevalue("runs")
+    shared = ("built_site", "built_template")
+    if any(set(shared) & set(getattr(item, "fixturenames", ())) for item in request.session.items):
+        request.getfixturevalue("shared_builds")
 
 
 @pytest.fixture(scope="session")
@@ -267,8 +271,41 @@ def use_data(monkeypatch):
     shdata._default = None
 
 
+#: Makes the site project of :func:`built_site` at argv[1] and builds its site, rendered on two
+#: processes as `shdata build` renders it on a two-core machine; pickles the result to argv[2],
+#: last, so that the file's presence means the site is complete.
+_BUILD_SITE = (
+    "import pickle, sys; from pathlib import Path; from shdata.build import Project; "
+    "from shdata.site import build_site; from tests.sitekit import make_project; "
+    "root = make_project(Path(sys.argv[1])); "
+    "Path(sys.argv[2]).write_bytes(pickle.dumps(build_site(Project(root), jobs=2)))"
+)
+
+
+def site_project(shared: Path) -> tuple[Path, object]:
+    """The project of :func:`built_site` in the session's folder ``shared``, built by the first
+    caller of the session (under a file lock) in a process of its own; the others wait for it."""
+    from filelock import FileLock
+
+    result_file = shared / "first-build.pickle"
+    with FileLock(f"{shared}.lock"):
+        if not result_file.exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            shared.mkdir(parents=True)
+            done = subprocess.run(
+                [sys.executable, "-c", _BUILD_SITE, str(shared / "project"), str(result_file)],
+                capture_output=True,
+                text=True,
+                env=SESSION_ENV,
+                cwd=ROOT,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"the site of the test project did not build:\n{done.stderr[-3000:]}")
+    return shared / "project", pickle.loads(result_file.read_bytes())
+
+
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory):
+def built_site(tmp_path_factory, shared_builds):
     """A temporary project (committed figures, data, small executed notebooks) with its
     site built once per session; tests that change it work on a copy.
 
@@ -276,37 +313,48 @@ def built_site(tmp_path_factory):
     tests/test_site_browser.py) may run on different pytest-xdist workers; so, as for
     :class:`Runs`, the first worker that needs it builds it under a file lock in the
     session's shared folder and the others wait for it, then read the same project and
-    the result of that first build.
+    the result of that first build. It is started with the session (:func:`shared_builds`).
     """
-    from filelock import FileLock
-
-    from shdata.build import Project
-    from shdata.site import build_site
-
-    from .sitekit import make_project
-
-    shared = session_folder(tmp_path_factory) / "siteproject"
-    result_file = shared / "first-build.pickle"
-    with FileLock(f"{shared}.lock"):
-        if not result_file.exists():
-            shutil.rmtree(shared, ignore_errors=True)
-            root = make_project(shared / "project")
-            # Written last, so that its presence means the site is complete; rendered on two
-            # processes, as `shdata build` renders it on a two-core machine.
-            result_file.write_bytes(pickle.dumps(build_site(Project(root), jobs=2)))
-    return shared / "project", pickle.loads(result_file.read_bytes())
+    return shared_builds["site"]()
 
 
 # -- the built mini project of the build tests (tests/test_build*.py) ----------------------------
 
 
 @pytest.fixture(scope="session")
-def built_template(tmp_path_factory):
+def built_template(shared_builds):
     """The mini project, built once per session for every build test module and xdist worker
-    (see tests/buildkit.py); tests only ever copy it."""
+    (see tests/buildkit.py); tests only ever copy it. It is started with the session
+    (:func:`shared_builds`)."""
+    return shared_builds["template"]()
+
+
+@pytest.fixture(scope="session")
+def shared_builds(request, tmp_path_factory):
+    """The session's two shared builds, the site project's and the mini project's, started in the
+    background before the first test when any selected test needs them (as the notebook runs are).
+
+    Each is built by one worker under a file lock while the other waits; started late, by the
+    test that first asks, a worker sat idle waiting for the other's build, at the end of the
+    session. Both build in processes of their own: these threads only wait.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from .buildkit import shared_template
 
-    return shared_template(tmp_path_factory)
+    makers = {
+        "site": ("built_site", lambda: site_project(session_folder(tmp_path_factory) / "siteproject")),
+        "template": ("built_template", lambda: shared_template(tmp_path_factory)),
+    }
+    pool = ThreadPoolExecutor(max_workers=len(makers))
+    started: dict[str, Future] = {
+        name: pool.submit(make)
+        for name, (fixture, make) in makers.items()
+        if any(fixture in getattr(item, "fixturenames", ()) for item in request.session.items)
+    }
+    # One not started (a test that asks for it by other means) is made when first asked.
+    yield {name: started[name].result if name in started else make for name, (_, make) in makers.items()}
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture(scope="session")
