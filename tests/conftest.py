@@ -305,7 +305,7 @@ def site_project(shared: Path) -> tuple[Path, object]:
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory, shared_builds):
+def built_site(shared_builds):
     """A temporary project (committed figures, data, small executed notebooks) with its
     site built once per session; tests that change it work on a copy.
 
@@ -342,8 +342,9 @@ def shared_builds(request, tmp_path_factory):
 
     from .buildkit import shared_template
 
+    shared = session_folder(tmp_path_factory)  # made here, once: not by two threads at a time
     makers = {
-        "site": ("built_site", lambda: site_project(session_folder(tmp_path_factory) / "siteproject")),
+        "site": ("built_site", lambda: site_project(shared / "siteproject")),
         "template": ("built_template", lambda: shared_template(tmp_path_factory)),
     }
     pool = ThreadPoolExecutor(max_workers=len(makers))
