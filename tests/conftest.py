@@ -336,7 +336,9 @@ def shared_builds(request, tmp_path_factory):
 
     Each is built by one worker under a file lock while the other waits; started late, by the
     test that first asks, a worker sat idle waiting for the other's build, at the end of the
-    session. Both build in processes of their own: these threads only wait.
+    session. Both build in processes of their own, with the session's environment and folder
+    (:data:`SESSION_ENV`, not ``os.environ``, which the tests running meanwhile monkeypatch):
+    these threads only wait.
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
