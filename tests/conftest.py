@@ -203,13 +203,12 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def notebook_runs_start_with_the_session(request):
-    """Start the shared notebook runs and builds before the first test when any selected test
-    reads them: they are most of the suite's work, and the tests that read them may be
+    """Start the shared notebook runs and the site build before the first test when any selected
+    test reads them: they are most of the suite's work, and the tests that read them may be
     scheduled last."""
     if any("runs" in getattr(item, "fixturenames", ()) for item in request.session.items):
         request.getfixturevalue("runs")
-    shared = ("built_site", "built_template")
-    if any(set(shared) & set(getattr(item, "fixturenames", ())) for item in request.session.items):
+    if any("built_site" in getattr(item, "fixturenames", ()) for item in request.session.items):
         request.getfixturevalue("shared_builds")
 
 
@@ -322,41 +321,37 @@ def built_site(shared_builds):
 
 
 @pytest.fixture(scope="session")
-def built_template(shared_builds):
+def built_template(tmp_path_factory):
     """The mini project, built once per session for every build test module and xdist worker
-    (see tests/buildkit.py); tests only ever copy it. It is started with the session
-    (:func:`shared_builds`)."""
-    return shared_builds["template"]()
+    (see tests/buildkit.py); tests only ever copy it. The build modules are the first sent to
+    the workers (``--no-loadscope-reorder``), so it is built as the session starts."""
+    from .buildkit import shared_template
+
+    return shared_template(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def shared_builds(request, tmp_path_factory):
-    """The session's two shared builds, the site project's and the mini project's, started in the
-    background before the first test when any selected test needs them (as the notebook runs are).
+    """The site project's build (:func:`site_project`), started in the background before the first
+    test when any selected test needs it (as the notebook runs are).
 
-    Each is built by one worker under a file lock while the other waits; started late, by the
-    test that first asks, a worker sat idle waiting for the other's build, at the end of the
-    session. Both build in processes of their own, with the session's environment and folder
+    It is built by one worker under a file lock while the other waits; started late, by the test
+    that first asked, a worker sat idle for some 15 s waiting for the other's build, at the end of
+    the session. It builds in a process of its own, with the session's environment and folder
     (:data:`SESSION_ENV`, not ``os.environ``, which the tests running meanwhile monkeypatch):
-    these threads only wait.
+    this thread only waits.
     """
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
-    from .buildkit import shared_template
+    shared = session_folder(tmp_path_factory)  # made here, in the test session's own thread
 
-    shared = session_folder(tmp_path_factory)  # made here, once: not by two threads at a time
-    makers = {
-        "site": ("built_site", lambda: site_project(shared / "siteproject")),
-        "template": ("built_template", lambda: shared_template(tmp_path_factory)),
-    }
-    pool = ThreadPoolExecutor(max_workers=len(makers))
-    started: dict[str, Future] = {
-        name: pool.submit(make)
-        for name, (fixture, make) in makers.items()
-        if any(fixture in getattr(item, "fixturenames", ()) for item in request.session.items)
-    }
-    # One not started (a test that asks for it by other means) is made when first asked.
-    yield {name: started[name].result if name in started else make for name, (_, make) in makers.items()}
+    def make():
+        return site_project(shared / "siteproject")
+
+    selected = any("built_site" in getattr(item, "fixturenames", ()) for item in request.session.items)
+    pool = ThreadPoolExecutor(max_workers=1)
+    # Not selected (a test that asks for it by other means): made when first asked.
+    yield {"site": pool.submit(make).result if selected else make}
     pool.shutdown(wait=True, cancel_futures=True)
 
 
