@@ -175,16 +175,11 @@ def shared_template(tmp_path_factory) -> Template:
         base = base.parent  # the session's folder, common to all workers
     where = base / "build-template"
     record = where / "first-build.json"
-    from .conftest import SESSION_ENV
-
     with FileLock(str(base / "build-template.lock")):
         if not record.exists():
             shutil.rmtree(where, ignore_errors=True)
             root = new_project(where / "project")
-            # The session's own environment, not os.environ: this runs in a background thread
-            # (tests/conftest.py: shared_builds) while tests run and monkeypatch it (a test that
-            # points SHDATA_DATA_DIR at a broken copy of the data broke this build so, once).
-            done = subprocess.run([*SHDATA, "build", *FAST], cwd=root, capture_output=True, text=True, env=SESSION_ENV)
+            done = build(root)
             fields = {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
             record.write_text(json.dumps({**fields, "explain": explain(root, done)}), encoding="utf-8")
     rec = json.loads(record.read_text(encoding="utf-8"))

@@ -314,7 +314,7 @@ def built_site(shared_builds):
     session's shared folder and the others wait for it, then read the same project and
     the result of that first build. It is started with the session (:func:`shared_builds`).
     """
-    return shared_builds["site"]()
+    return shared_builds()
 
 
 # -- the built mini project of the build tests (tests/test_build*.py) ----------------------------
@@ -331,7 +331,7 @@ def built_template(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def shared_builds(request, tmp_path_factory):
+def shared_builds(tmp_path_factory):
     """The site project's build (:func:`site_project`), started in the background before the first
     test when any selected test needs it (as the notebook runs are).
 
@@ -344,14 +344,9 @@ def shared_builds(request, tmp_path_factory):
     from concurrent.futures import ThreadPoolExecutor
 
     shared = session_folder(tmp_path_factory)  # made here, in the test session's own thread
-
-    def make():
-        return site_project(shared / "siteproject")
-
-    selected = any("built_site" in getattr(item, "fixturenames", ()) for item in request.session.items)
     pool = ThreadPoolExecutor(max_workers=1)
-    # Not selected (a test that asks for it by other means): made when first asked.
-    yield {"site": pool.submit(make).result if selected else make}
+    # Asked for only when some test needs the site: by the session's start, or by built_site.
+    yield pool.submit(site_project, shared / "siteproject").result
     pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -15,19 +15,14 @@ from shdata import notebook, scaffold
 from shdata.cli import main
 
 from .buildkit import copy_data
-from .conftest import ROOT
+from .conftest import PYTEST_QUICK, ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
 #: ``python -m pytest``, in a process that skips jsonschema's optional IRI checker as shdata's own
 #: processes do (shdata._startup): nbval imports nbformat, and that checker's grammars take 1.7 s
 #: of CPU to compile; no notebook schema uses it.
-PYTEST_QUICK = [
-    sys.executable,
-    "-c",
-    "import sys; sys.modules.setdefault('rfc3987_syntax', None); import pytest; sys.exit(pytest.main())",
-]
-
-
 def _params_cell(path: Path) -> str:
     nb = json.loads(path.read_text(encoding="utf-8"))
     return "".join(next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))["source"])
