@@ -71,7 +71,7 @@ _COUNT_EN = {
     "人": "people",
     "名": "people",
     "位": "people",
-    "人次": "person-visits",
+    "人次": "person-times",  # as China's statistical yearbooks translate it
     "篇": "papers",
     "家": "",
     "户": "",
@@ -93,6 +93,8 @@ _COUNT_EN = {
     "家次": "",  # enterprises counted once per occurrence; the labels say "(enterprise-times)"
     "天": "days",
 }
+#: The singular of the plural words above, for a count shown as exactly one.
+_COUNT_EN_ONE = {"people": "person", "person-times": "person-time", "papers": "paper", "days": "day"}
 _COUNT_UNITS = frozenset(_COUNT_EN) | {"批", "场", "次", "发", "管", "例", "台(套)"}
 
 _SMALL_EN = [
@@ -874,6 +876,8 @@ class Writer:
         if unit_word and unit and not (unit == "位" and _counts_places(x)):  # a rank relative to a count: a number
             if lang == "en":
                 word = _COUNT_EN.get(unit, _units.describe_unit(unit))
+                if shown == 1:
+                    word = _COUNT_EN_ONE.get(word, word)
                 text = f"{text} {word}" if word else text
             else:
                 text = f"{text}{unit}"

@@ -24,7 +24,7 @@ def p(text, unit, qualifier=""):
         (p("52.14", "%"), "52.14%", "52.14%"),
         (p("92.70", "%"), "92.70%", "92.70%"),
         (p("43.4", "万份", "约"), "about 434,000", "约43.4万份"),
-        (p("2500", "人次", "余"), "more than 2,500 person-visits", "2500余人次"),  # as printed: 余 before the unit
+        (p("2500", "人次", "余"), "more than 2,500 person-times", "2500余人次"),  # as printed: 余 before the unit
         (p("339644.66", "万元"), "¥3.396 bn", "33.96亿元"),  # above 1亿, read in 亿元 (shdata.text rules)
         (p("6700", "万元", "超"), "more than ¥67 m", "超6700万元"),
     ],

@@ -121,8 +121,11 @@ def zh(pkg):
         (p("0", "位", kind="rank_change"), "unchanged", "持平"),
         (p("3", "位", "前", kind="rank"), "in the top 3", "前3位"),  # 进入前三
         (p("34", "位", kind="level"), "34 people", "34位"),  # 位 counting people: 34位院士
+        (p("1", "人"), "1 person", "1人"),  # one, in the singular
+        (p("1", "位", kind="level"), "1 person", "1位"),
+        (p("1", "人次"), "1 person-time", "1人次"),
         (p("43.4", "万份", "约"), "about 434,000", "约43.4万份"),
-        (p("2500", "人次", "余"), "more than 2,500 person-visits", "2500余人次"),
+        (p("2500", "人次", "余"), "more than 2,500 person-times", "2500余人次"),
         (p("1.57", "万项", "余"), "more than 15,700", "1.57万余项"),
         (p("6700", "万元", "超"), "more than ¥67 m", "超6700万元"),
         (p("80", "%", "以上"), "over 80%", "80%以上"),
@@ -134,6 +137,13 @@ def zh(pkg):
 def test_printed_values_in_each_language(pkg, value, english, chinese):
     assert Writer("en", pkg).format(value) == english
     assert Writer("zh", pkg).format(value) == chinese
+
+
+def test_a_derived_count_of_one_reads_in_the_singular(pkg):
+    one = tx.derive_difference(p("35", "人"), p("34", "人"))
+    assert Writer("en", pkg).format(one) == "1 person" and Writer("zh", pkg).format(one) == "1人"
+    two = tx.derive_difference(p("36", "人"), p("34", "人"))
+    assert Writer("en", pkg).format(two) == "2 people"
 
 
 def test_derived_values_have_at_most_three_significant_digits(en, zh):
