@@ -1,27 +1,21 @@
-"""Benchmark: the whole test suite (``python3 dev.py test``) on a fresh clone, with the machine's speed.
+"""Benchmark: the whole test suite (``python3 dev.py test``) on a fresh clone, and what it cost the machine.
 
-The suite is bound by CPU (both cores of the 2-core development machine about 95 % busy),
-so its time follows the speed the machine gives at that moment. On the shared virtual
-machine we develop on, that speed drifts through the day by a fifth or more: the same
-suite, the same code, took 2 min 40 s at one hour and 3 min 10 s twenty minutes later,
-using 20 % more CPU-seconds for the same work. A time alone cannot say whether a change
-made the suite slower or the machine was slower. So each round times, in one run:
-
-a) the calibration: a fixed workload of pure Python (the kind of work the suite does)
-   run as one process per core at once, before and after the suite; its time is the
-   machine's speed at that moment, and the same on every machine state of equal speed;
-b) ``python3 dev.py test`` on a fresh clone whose ``.venv`` is already set up (setup is
-   not timed), as the README asks: the wall time, the CPU-seconds the whole machine
-   spent meanwhile (from /proc/stat, Linux only) and pytest's summary line.
-
-It prints a Markdown table, one row per round: the suite's time, the calibration's, and
-their ratio, which moves with the suite's own cost and not with the machine's speed.
+Each round times ``python3 dev.py test`` on a fresh clone whose ``.venv`` is already
+set up (setup is not timed), as the README asks, and records in the same run what the
+whole machine spent meanwhile (Linux ``/proc/stat``): the busy CPU-seconds, how busy
+the cores were (busy CPU-seconds over wall time times cores), and how many processes
+were started. The suite is bound by CPU, so its time is about its CPU-seconds over the
+cores. On the shared virtual machine we develop on, the same work costs more
+CPU-seconds when the host is busy (up to a fifth more within the hour): the busy
+CPU-seconds of a round show how fast the machine was, and rounds at several hours show
+the spread a user will see.
 
 Run (from the project root, with nothing else running)::
 
     .venv/bin/python benchmarks/bench_suite.py [--rounds N] [--rev REV]
 
 ``--rev`` is the commit to clone (default ``HEAD``); uncommitted changes are not measured.
+Prints one Markdown row per round, then the table.
 """
 
 from __future__ import annotations
@@ -38,34 +32,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The calibration: a fixed amount of interpreted work (about 2 s on the development machine).
-CALIBRATION = (
-    "import zlib\n"
-    "d = {}\n"
-    "for i in range(3_000_000):\n"
-    "    d[i % 1009] = d.get(i % 1009, 0) + len(str(i))\n"
-    "zlib.compress(repr(d).encode() * 2000, 6)\n"
-)
 
 
-def calibrate(python: str, processes: int) -> float:
-    """Seconds for ``processes`` copies of :data:`CALIBRATION` run at once (one per core)."""
-    start = time.perf_counter()
-    procs = [subprocess.Popen([python, "-c", CALIBRATION]) for _ in range(processes)]
-    for p in procs:
-        if p.wait() != 0:
-            raise SystemExit("bench_suite: the calibration workload failed")
-    return time.perf_counter() - start
-
-
-def busy_cpu_seconds() -> float | None:
-    """CPU-seconds the machine has spent busy since boot (user, nice, system, irq, softirq), or None."""
+def machine_counters() -> tuple[float, int] | None:
+    """Busy CPU-seconds since boot (user, nice, system, irq, softirq) and processes started, or None."""
     try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        lines = Path("/proc/stat").read_text().splitlines()
     except OSError:
         return None
-    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in lines[0].split()[1:8])
+    forks = next(int(line.split()[1]) for line in lines if line.startswith("processes "))
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK"), forks
 
 
 def main() -> int:
@@ -84,35 +61,28 @@ def main() -> int:
         subprocess.run(["git", "checkout", "--quiet", rev], cwd=clone, check=True)
         print(f"setting up .venv in a fresh clone of {rev} (not timed)...", file=sys.stderr, flush=True)
         subprocess.run([sys.executable, "dev.py", "setup"], cwd=clone, check=True, stdout=subprocess.DEVNULL)
-        python = str(clone / ".venv" / "bin" / "python")
         rows = []
         for _ in range(args.rounds):
             when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-            before = calibrate(python, cores)
-            cpu0, t0 = busy_cpu_seconds(), time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "dev.py", "test"], cwd=clone, capture_output=True, text=True, env={**os.environ}
-            )
+            c0, t0 = machine_counters(), time.perf_counter()
+            done = subprocess.run([sys.executable, "dev.py", "test"], cwd=clone, capture_output=True, text=True)
             wall = time.perf_counter() - t0
-            cpu1 = busy_cpu_seconds()
-            after = calibrate(python, cores)
+            c1 = machine_counters()
             summary = next(
                 (m[0] for m in re.finditer(r"\d+ passed.*? in [\d.]+s", done.stdout)), f"exit {done.returncode}"
             )
-            cal = (before + after) / 2
-            cpu = f"{cpu1 - cpu0:.0f}" if cpu0 is not None and cpu1 is not None else "n/a"
-            rows.append(
-                f"| {when} | {rev} | {wall:.1f} | {cpu} | {before:.2f} / {after:.2f} | {wall / cal:.1f} | {summary} |"
-            )
+            if c0 is not None and c1 is not None:
+                cpu, forks = c1[0] - c0[0], c1[1] - c0[1]
+                cost = f"{cpu:.0f} | {100 * cpu / (wall * cores):.0f} % | {forks}"
+            else:
+                cost = "n/a | n/a | n/a"
+            rows.append(f"| {when} | {rev} | {wall:.1f} | {cost} | {summary} |")
             print(rows[-1], file=sys.stderr, flush=True)
             if done.returncode != 0:
                 print(done.stdout[-3000:] + done.stderr[-3000:], file=sys.stderr)
                 return 1
-        print(f"\n{cores} cores; calibration: {cores} copies of a fixed pure-Python workload at once.\n")
-        print(
-            "| started | commit | suite (s) | busy CPU (s) | calibration before / after (s) "
-            "| suite ÷ calibration | pytest |"
-        )
+        print(f"\n{cores} cores.\n")
+        print("| started | commit | suite (s) | busy CPU (s) | cores busy | processes started | pytest |")
         print("|---|---|---|---|---|---|---|")
         print("\n".join(rows))
         return 0
