@@ -168,6 +168,12 @@ PAGE_CHECK = """async () => {
 }"""
 
 
+#: The cell prompts of a notebook rendering ("In [1]:") whose text is wider than their column, which
+#: the browser then cuts with an ellipsis ("In [1…").
+CLIPPED_PROMPTS = """() => Array.from(document.querySelectorAll('.jp-InputPrompt, .jp-OutputPrompt'))
+    .filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent.trim())"""
+
+
 def test_every_kind_of_page_loads_without_console_errors_or_failed_requests(page, server):
     """One page of each structure (:func:`_one_page_of_each_structure`), each checked in full, one
     after the other in one tab.
@@ -196,6 +202,9 @@ def test_every_kind_of_page_loads_without_console_errors_or_failed_requests(page
         broken = page.evaluate(PAGE_CHECK)
         assert not broken, f"{rel}: images that did not load: {broken}"
         assert not page.problems, f"{rel}: {page.problems}"
+        if Path(rel).parent.name == "notebooks":
+            clipped = page.evaluate(CLIPPED_PROMPTS)
+            assert not clipped, f"{rel}: cell prompts cut short by their column: {clipped}"
 
 
 def test_pages_of_one_structure_differ_only_in_text_and_links():
