@@ -201,6 +201,17 @@ def runs(tmp_path_factory):
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The modules marked ``long`` first, in collection order, then the others.
+
+    pytest-xdist sends whole modules to the workers in this order (``--dist loadscope
+    --no-loadscope-reorder``): whichever worker is free takes the next one. Long modules sent
+    last leave one worker idle while the other finishes them; sent first, they are spread over
+    both workers and the short modules fill in at the end (longest first, as a scheduler would).
+    """
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # sort is stable
+
+
 @pytest.fixture(scope="session", autouse=True)
 def notebook_runs_start_with_the_session(request):
     """Start the shared notebook runs and the site build before the first test when any selected

@@ -12,6 +12,7 @@ import re
 import subprocess
 
 import nbformat
+import pytest
 
 from shdata.manifest import unaccounted
 
@@ -25,6 +26,9 @@ from .buildkit import (
     run,
     statuses,
 )
+
+#: A long module: sent to the workers first, so that the session ends on short ones (tests/conftest.py).
+pytestmark = pytest.mark.long
 
 
 def rehash(project) -> None:

@@ -34,12 +34,16 @@ from .buildkit import (
     write_notebook,
 )
 
+#: A long module: sent to the workers first, so that the session ends on short ones (tests/conftest.py).
+pytestmark = pytest.mark.long
+
 #: A notebook that points its output elsewhere (here: straight at figures/) to publish there.
 REDIRECT = (
     '\nP.output_dir = P.output_dir.parent.parent.parent.parent.parent / "figures"\n'
     'P.publish(fig, "sneaky", sources=["yrd_technology_trade"], title="t", caption="c", '
     "commentary=commentary, headline=headline, alt=alt, subtitle=subtitle)\n"
 )
+
 #: A notebook that writes a file into its output folder without publishing it.
 UNDECLARED = '\n(P.output_dir / P.lang / "extra.csv").write_text("a,b")\n'
 

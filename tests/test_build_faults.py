@@ -34,6 +34,9 @@ from .buildkit import (
     wait_for,
 )
 
+#: A long module: sent to the workers first, so that the session ends on short ones (tests/conftest.py).
+pytestmark = pytest.mark.long
+
 # -- fault set-ups (each edits only its own project copy) ---------------------------
 
 

@@ -35,6 +35,9 @@ from .buildkit import (
     write_notebook,
 )
 
+#: A long module: sent to the workers first, so that the session ends on short ones (tests/conftest.py).
+pytestmark = pytest.mark.long
+
 POSIX_WITH_PROC = os.name == "posix" and os.path.isdir("/proc")
 posix_only = pytest.mark.skipif(not POSIX_WITH_PROC, reason="signals and /proc process checks")
 

@@ -15,6 +15,9 @@ import pytest
 
 from shdata import _fontcache, render
 
+#: A long module: sent to the workers first, so that the session ends on short ones (tests/conftest.py).
+pytestmark = pytest.mark.long
+
 matplotlib = pytest.importorskip("matplotlib")
 
 DEJAVU = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"

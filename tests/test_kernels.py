@@ -12,7 +12,11 @@ import pytest
 
 from shdata import _kernels
 
-pytestmark = pytest.mark.skipif(not _kernels.forking_supported(), reason="needs fork and pidfd (Linux)")
+# (long: sent to the workers first, see tests/conftest.py)
+pytestmark = [
+    pytest.mark.skipif(not _kernels.forking_supported(), reason="needs fork and pidfd (Linux)"),
+    pytest.mark.long,
+]
 
 #: Facts about the kernel a cell reports: who its parent is, what it was asked to see, and what
 #: a cold kernel would report the same way.

@@ -14,6 +14,9 @@ import pytest
 
 from .conftest import LANGS, NOTEBOOKS, PAPERMILL_QUICK, ROOT, run_papermill
 
+#: A long module: sent to the workers first, so that the session ends on short ones (tests/conftest.py).
+pytestmark = pytest.mark.long
+
 #: The topic notebooks tell the report's story; each publishes at least four figures.
 TOPIC_NOTEBOOKS = {"funding", "talent", "rankings", "yangtze_delta", "outputs"}
 

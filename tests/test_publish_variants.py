@@ -12,6 +12,9 @@ from shdata import cli, fmt, manifest, notebook, style
 from shdata.contact_sheet import write_contact_sheet
 from shdata.errors import FigureLintError, ParameterError, ShdataError
 
+#: A long module: sent to the workers first, so that the session ends on short ones (tests/conftest.py).
+pytestmark = pytest.mark.long
+
 plt = pytest.importorskip("matplotlib.pyplot")
 TABLE = "yrd_technology_trade"
 

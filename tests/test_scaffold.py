@@ -17,6 +17,9 @@ from shdata.cli import main
 from .buildkit import copy_data
 from .conftest import PYTEST_QUICK, ROOT
 
+#: A long module: sent to the workers first, so that the session ends on short ones (tests/conftest.py).
+pytestmark = pytest.mark.long
+
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 

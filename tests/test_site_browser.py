@@ -20,6 +20,9 @@ import pytest
 from .conftest import ROOT
 from .sitekit import cite_cli
 
+#: A long module: sent to the workers first, so that the session ends on short ones (tests/conftest.py).
+pytestmark = pytest.mark.long
+
 CHROMIUM = Path(os.environ.get("SHDATA_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
     "--no-sandbox",
