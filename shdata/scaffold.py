@@ -178,16 +178,16 @@ if P.lang == "en":
         f"Of the {{T.q(n, unit_word=False)}} values drawn, the largest {{'are those' if tied else 'is that'}} of "
         f"{{names}}: {{T.q(top)}}{{each}} {{T.period(top)}}",
         T.caveats())  # the data notes that bear on the values just quoted
-    headline = T.sentence(f"{{names}} {{'share' if tied else 'has'}} the largest value {{T.period(top)}}: "
-                          f"{{T.q(top)}}{{each}}")
+    headline = T.sentence(f"The largest {{'values are those' if tied else 'value is that'}} of {{names}}: "
+                          f"{{T.q(top)}}{{each}} {{T.period(top)}}")
     subtitle = f"{{axis_label}}, {{T.period(top).removeprefix('in ')}}"
     alt = T.sentence(f"Bar chart comparing {{T.q(n, unit_word=False)}} values, sorted with the largest at the top: "
                      f"{{names}} ({{T.q(top)}}{{each}})")
 else:
     both = "并列" if tied else ""
     commentary = T.paragraph(
-        f"图中{{T.q(n, unit_word=False)}}项数值中，{{names}}{{both}}最大，{{T.period(top)}}为{{T.q(top)}}", T.caveats())
-    headline = T.sentence(f"{{names}}{{both}}最大，{{T.period(top)}}为{{T.q(top)}}")
+        f"图中{{T.q(n, unit_word=False)}}项数值中，{{names}}{{both}}最大：{{T.period(top)}}{{T.q(top)}}", T.caveats())
+    headline = T.sentence(f"{{names}}{{both}}最大：{{T.period(top)}}{{T.q(top)}}")
     subtitle = f"{{axis_label}}，{{T.period(top)}}"
     alt = T.sentence(f"条形图，比较{{T.q(n, unit_word=False)}}项数值，按数值排序，最大的在最上方："
                      f"{{names}}（{{T.q(top)}}）")

@@ -139,6 +139,10 @@ def test_the_example_draws_each_kind_of_table_and_refuses_tables_without_numbers
             assert len(ns["values"]) >= 1
             if lang == "en" and len({v.base for v in ns["values"]}) == len(ns["values"]):
                 assert "the largest is" in ns["commentary"]
+            # The headline names the largest value without a verb that must agree with a label
+            # ("Enterprises in the cultivation pool has ...") and, in Chinese, without "为" before
+            # a qualifier ("为约43.4万份").
+            assert ns["headline"].startswith("The largest value") if lang == "en" else "最大：" in ns["headline"]
     assert text.audit(tmp_path) == []
 
 
