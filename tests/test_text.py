@@ -243,6 +243,34 @@ def test_every_label_field_the_notebooks_use_declares_its_case(pkg):
             assert f.get("shdata:case", "proper") in ("proper", "sentence"), (r["name"], f["name"])
 
 
+def test_every_english_label_field_declares_its_case(pkg):
+    # Without it a label keeps its capital inside a sentence ("that of Enterprises in the pool").
+    undeclared = [
+        (r["name"], f["name"])
+        for r in pkg.descriptor["resources"]
+        for f in r["schema"]["fields"]
+        if f["name"].endswith("_en") and f.get("type", "string") == "string" and "shdata:case" not in f
+    ]
+    assert undeclared == []
+
+
+@pytest.mark.parametrize(
+    "table,row,inside",
+    [
+        ("star_market_pipeline", "pool_firms", "enterprises in the cultivation pool"),  # a category: lower case
+        ("overview_rankings", "gii_cluster_rank", "Shanghai–Suzhou"),  # proper names keep their capital
+        ("district_innovation_highlights", None, None),
+        ("city_digital_transformation", "iot_card_users", "IoT data card users"),
+    ],
+)
+def test_labels_read_in_sentence_case_and_proper_names_keep_their_capital(en, table, row, inside):
+    if row is None:  # every row: districts ("Putuo: ...") keep their capital
+        labels = [en.label(x) for x in en.cells(table, "value")]
+        assert labels and all(label[0].isupper() for label in labels), labels
+        return
+    assert en.label(en.cell(table, row)).startswith(inside)
+
+
 def test_english_sentences_never_start_with_a_numeral(en, zh):
     three = en.count(en.cells(NSFC, "amount")[:3])
     assert en.sentence(f"{en.q(three)} programmes have no flag") == "Three programmes have no flag."
