@@ -110,21 +110,39 @@ def _selection(meta) -> tuple[str, str, str, str]:
     import shdata
 
     if meta.shape == "indicator":
-        levels = bool((shdata.load(meta.id)["kind"] == "level").any())
-        if levels:
+        kinds = shdata.load(meta.id)["kind"]
+        if bool((kinds == "level").any()):
             return "value", '{"kind": "level"}', "  # counts and amounts, not growth rates or ranks", "v.key"
+        if set(kinds) <= PLACES:
+            raise ScaffoldError(_only_places(meta.id))
         return "value", "None", "", "v.key"
     label = next((f for f in meta.label_fields if f.endswith("_en")), None)
     if label is None or not meta.value_fields or not meta.primary_key:
         raise ScaffoldError(
             f"table {meta.id!r} has no label column and numeric column to draw; choose another with --table"
         )
+    kind = {f["name"]: f.get("shdata:kind", "") for f in meta.fields}
+    amounts = [f for f in meta.value_fields if kind[f] not in PLACES]
+    if not amounts:
+        raise ScaffoldError(_only_places(meta.id))
     row_type = next((f for f in meta.fields if f["name"] == "row_type"), None)
     totals = row_type is not None and "item" in row_type.get("constraints", {}).get("enum", [])
     row = f"{{{json.dumps(meta.primary_key[0])}: v.key}}"
     if totals:
-        return meta.value_fields[0], '{"row_type": "item"}', "  # leave out printed totals", row
-    return meta.value_fields[0], "None", "", row
+        return amounts[0], '{"row_type": "item"}', "  # leave out printed totals", row
+    return amounts[0], "None", "", row
+
+
+#: Kinds of value that are places in a ranking, not amounts: the example's bar chart and "the largest
+#: value" would make the worst place the largest.
+PLACES = frozenset({"rank", "rank_change"})
+
+
+def _only_places(table_id: str) -> str:
+    return (
+        f"table {table_id!r} holds only ranks, and the example draws amounts (the longest bar would be the "
+        "worst place); choose another with --table, or start from notebooks/rankings.ipynb"
+    )
 
 
 def example_source(name: str, table_id: str) -> str:

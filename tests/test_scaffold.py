@@ -93,10 +93,21 @@ def _kind_of_example(meta) -> tuple:
     return meta.shape, levels, "row_type" in names
 
 
+def _only_places(meta) -> bool:
+    """Whether every value the table holds is a place in a ranking (a rank or a change of rank)."""
+    import shdata
+
+    if meta.shape == "indicator":
+        return set(shdata.load(meta.id)["kind"]) <= {"rank", "rank_change"}
+    kinds = {f["name"]: f.get("shdata:kind") for f in meta.fields}
+    return all(kinds[f] in ("rank", "rank_change") for f in meta.value_fields)
+
+
 def test_the_example_draws_each_kind_of_table_and_refuses_tables_without_numbers(tmp_path):
-    """Every table gets example code or a one-line refusal; one table of each kind is drawn in both
-    languages and both variants (in-process, no kernel, small PNGs), passing the figure linter, and its
-    texts pass the text audit (number provenance, caveats, parity, prose)."""
+    """Every table gets example code or a one-line refusal (no numbers to draw, or only ranks); one
+    table of each kind is drawn in both languages and both variants (in-process, no kernel, small
+    PNGs), passing the figure linter, and its texts pass the text audit (number provenance, caveats,
+    parity, prose)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,10 +117,16 @@ def test_the_example_draws_each_kind_of_table_and_refuses_tables_without_numbers
     from shdata import text
 
     drawn: dict[tuple, str] = {}
+    refused: list[str] = []
     for tid in shdata._pkg().ids():
         meta = shdata.metadata(tid)
         if not meta.value_fields:
             with pytest.raises(scaffold.ScaffoldError, match=f"table '{tid}' has no label column and numeric"):
+                scaffold.new_notebook("t", tid)
+            continue
+        if _only_places(meta):
+            refused.append(tid)
+            with pytest.raises(scaffold.ScaffoldError, match=f"table '{tid}' holds only ranks"):
                 scaffold.new_notebook("t", tid)
             continue
         cells = [c for c in scaffold.new_notebook("t", tid)["cells"] if c["cell_type"] == "code"]
@@ -117,6 +134,7 @@ def test_the_example_draws_each_kind_of_table_and_refuses_tables_without_numbers
             compile("".join(cell["source"]), tid, "exec")
         drawn.setdefault(_kind_of_example(meta), tid)
     assert len(drawn) >= 3
+    assert "global_top100_innovation_centres" in refused and "overview_rankings" in refused, refused
     for tid in drawn.values():
         cells = [c for c in scaffold.new_notebook("t", tid)["cells"] if c["cell_type"] == "code"]
         fid = f"t-{tid.replace('_', '-')}"
