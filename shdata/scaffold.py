@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import ShdataError
+from .schema import PLACE_KINDS
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{1,40}")
 
@@ -113,7 +114,7 @@ def _selection(meta) -> tuple[str, str, str, str]:
         kinds = shdata.load(meta.id)["kind"]
         if bool((kinds == "level").any()):
             return "value", '{"kind": "level"}', "  # counts and amounts, not growth rates or ranks", "v.key"
-        if set(kinds) <= PLACES:
+        if set(kinds) <= PLACE_KINDS:
             raise ScaffoldError(_only_places(meta.id))
         return "value", "None", "", "v.key"
     label = next((f for f in meta.label_fields if f.endswith("_en")), None)
@@ -122,7 +123,7 @@ def _selection(meta) -> tuple[str, str, str, str]:
             f"table {meta.id!r} has no label column and numeric column to draw; choose another with --table"
         )
     kind = {f["name"]: f.get("shdata:kind", "") for f in meta.fields}
-    amounts = [f for f in meta.value_fields if kind[f] not in PLACES]
+    amounts = [f for f in meta.value_fields if kind[f] not in PLACE_KINDS]
     if not amounts:
         raise ScaffoldError(_only_places(meta.id))
     row_type = next((f for f in meta.fields if f["name"] == "row_type"), None)
@@ -133,12 +134,9 @@ def _selection(meta) -> tuple[str, str, str, str]:
     return amounts[0], "None", "", row
 
 
-#: Kinds of value that are places in a ranking, not amounts: the example's bar chart and "the largest
-#: value" would make the worst place the largest.
-PLACES = frozenset({"rank", "rank_change"})
-
-
 def _only_places(table_id: str) -> str:
+    """The refusal for a table whose values are all places (:data:`shdata.schema.PLACE_KINDS`): the
+    example's bar chart and "the largest value" would make the worst place the largest."""
     return (
         f"table {table_id!r} holds only ranks, and the example draws amounts (the longest bar would be the "
         "worst place); choose another with --table, or start from notebooks/rankings.ipynb"

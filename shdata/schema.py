@@ -26,6 +26,8 @@ from typing import Any
 from .errors import DataFileError
 
 KINDS = ("level", "share", "growth", "rank", "change", "rank_change", "ratio")
+#: The kinds that are places in a ranking, not amounts: 第3位 (a rank), 上升2位 (a change of rank).
+PLACE_KINDS = frozenset({"rank", "rank_change"})
 INDICATOR_COLUMNS = ("indicator", "indicator_zh", "indicator_en", "value", "unit", "kind", "qualifier", "period")
 
 _INT_RE = re.compile(r"[+-]?\d+")

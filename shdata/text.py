@@ -34,6 +34,7 @@ from typing import Any
 from . import units as _units
 from .errors import ShdataError
 from .package import Package, Printed
+from .schema import PLACE_KINDS
 
 LANGS = ("en", "zh")
 DERIVED_SIG = 3  # derived values: at most three significant digits
@@ -294,10 +295,9 @@ def _base(x) -> Decimal:
     return x.base if isinstance(x, (Printed, Derived)) else Decimal(str(x))
 
 
-#: Kinds of value that 位 counts places of, not people: 第3位 (a rank), 上升2位 (a change of rank).
-_PLACE_KINDS = frozenset({"rank", "rank_change"})
-#: What a value in 位 may be: a place, a change of place, or people counted (34位院士, kind level).
-_WEI_KINDS = _PLACE_KINDS | {"level"}
+#: What a value in 位 may be: a place (:data:`shdata.schema.PLACE_KINDS`: 第3位, 上升2位), or people
+#: counted (34位院士, kind level).
+_WEI_KINDS = PLACE_KINDS | {"level"}
 
 
 def _quoted_in_own_words(x) -> bool:
@@ -414,7 +414,7 @@ _ADDING = frozenset({"sum", "difference", "mean", "previous"})
 def _counts_places(x) -> bool:
     """Whether ``x`` is, or was derived from, a rank or a change of rank (a place, not people in 位)."""
     if isinstance(x, Printed):
-        return x.unit == "位" and x.kind in _PLACE_KINDS
+        return x.unit == "位" and x.kind in PLACE_KINDS
     return isinstance(x, Derived) and any(_counts_places(i) for i in x.inputs)
 
 

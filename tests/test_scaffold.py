@@ -23,9 +23,6 @@ pytestmark = pytest.mark.long
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-#: ``python -m pytest``, in a process that skips jsonschema's optional IRI checker as shdata's own
-#: processes do (shdata._startup): nbval imports nbformat, and that checker's grammars take 1.7 s
-#: of CPU to compile; no notebook schema uses it.
 def _params_cell(path: Path) -> str:
     nb = json.loads(path.read_text(encoding="utf-8"))
     return "".join(next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))["source"])
@@ -96,11 +93,12 @@ def _kind_of_example(meta) -> tuple:
 def _only_places(meta) -> bool:
     """Whether every value the table holds is a place in a ranking (a rank or a change of rank)."""
     import shdata
+    from shdata.schema import PLACE_KINDS
 
     if meta.shape == "indicator":
-        return set(shdata.load(meta.id)["kind"]) <= {"rank", "rank_change"}
+        return set(shdata.load(meta.id)["kind"]) <= PLACE_KINDS
     kinds = {f["name"]: f.get("shdata:kind") for f in meta.fields}
-    return all(kinds[f] in ("rank", "rank_change") for f in meta.value_fields)
+    return all(kinds[f] in PLACE_KINDS for f in meta.value_fields)
 
 
 def test_the_example_draws_each_kind_of_table_and_refuses_tables_without_numbers(tmp_path):

@@ -224,25 +224,6 @@ def test_sentence_case(label, expected):
     assert tx.sentence_case(label, ["Shanghai"]) == expected
 
 
-def test_every_label_field_the_notebooks_use_declares_its_case(pkg):
-    declared = {
-        r["name"]
-        for r in pkg.descriptor["resources"]
-        for f in r["schema"]["fields"]
-        if f["name"].endswith("_en") and "shdata:case" in f
-    }
-    assert {
-        NSFC,
-        "unicorn_leading_industries",
-        "tech_credit_products",
-        "ideal_city_scores",
-        "global_top100_innovation_centres_shanghai",
-    } <= declared
-    for r in pkg.descriptor["resources"]:
-        for f in r["schema"]["fields"]:
-            assert f.get("shdata:case", "proper") in ("proper", "sentence"), (r["name"], f["name"])
-
-
 def test_every_english_label_field_declares_its_case(pkg):
     # Without it a label keeps its capital inside a sentence ("that of Enterprises in the pool").
     undeclared = [
@@ -252,6 +233,9 @@ def test_every_english_label_field_declares_its_case(pkg):
         if f["name"].endswith("_en") and f.get("type", "string") == "string" and "shdata:case" not in f
     ]
     assert undeclared == []
+    for r in pkg.descriptor["resources"]:
+        for f in r["schema"]["fields"]:
+            assert f.get("shdata:case", "proper") in ("proper", "sentence"), (r["name"], f["name"])
 
 
 @pytest.mark.parametrize(
@@ -259,16 +243,16 @@ def test_every_english_label_field_declares_its_case(pkg):
     [
         ("star_market_pipeline", "pool_firms", "enterprises in the cultivation pool"),  # a category: lower case
         ("overview_rankings", "gii_cluster_rank", "Shanghai–Suzhou"),  # proper names keep their capital
-        ("district_innovation_highlights", None, None),
         ("city_digital_transformation", "iot_card_users", "IoT data card users"),
     ],
 )
 def test_labels_read_in_sentence_case_and_proper_names_keep_their_capital(en, table, row, inside):
-    if row is None:  # every row: districts ("Putuo: ...") keep their capital
-        labels = [en.label(x) for x in en.cells(table, "value")]
-        assert labels and all(label[0].isupper() for label in labels), labels
-        return
     assert en.label(en.cell(table, row)).startswith(inside)
+
+
+def test_district_labels_keep_their_capital(en):
+    labels = [en.label(x) for x in en.cells("district_innovation_highlights", "value")]  # "Putuo: ..."
+    assert labels and all(label[0].isupper() for label in labels), labels
 
 
 def test_english_sentences_never_start_with_a_numeral(en, zh):
