@@ -4,7 +4,6 @@ the manifest's variants, `shdata cite --variant`, the contact sheet."""
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
@@ -205,9 +204,9 @@ def test_contact_sheet_without_figures_is_a_clear_error(tmp_path, capsys):
 
 def _tables_whose_english_notes_quote_chinese() -> list[str]:
     import shdata
+    from shdata.linebreak import has_cjk
 
-    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
-    return [t for t in shdata.tables()["id"] if any(cjk.search(n) for n in notebook.caveats([t], "en"))]
+    return [t for t in shdata.tables()["id"] if any(has_cjk(n) for n in notebook.caveats([t], "en"))]
 
 
 QUOTING_CHINESE = _tables_whose_english_notes_quote_chinese()
